@@ -1,0 +1,20 @@
+package main
+
+import (
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/tallystudio/tally/app"
+	"github.com/tallystudio/tally/assets"
+	"github.com/tallystudio/tally/ui"
+)
+
+// appID matches FyneApp.toml; Fyne keys preferences and storage by it.
+const appID = "io.github.tallystudio.tally"
+
+func runStudio() int {
+	a := fyneapp.NewWithID(appID)
+	a.SetIcon(assets.Icon)
+	w := ui.NewStudio(a, app.NewEngine())
+	w.ShowAndRun()
+	return exitOK
+}

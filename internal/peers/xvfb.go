@@ -1,0 +1,117 @@
+package peers
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Xvfb is a virtual X display started for one test.
+type Xvfb struct {
+	Display string // e.g. ":99"
+}
+
+// StartXvfb starts Xvfb on a display number it picks itself (-displayfd) and stops
+// it when the test ends.
+func StartXvfb(t testing.TB) *Xvfb {
+	t.Helper()
+	bin := Require(t, "Xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "+extension", "GLX")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Stderr = newTestLog(t, "Xvfb")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	t.Cleanup(func() { stop(cmd) })
+
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		got <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-got:
+		if n == "" {
+			t.Fatal("Xvfb exited before reporting its display")
+		}
+		return &Xvfb{Display: ":" + n}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Xvfb did not report a display within 20s")
+	}
+	return nil
+}
+
+// Env is the environment a program needs to draw on this display.
+func (x *Xvfb) Env() []string {
+	return append(os.Environ(), "DISPLAY="+x.Display, "WAYLAND_DISPLAY=")
+}
+
+// WaitWindow waits until a window with exactly this title is mapped and returns its id.
+func (x *Xvfb) WaitWindow(ctx context.Context, title string) (string, error) {
+	for {
+		cmd := exec.CommandContext(ctx, "xdotool", "search", "--onlyvisible", "--name", "^"+title+"$")
+		cmd.Env = x.Env()
+		out, _ := cmd.Output()
+		if ids := strings.Fields(string(out)); len(ids) > 0 {
+			return ids[0], nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no window titled %q appeared: %w", title, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Screenshot captures a window (an id from WaitWindow, or "root" for the whole
+// screen) with ImageMagick's import into path.
+func (x *Xvfb) Screenshot(ctx context.Context, window, path string) (image.Image, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "import", "-display", x.Display, "-window", window, path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("import: %v: %s", err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("decode screenshot %s: %w", path, err)
+	}
+	return img, nil
+}
+
+// DistinctColors counts the distinct colours in the rectangle r of img, up to limit.
+// A blank or unpainted window has one or two.
+func DistinctColors(img image.Image, r image.Rectangle, limit int) int {
+	seen := make(map[[4]uint32]struct{})
+	r = r.Intersect(img.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, ca := img.At(x, y).RGBA()
+			seen[[4]uint32{cr, cg, cb, ca}] = struct{}{}
+			if len(seen) >= limit {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
