@@ -11,7 +11,9 @@ import (
 
 type fakeEngine struct{}
 
-func (fakeEngine) About() app.BuildInfo { return app.BuildInfo{Tally: "1.2.3", Go: "go1.26", FFmpeg: "8.1"} }
+func (fakeEngine) About() app.BuildInfo {
+	return app.BuildInfo{Tally: "1.2.3", Go: "go1.26", FFmpeg: "8.1"}
+}
 
 func TestStudioShowsNoSignalSlateAndBuildSummary(t *testing.T) {
 	a := test.NewApp()
