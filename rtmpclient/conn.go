@@ -1,0 +1,387 @@
+package rtmpclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a client connection. The zero value is ready to use.
+type Options struct {
+	// Timeout bounds dialling, the handshake, and each wait for a server answer.
+	// Default 10s.
+	Timeout time.Duration
+	// WriteTimeout bounds each write; a server that stops reading for this long is
+	// treated as gone. Default 10s.
+	WriteTimeout time.Duration
+	// CAFile adds a PEM bundle to the system roots for RTMPS (a private server).
+	CAFile string
+	// InsecureSkipVerify turns off RTMPS certificate checks. Only for testing
+	// servers you control; Tally warns whenever it is set.
+	InsecureSkipVerify bool
+	// PlainHandshake sends an unsigned C1. The default is the digest handshake,
+	// which Flash-era servers require and all others accept.
+	PlainHandshake bool
+	// FlashVer is sent in connect; servers log it. Default "FMLE/3.0 (compatible; Tally)".
+	FlashVer string
+	// Dial replaces the TCP dialler (tests use it to interpose proxies).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// MaxMessageSize bounds any message the server sends. Default 8 MiB.
+	MaxMessageSize uint32
+	// Logger receives protocol events at debug level. Default: slog's default.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.FlashVer == "" {
+		o.FlashVer = "FMLE/3.0 (compatible; Tally)"
+	}
+	if o.MaxMessageSize == 0 {
+		o.MaxMessageSize = defaultReadLimits.maxMessage
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// ClientConn is a client's RTMP connection, connected to an application.
+type ClientConn struct {
+	t    *transport
+	ep   Endpoint
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	nextTxn float64
+	pending map[float64]chan Command
+	status  chan Command // onStatus, for whoever waits on a stream
+	media   chan Message // audio, video and data, for players
+
+	playing atomic.Bool   // media goes to c.media only on a playing connection
+	closing chan struct{} // closed by Close, so a blocked read loop can leave
+	once    sync.Once
+	done    chan struct{} // closed when the read loop ends
+	readErr error         // why it ended; valid after done is closed
+}
+
+// The window Tally asks servers to acknowledge at. Acks tell how much the server
+// has really received, which the congestion estimate uses.
+const clientAckWindow = 2_500_000
+
+// Dial connects to the server and its application: TCP (or TLS for rtmps),
+// the handshake, and the connect command. The context bounds the whole dial.
+func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+
+	nc, err := dialTransport(ctx, ep, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The context's deadline covers the handshake; a server that never answers
+	// cannot hold us longer.
+	if dl, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	err = clientHandshake(nc, !opts.PlainHandshake)
+	stop()
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("rtmp connect to %s: %w", ep.Address(), ctxErr(ctx, err))
+	}
+	_ = nc.SetDeadline(time.Time{})
+
+	c := &ClientConn{
+		t:       newTransport(nc, readLimits{maxMessage: opts.MaxMessageSize, maxStreams: defaultReadLimits.maxStreams}),
+		ep:      ep,
+		opts:    opts,
+		log:     opts.Logger.With("server", ep.Address()),
+		pending: make(map[float64]chan Command),
+		status:  make(chan Command, 16),
+		media:   make(chan Message, 256),
+		done:    make(chan struct{}),
+		closing: make(chan struct{}),
+		nextTxn: 1,
+	}
+	c.t.writeTimeout = opts.WriteTimeout
+	go c.readLoop()
+
+	if err := c.t.setChunkSize(sendChunkSize); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("rtmp connect: %w", err)
+	}
+	if err := c.t.sendWindowAckSize(clientAckWindow); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("rtmp connect: %w", err)
+	}
+	res, err := c.call(ctx, "connect", Object{
+		{Key: "app", Value: ep.App},
+		{Key: "type", Value: "nonprivate"},
+		{Key: "flashVer", Value: opts.FlashVer},
+		{Key: "swfUrl", Value: ep.TCURL()},
+		{Key: "tcUrl", Value: ep.TCURL()},
+	})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.log.Debug("rtmp connected", "code", res.Info().String("code"))
+	return c, nil
+}
+
+func dialTransport(ctx context.Context, ep Endpoint, opts Options) (net.Conn, error) {
+	dial := opts.Dial
+	if dial == nil {
+		d := &net.Dialer{KeepAlive: 15 * time.Second}
+		dial = d.DialContext
+	}
+	nc, err := dial(ctx, "tcp", ep.Address())
+	if err != nil {
+		return nil, fmt.Errorf("rtmp dial %s: %w", ep.Address(), err)
+	}
+	setUserTimeout(nc, opts.WriteTimeout)
+	if ep.Scheme != "rtmps" {
+		return nc, nil
+	}
+	cfg, err := tlsConfig(ep, opts)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, tlsError(ep, err)
+	}
+	return tc, nil
+}
+
+func tlsConfig(ep Endpoint, opts Options) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: ep.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipVerify}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("rtmps: read CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("rtmps: CA file %s holds no PEM certificate", opts.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// ErrCertificate wraps every certificate failure: retrying will not fix it.
+var ErrCertificate = errors.New("rtmps certificate not trusted")
+
+func tlsError(ep Endpoint, err error) error {
+	var verr *tls.CertificateVerificationError
+	var herr x509.HostnameError
+	var uerr x509.UnknownAuthorityError
+	if errors.As(err, &verr) || errors.As(err, &herr) || errors.As(err, &uerr) {
+		return fmt.Errorf("%w: %s: %v", ErrCertificate, ep.Host, err)
+	}
+	return fmt.Errorf("rtmps TLS handshake with %s: %w", ep.Address(), err)
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (timed out: %v)", err, context.Cause(ctx))
+	}
+	return err
+}
+
+// readLoop owns the read side until the connection ends.
+func (c *ClientConn) readLoop() {
+	defer close(c.done)
+	defer close(c.media)
+	for {
+		m, err := c.t.readMessage()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				err = ErrUnexpectedClose
+			}
+			c.mu.Lock()
+			c.readErr = err
+			c.mu.Unlock()
+			return
+		}
+		switch m.Type {
+		case TypeCommandAMF0, TypeCommandAMF3:
+			cmd, err := parseCommand(m)
+			if err != nil {
+				c.log.Debug("rtmp: undecodable command", "err", err)
+				continue
+			}
+			c.dispatch(cmd)
+		case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3, TypeAggregate:
+			if !c.playing.Load() {
+				continue // a publisher has no use for media; never block on it
+			}
+			select {
+			case c.media <- m:
+			case <-c.closing:
+				return
+			}
+		case TypeUserControl:
+			c.log.Debug("rtmp user control", "event", m.Payload)
+		}
+	}
+}
+
+func (c *ClientConn) dispatch(cmd Command) {
+	switch cmd.Name {
+	case "_result", "_error":
+		c.mu.Lock()
+		ch := c.pending[cmd.Transaction]
+		delete(c.pending, cmd.Transaction)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- cmd
+		}
+	case "onStatus":
+		select {
+		case c.status <- cmd:
+		default: // nobody is waiting for status; keep the newest
+			select {
+			case <-c.status:
+			default:
+			}
+			c.status <- cmd
+		}
+	case "close":
+		c.log.Info("rtmp server asked to close the connection")
+	default:
+		// onBWDone, onFCPublish, |RtmpSampleAccess and friends need no answer.
+		c.log.Debug("rtmp command ignored", "name", cmd.Name)
+	}
+}
+
+// err is why the read loop ended.
+func (c *ClientConn) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readErr == nil {
+		return ErrUnexpectedClose
+	}
+	return c.readErr
+}
+
+// sendCommand sends a command on a message stream without waiting for an answer.
+func (c *ClientConn) sendCommand(streamID uint32, name string, txn float64, obj any, args ...any) error {
+	b, err := appendCommand(nil, name, txn, obj, args...)
+	if err != nil {
+		return err
+	}
+	return c.t.send(csidCommand, &Message{Type: TypeCommandAMF0, StreamID: streamID, Payload: b})
+}
+
+// call sends a command on stream 0 and waits for its _result or _error.
+func (c *ClientConn) call(ctx context.Context, name string, obj any, args ...any) (Command, error) {
+	ch := make(chan Command, 1)
+	c.mu.Lock()
+	txn := c.nextTxn
+	c.nextTxn++
+	c.pending[txn] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, txn)
+		c.mu.Unlock()
+	}()
+	if err := c.sendCommand(0, name, txn, obj, args...); err != nil {
+		return Command{}, fmt.Errorf("rtmp %s: %w", name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	select {
+	case res := <-ch:
+		if res.Name == "_error" {
+			return res, statusError(name, res, c.ep.Key)
+		}
+		return res, nil
+	case <-c.done:
+		return Command{}, fmt.Errorf("rtmp %s: %w", name, c.err())
+	case <-ctx.Done():
+		return Command{}, fmt.Errorf("rtmp %s: no answer from the server: %w", name, ctx.Err())
+	}
+}
+
+// waitStatus waits for an onStatus on a stream. It returns the status when its
+// code is one of want, a StatusError when its level is "error", and skips others.
+func (c *ClientConn) waitStatus(ctx context.Context, op string, want ...string) (Command, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	for {
+		select {
+		case st := <-c.status:
+			info := st.Info()
+			code := info.String("code")
+			for _, w := range want {
+				if code == w {
+					return st, nil
+				}
+			}
+			if info.String("level") == "error" {
+				return st, statusError(op, st, c.ep.Key)
+			}
+			c.log.Debug("rtmp status", "op", op, "code", code)
+		case <-c.done:
+			return Command{}, fmt.Errorf("rtmp %s: %w", op, c.err())
+		case <-ctx.Done():
+			return Command{}, fmt.Errorf("rtmp %s: no answer from the server: %w", op, ctx.Err())
+		}
+	}
+}
+
+// createStream asks for a message stream and returns its ID.
+func (c *ClientConn) createStream(ctx context.Context) (uint32, error) {
+	res, err := c.call(ctx, "createStream", nil)
+	if err != nil {
+		return 0, err
+	}
+	id, ok := res.Arg(0).(float64)
+	if !ok || id < 1 || id > 1<<24 {
+		return 0, protoErr("createStream answered stream id %v", res.Arg(0))
+	}
+	return uint32(id), nil
+}
+
+// Done is closed when the connection ends, for whatever reason.
+func (c *ClientConn) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended, once Done is closed.
+func (c *ClientConn) Err() error { return c.err() }
+
+// Close closes the connection at once and waits for the read loop to end.
+func (c *ClientConn) Close() error {
+	var err error
+	c.once.Do(func() {
+		close(c.closing)
+		err = c.t.close()
+	})
+	<-c.done
+	return err
+}

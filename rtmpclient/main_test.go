@@ -1,0 +1,73 @@
+package rtmpclient
+
+import (
+	"errors"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/tallystudio/tally/flv"
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	peers.RemoveFixtures()
+	os.Exit(code)
+}
+
+// fixturePackets reads an FLV made by FFmpeg into Packets, as the encoder
+// pipeline would produce them.
+func fixturePackets(t testing.TB, path string) []Packet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := flv.NewReader(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkts []Packet
+	for {
+		tag, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return pkts
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk := Packet{Type: tag.Type, DTS: int64(tag.Timestamp), Payload: tag.Data}
+		switch tag.Type {
+		case TypeVideo:
+			v, err := flv.ParseVideoTag(tag.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !v.Enhanced && v.PacketType == flv.AVCEndOfSequence {
+				continue // FFmpeg's muxer closes files with one; it is not a frame
+			}
+			pk.Header = v.Header
+			pk.Keyframe = v.FrameType == flv.FrameKey && !v.Header
+		case TypeAudio:
+			a, err := flv.ParseAudioTag(tag.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pk.Header = a.Header
+		default:
+			continue // the publisher sends its own metadata
+		}
+		pkts = append(pkts, pk)
+	}
+}
+
+func countVideo(pkts []Packet) (frames int) {
+	for _, p := range pkts {
+		if p.Type == TypeVideo && !p.Header {
+			frames++
+		}
+	}
+	return frames
+}
