@@ -114,7 +114,7 @@ func ParseSPS(nal []byte) (SPSInfo, error) {
 		}
 		info.BitDepthLuma = int(must(r.ue())) + 8
 		info.BitDepthChroma = int(must(r.ue())) + 8
-		must(r.bit()) // qpprime_y_zero_transform_bypass_flag
+		must(r.bit())           // qpprime_y_zero_transform_bypass_flag
 		if must(r.bit()) == 1 { // seq_scaling_matrix_present_flag
 			n := 8
 			if info.ChromaFormat == 3 {
@@ -143,7 +143,7 @@ func ParseSPS(nal []byte) (SPSInfo, error) {
 			}
 		}
 	}
-	must(r.ue()) // log2_max_frame_num_minus4
+	must(r.ue())          // log2_max_frame_num_minus4
 	switch must(r.ue()) { // pic_order_cnt_type
 	case 0:
 		must(r.ue())

@@ -182,7 +182,9 @@ func StartFFmpegServer(t testing.TB, app, key string) *FFmpegServer {
 }
 
 // URL is the server's application URL (the key is given separately).
-func (s *FFmpegServer) URL(app string) string { return fmt.Sprintf("rtmp://127.0.0.1:%d/%s", s.Port, app) }
+func (s *FFmpegServer) URL(app string) string {
+	return fmt.Sprintf("rtmp://127.0.0.1:%d/%s", s.Port, app)
+}
 
 // Wait waits for FFmpeg to finish writing (it exits when the publisher leaves).
 func (s *FFmpegServer) Wait(ctx context.Context) error {
