@@ -101,7 +101,7 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 		_ = nc.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
-	err = clientHandshake(nc, !opts.PlainHandshake)
+	_, err = clientHandshake(nc, !opts.PlainHandshake)
 	stop()
 	if err != nil {
 		nc.Close()

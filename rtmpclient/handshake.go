@@ -89,12 +89,13 @@ func responseDigest(resp, peerDigest, fullKey []byte) []byte {
 // clientHandshake performs the client side. With digest set it sends a signed C1
 // (what Flash-era servers expect; others ignore the signature) and accepts an S2
 // that either echoes C1 or carries a valid digest; any other S2 is an error.
-func clientHandshake(rw io.ReadWriter, digest bool) error {
+// It reports whether the server's S1 and S2 were verified by the digest scheme.
+func clientHandshake(rw io.ReadWriter, digest bool) (verifiedDigest bool, err error) {
 	c0c1 := make([]byte, 1+handshakeSize)
 	c0c1[0] = handshakeVersion
 	c1 := c0c1[1:]
 	if _, err := rand.Read(c1[8:]); err != nil {
-		return handshakeErr("random: %v", err)
+		return false, handshakeErr("random: %v", err)
 	}
 	// time = 0: the spec lets the epoch be anything, and 0 is what most encoders send.
 	c1Digest := []byte(nil)
@@ -105,22 +106,22 @@ func clientHandshake(rw io.ReadWriter, digest bool) error {
 		copy(c1[off:], c1Digest)
 	}
 	if _, err := rw.Write(c0c1); err != nil {
-		return handshakeErr("send C0+C1: %v", err)
+		return false, handshakeErr("send C0+C1: %v", err)
 	}
 
 	s0s1 := make([]byte, 1+handshakeSize)
 	if _, err := io.ReadFull(rw, s0s1); err != nil {
-		return handshakeErr("read S0+S1: %v", err)
+		return false, handshakeErr("read S0+S1: %v", err)
 	}
 	if s0s1[0] != handshakeVersion {
-		return handshakeErr("server answered version %d, want %d (is this an RTMP server?)", s0s1[0], handshakeVersion)
+		return false, handshakeErr("server answered version %d, want %d (is this an RTMP server?)", s0s1[0], handshakeVersion)
 	}
 	s1 := s0s1[1:]
 
 	c2 := make([]byte, handshakeSize)
 	if off := findDigest(s1, serverKey[:serverKeyText]); digest && off >= 0 {
 		if _, err := rand.Read(c2); err != nil {
-			return handshakeErr("random: %v", err)
+			return false, handshakeErr("random: %v", err)
 		}
 		copy(c2[handshakeSize-digestSize:], responseDigest(c2, s1[off:off+digestSize], playerKey))
 	} else {
@@ -128,20 +129,20 @@ func clientHandshake(rw io.ReadWriter, digest bool) error {
 		copy(c2, s1)
 	}
 	if _, err := rw.Write(c2); err != nil {
-		return handshakeErr("send C2: %v", err)
+		return false, handshakeErr("send C2: %v", err)
 	}
 
 	s2 := make([]byte, handshakeSize)
 	if _, err := io.ReadFull(rw, s2); err != nil {
-		return handshakeErr("read S2: %v", err)
-	}
-	if bytes.Equal(s2[8:], c1[8:]) {
-		return nil
+		return false, handshakeErr("read S2: %v", err)
 	}
 	if c1Digest != nil && hmac.Equal(s2[handshakeSize-digestSize:], responseDigest(s2, c1Digest, serverKey)) {
-		return nil
+		return true, nil
 	}
-	return handshakeErr("S2 neither echoes C1 nor carries a valid digest")
+	if bytes.Equal(s2[8:], c1[8:]) {
+		return false, nil
+	}
+	return false, handshakeErr("S2 neither echoes C1 nor carries a valid digest")
 }
 
 // serverHandshake performs the server side. A C1 signed by the digest scheme gets a
