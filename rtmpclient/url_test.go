@@ -11,7 +11,7 @@ import (
 
 func TestParseURLOfRealServices(t *testing.T) {
 	for _, tc := range []struct {
-		url, key                   string
+		url, key                  string
 		addr, app, tcURL, wantKey string
 	}{
 		{"rtmps://a.rtmps.youtube.com:443/live2", "abcd-efgh-ijkl-mnop-qrst", "a.rtmps.youtube.com:443", "live2", "rtmps://a.rtmps.youtube.com:443/live2", "abcd-efgh-ijkl-mnop-qrst"},

@@ -177,8 +177,32 @@ func StartFFmpegServer(t testing.TB, app, key string) *FFmpegServer {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	})
-	WaitListening(t, s.Port, 10*time.Second)
+	// FFmpeg's listen mode takes exactly one connection, so probing by connecting
+	// would use it up: watch for the listening socket instead.
+	waitListenSocket(t, s.Port, 10*time.Second)
 	return s
+}
+
+// waitListenSocket waits until a socket listens on the port, without connecting
+// to it, by reading the kernel's socket table.
+func waitListenSocket(t testing.TB, port int, within time.Duration) {
+	t.Helper()
+	want := fmt.Sprintf(":%04X ", port)
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+			b, _ := os.ReadFile(table)
+			for _, line := range strings.Split(string(b), "\n") {
+				f := strings.Fields(line)
+				// local_address is field 1, st (state) field 3; 0A is LISTEN.
+				if len(f) > 3 && strings.HasSuffix(f[1]+" ", want) && f[3] == "0A" {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on port %d after %v", port, within)
 }
 
 // URL is the server's application URL (the key is given separately).
