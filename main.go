@@ -18,6 +18,7 @@ type command struct {
 
 var commands = map[string]command{
 	"version": {"print Tally's version and the libav libraries and encoders it found", runVersion},
+	"ingest":  {"run a local RTMP server that reports each stream's health", runIngest},
 }
 
 // Exit codes shared by the sub-commands.

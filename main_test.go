@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("TALLY_TEST_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	peers.RemoveFixtures()
+	os.Exit(code)
 }
 
 // tallyCommand returns a command that runs this test binary as `tally args...`.

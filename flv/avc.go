@@ -136,7 +136,7 @@ func ParseAVCConfig(b []byte) (AVCConfig, error) {
 		return AVCConfig{}, fmt.Errorf("avc config: %d bytes, version %v", len(b), firstByte(b))
 	}
 	c := AVCConfig{Profile: b[1], Level: b[3], LengthSize: int(b[4]&3) + 1}
-	off := 5
+	off := 6 // after the SPS count in b[5]
 	readSets := func(n int) ([][]byte, error) {
 		var sets [][]byte
 		for i := 0; i < n; i++ {

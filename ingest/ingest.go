@@ -1,0 +1,171 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/tallystudio/tally/flv"
+	"github.com/tallystudio/tally/rtmpclient"
+)
+
+// Config configures an Ingest.
+type Config struct {
+	// RecordDir, when set, receives one FLV per publish.
+	RecordDir string
+	// OnReport is called with each stream's report when the stream ends.
+	OnReport func(Report)
+	Logger   *slog.Logger
+}
+
+// Ingest is a running test server.
+type Ingest struct {
+	cfg  Config
+	srv  *rtmpclient.Server
+	ln   net.Listener
+	done chan error
+
+	mu      sync.Mutex
+	reports []Report
+	seq     int
+}
+
+// Start listens on addr ("127.0.0.1:0" picks a free port) and serves in the
+// background until Close.
+func Start(addr string, cfg Config) (*Ingest, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RecordDir != "" {
+		if err := os.MkdirAll(cfg.RecordDir, 0o755); err != nil {
+			return nil, fmt.Errorf("ingest: record directory: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: listen on %s: %w", addr, err)
+	}
+	in := &Ingest{cfg: cfg, ln: ln, done: make(chan error, 1)}
+	in.srv = &rtmpclient.Server{OnPublish: in.onPublish, Logger: cfg.Logger}
+	go func() { in.done <- in.srv.Serve(ln) }()
+	return in, nil
+}
+
+// Addr is where the ingest listens.
+func (in *Ingest) Addr() string { return in.ln.Addr().String() }
+
+// URL is the RTMP URL of an application on this ingest.
+func (in *Ingest) URL(app string) string { return "rtmp://" + in.Addr() + "/" + app }
+
+// Close stops the server; streams still being published end and are reported.
+func (in *Ingest) Close() error {
+	in.srv.Close()
+	if err := <-in.done; err != nil && !errors.Is(err, rtmpclient.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Reports returns the reports of the streams that have ended so far.
+func (in *Ingest) Reports() []Report {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]Report(nil), in.reports...)
+}
+
+// WaitReport waits for the n-th report (1-based) or ctx's end.
+func (in *Ingest) WaitReport(ctx context.Context, n int) (Report, error) {
+	for {
+		in.mu.Lock()
+		if len(in.reports) >= n {
+			r := in.reports[n-1]
+			in.mu.Unlock()
+			return r, nil
+		}
+		in.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return Report{}, fmt.Errorf("ingest: no report %d: %w", n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// unsafeName keeps recordings' file names to characters every file system takes.
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func (in *Ingest) onPublish(req rtmpclient.PublishRequest) (rtmpclient.StreamSink, error) {
+	in.mu.Lock()
+	in.seq++
+	seq := in.seq
+	in.mu.Unlock()
+	s := &stream{in: in, an: newAnalyzer(req.App, req.Name)}
+	if in.cfg.RecordDir != "" {
+		// Named by app, time and sequence, never by the stream key (a secret).
+		name := fmt.Sprintf("%s-%s-%d.flv", unsafeName.ReplaceAllString(req.App, "_"), time.Now().Format("20060102-150405"), seq)
+		path := filepath.Join(in.cfg.RecordDir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, fmt.Errorf("cannot record: %w", err)
+		}
+		w, err := flv.NewWriter(f, true, true)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		s.file, s.rec, s.an.r.Recording = f, w, path
+	}
+	in.cfg.Logger.Info("ingest: publish started", "app", req.App, "name", req.Name, "from", req.RemoteAddr.String())
+	return s, nil
+}
+
+// stream is one publish: analysed, and recorded when asked.
+type stream struct {
+	in   *Ingest
+	an   *analyzer
+	file *os.File
+	rec  *flv.Writer
+	err  error
+}
+
+func (s *stream) WriteMessage(m rtmpclient.Message) error {
+	s.an.message(m)
+	if s.rec != nil && s.err == nil {
+		tagType := m.Type
+		if tagType == rtmpclient.TypeDataAMF0 {
+			tagType = flv.TagScript
+		}
+		if err := s.rec.WriteTag(flv.Tag{Type: tagType, Timestamp: m.Timestamp, Data: m.Payload}); err != nil {
+			// Keep judging the stream; report the recording failure at the end.
+			s.err = err
+			s.an.problem("recording failed: %v", err)
+		}
+	}
+	return nil
+}
+
+func (s *stream) Close() error {
+	var err error
+	if s.rec != nil {
+		err = errors.Join(s.rec.Flush(), s.file.Close())
+		if err != nil {
+			s.an.problem("recording could not be finished: %v", err)
+		}
+	}
+	r := s.an.finish()
+	s.in.mu.Lock()
+	s.in.reports = append(s.in.reports, r)
+	s.in.mu.Unlock()
+	s.in.cfg.Logger.Info("ingest: publish ended", "app", r.App, "name", r.Name, "duration_s", r.Duration, "problems", len(r.Problems))
+	if s.in.cfg.OnReport != nil {
+		s.in.cfg.OnReport(r)
+	}
+	return err
+}

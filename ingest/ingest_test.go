@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	peers.RemoveFixtures()
+	os.Exit(code)
+}
+
+const secretKey = "live_5566778899_topsecret_q1"
+
+// FFmpeg's command line publishes to the ingest; the report describes the stream
+// correctly and ffprobe reads the recording the ingest wrote.
+func TestFFmpegPublishesToIngestWhichReportsAndRecords(t *testing.T) {
+	fixture := peers.FixtureFLV(t, 4)
+	in, err := Start("127.0.0.1:0", Config{RecordDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+
+	out, err := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-i", fixture, "-c", "copy",
+		"-f", "flv", in.URL("live")+"/"+secretKey).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg publish: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := in.WaitReport(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, a := r.Video, r.Audio
+	if v == nil || a == nil {
+		t.Fatalf("report lacks a track: %+v", r)
+	}
+	if v.Codec != "h264" || v.Width != 640 || v.Height != 360 || v.Frames != 120 {
+		t.Errorf("video %s %dx%d %d frames, want h264 640x360 120", v.Codec, v.Width, v.Height, v.Frames)
+	}
+	if v.FrameRate < 29.9 || v.FrameRate > 30.1 {
+		t.Errorf("frame rate %.2f, want 30", v.FrameRate)
+	}
+	if v.KeyframeIntervalS != 2 || v.Keyframes != 2 {
+		t.Errorf("keyframes %d every %.2f s, want 2 every 2 s", v.Keyframes, v.KeyframeIntervalS)
+	}
+	if a.Codec != "aac" || a.SampleRate != 44100 || a.Channels != 2 {
+		t.Errorf("audio %s %d Hz %d ch", a.Codec, a.SampleRate, a.Channels)
+	}
+	if a.BitrateKbps < 60 || a.BitrateKbps > 140 {
+		t.Errorf("audio at %.0f kb/s, encoded at 96", a.BitrateKbps)
+	}
+	// The drift must match the source file's own, from ffprobe's packet times.
+	want := (streamEnd(peers.PacketTimes(t, fixture, "a:0")) - streamEnd(peers.PacketTimes(t, fixture, "v:0"))) * 1000
+	if d := r.AVDriftMs; d < want-2 || d > want+2 {
+		t.Errorf("A/V drift %.1f ms; by ffprobe's packet times it is %.1f ms", d, want)
+	}
+	if len(r.Problems) > 0 {
+		t.Errorf("problems on a healthy stream: %v", r.Problems)
+	}
+	if r.Metadata["width"] != 640.0 {
+		t.Errorf("metadata not captured: %v", r.Metadata)
+	}
+
+	// The recording is a real FLV: ffprobe reads it and FFmpeg decodes it cleanly.
+	pr := peers.ProbeFile(t, r.Recording)
+	if s := pr.Stream("video"); s == nil || s.Frames() != 120 || s.Width != 640 {
+		t.Errorf("recording's video: %+v", s)
+	}
+	if s := pr.Stream("audio"); s == nil || s.Codec != "aac" {
+		t.Errorf("recording's audio: %+v", s)
+	}
+	if errs := peers.DecodeErrors(t, r.Recording); errs != "" {
+		t.Errorf("recording does not decode cleanly: %s", errs)
+	}
+	if strings.Contains(r.Recording, secretKey) {
+		t.Errorf("recording's file name holds the key: %s", r.Recording)
+	}
+	j, _ := json.Marshal(r)
+	if strings.Contains(string(j)+r.String(), "5566778899") {
+		t.Errorf("report leaks the key:\n%s\n%s", j, r)
+	}
+}
+
+// streamEnd is the last timestamp plus one typical step.
+func streamEnd(ts []float64) float64 {
+	if len(ts) < 2 {
+		return 0
+	}
+	return ts[len(ts)-1] + (ts[len(ts)-1]-ts[0])/float64(len(ts)-1)
+}
+
+// ffprobe plays a stream back from the ingest while FFmpeg publishes it.
+func TestFFprobePlaysFromIngest(t *testing.T) {
+	fixture := peers.FixtureFLV(t, 4)
+	in, err := Start("127.0.0.1:0", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	url := in.URL("live") + "/" + secretKey
+	pub := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-re", "-i", fixture, "-c", "copy", "-f", "flv", url)
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pub.Process.Kill(); _ = pub.Wait() }()
+	time.Sleep(700 * time.Millisecond) // let the publish start
+	out, err := exec.Command(peers.Require(t, "ffprobe"), "-v", "error", "-rw_timeout", "5000000",
+		"-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe play: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "h264,640,360") || !strings.Contains(string(out), "aac") {
+		t.Fatalf("ffprobe saw: %s", out)
+	}
+}

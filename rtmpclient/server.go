@@ -1,0 +1,432 @@
+package rtmpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// StreamSink receives what a publisher sends to the Server.
+type StreamSink interface {
+	// WriteMessage receives audio, video and data messages (onMetaData without the
+	// @setDataFrame wrapper) in arrival order. The sink owns m.Payload.
+	WriteMessage(m Message) error
+	// Close is called once, when the publisher stops or disconnects.
+	Close() error
+}
+
+// PublishRequest describes a client asking to publish.
+type PublishRequest struct {
+	App        string
+	Name       StreamKey // the stream name is the key: keep it masked
+	RemoteAddr net.Addr
+}
+
+// Server is a small RTMP server: clients publish to it and, one at a time per
+// stream, play from it. It exists for `tally ingest` and tests; it is not built
+// to serve an audience.
+type Server struct {
+	// OnPublish accepts a publish by returning a sink, or refuses it with an error
+	// (sent to the client as NetStream.Publish.BadName).
+	OnPublish func(PublishRequest) (StreamSink, error)
+	// HandshakeTimeout bounds the handshake and the wait for each command. Default 10s.
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger
+
+	mu      sync.Mutex
+	ln      []net.Listener
+	conns   map[net.Conn]struct{}
+	streams map[string]*liveStream
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// liveStream is a stream being published, with what a late player needs first.
+type liveStream struct {
+	mu      sync.Mutex
+	meta    *Message
+	headers [2]*Message // video, audio sequence headers
+	viewer  *serverSession
+}
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("rtmp: server closed")
+
+// Serve accepts connections on l until Close. Each connection gets a goroutine,
+// which Close ends and waits for.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.ln = append(s.ln, l)
+	if s.conns == nil {
+		s.conns = make(map[net.Conn]struct{})
+		s.streams = make(map[string]*liveStream)
+	}
+	s.mu.Unlock()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("rtmp server accept: %w", err)
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[nc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(nc)
+			s.mu.Lock()
+			delete(s.conns, nc)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, closes every connection and waits for their goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for _, l := range s.ln {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) timeout() time.Duration {
+	if s.HandshakeTimeout > 0 {
+		return s.HandshakeTimeout
+	}
+	return 10 * time.Second
+}
+
+// serverSession is one client connection.
+type serverSession struct {
+	s        *Server
+	t        *transport
+	log      *slog.Logger
+	app      string
+	sink     StreamSink
+	pubKey   string // the live stream this session publishes, if any
+	playKey  string // the live stream this session plays, if any
+	streamID uint32
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	log := s.logger().With("client", nc.RemoteAddr().String())
+	_ = nc.SetDeadline(time.Now().Add(s.timeout()))
+	if err := serverHandshake(nc); err != nil {
+		log.Debug("rtmp server handshake failed", "err", err)
+		nc.Close()
+		return
+	}
+	_ = nc.SetDeadline(time.Time{})
+	ss := &serverSession{s: s, t: newTransport(nc, defaultReadLimits), log: log}
+	err := ss.run()
+	ss.endPublish()
+	ss.endPlay()
+	nc.Close()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		log.Info("rtmp session ended", "err", err)
+	}
+}
+
+func (ss *serverSession) run() error {
+	for {
+		m, err := ss.t.readMessage()
+		if err != nil {
+			return err
+		}
+		switch m.Type {
+		case TypeCommandAMF0, TypeCommandAMF3:
+			cmd, err := parseCommand(m)
+			if err != nil {
+				return err
+			}
+			if err := ss.command(cmd, m.StreamID); err != nil {
+				return err
+			}
+		case TypeDataAMF0, TypeDataAMF3:
+			if err := ss.data(m); err != nil {
+				return err
+			}
+		case TypeAudio, TypeVideo:
+			if ss.sink == nil {
+				continue // media before publish: ignore, as servers do
+			}
+			ss.relay(m)
+			if err := ss.sink.WriteMessage(m); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (ss *serverSession) reply(streamID uint32, name string, txn float64, obj any, args ...any) error {
+	b, err := appendCommand(nil, name, txn, obj, args...)
+	if err != nil {
+		return err
+	}
+	return ss.t.send(csidCommand, &Message{Type: TypeCommandAMF0, StreamID: streamID, Payload: b})
+}
+
+func status(level, code, desc string) Object {
+	return Object{{Key: "level", Value: level}, {Key: "code", Value: code}, {Key: "description", Value: desc}}
+}
+
+func (ss *serverSession) command(c Command, streamID uint32) error {
+	switch c.Name {
+	case "connect":
+		obj, _ := c.Object.(Object)
+		ss.app = obj.String("app")
+		if err := ss.t.sendWindowAckSize(clientAckWindow); err != nil {
+			return err
+		}
+		if err := ss.t.sendControl(TypeSetPeerBandwidth, []byte{0, 0x26, 0x25, 0xa0, 2}); err != nil {
+			return err
+		}
+		if err := ss.t.setChunkSize(sendChunkSize); err != nil {
+			return err
+		}
+		return ss.reply(0, "_result", c.Transaction,
+			Object{{Key: "fmsVer", Value: "FMS/3,0,1,123"}, {Key: "capabilities", Value: 31.0}},
+			append(status("status", "NetConnection.Connect.Success", "Connection succeeded."),
+				Property{Key: "objectEncoding", Value: 0.0}))
+	case "createStream":
+		ss.streamID = 1
+		return ss.reply(0, "_result", c.Transaction, nil, float64(ss.streamID))
+	case "releaseStream", "FCPublish", "FCUnpublish":
+		if c.Transaction != 0 {
+			return ss.reply(0, "_result", c.Transaction, nil, Undefined{})
+		}
+	case "publish":
+		name, _ := c.Arg(0).(string)
+		return ss.publish(name, streamID)
+	case "play":
+		name, _ := c.Arg(0).(string)
+		return ss.play(name, streamID)
+	case "deleteStream", "closeStream":
+		ss.endPublish()
+		ss.endPlay()
+	}
+	return nil
+}
+
+func (ss *serverSession) publish(name string, streamID uint32) error {
+	if name == "" || ss.s.OnPublish == nil || ss.sink != nil {
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", "Cannot publish here."))
+	}
+	key := ss.app + "/" + name
+	ss.s.mu.Lock()
+	_, busy := ss.s.streams[key]
+	ss.s.mu.Unlock()
+	if busy {
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", "Already publishing."))
+	}
+	sink, err := ss.s.OnPublish(PublishRequest{App: ss.app, Name: StreamKey(name), RemoteAddr: ss.t.nc.RemoteAddr()})
+	if err != nil {
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", err.Error()))
+	}
+	ss.s.mu.Lock()
+	ss.s.streams[key] = &liveStream{}
+	ss.s.mu.Unlock()
+	ss.sink, ss.pubKey = sink, key
+	if err := ss.t.sendUserControl(eventStreamBegin, streamID); err != nil {
+		return err
+	}
+	return ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Publish.Start", "Start publishing."))
+}
+
+func (ss *serverSession) endPublish() {
+	if ss.sink == nil {
+		return
+	}
+	if err := ss.sink.Close(); err != nil {
+		ss.log.Warn("rtmp server: closing stream", "err", err)
+	}
+	ss.sink = nil
+	ss.s.mu.Lock()
+	delete(ss.s.streams, ss.pubKey)
+	ss.s.mu.Unlock()
+}
+
+// data handles @setDataFrame: the metadata is kept for players and passed on.
+func (ss *serverSession) data(m Message) error {
+	if ss.sink == nil {
+		return nil
+	}
+	vals, err := DecodeAMF0(m.Payload)
+	if err != nil || len(vals) == 0 {
+		return nil // unreadable data messages are not worth dropping the stream for
+	}
+	if s, _ := vals[0].(string); s == "@setDataFrame" {
+		b, err := AppendAMF0(nil, vals[1:]...)
+		if err != nil {
+			return nil
+		}
+		m.Payload = b
+	}
+	ss.relay(m)
+	return ss.sink.WriteMessage(m)
+}
+
+// stream returns the live stream this session publishes.
+func (ss *serverSession) stream() *liveStream {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	return ss.s.streams[ss.pubKey]
+}
+
+// relay passes a message to the stream's player, remembering what a player
+// joining later needs first (metadata and sequence headers).
+func (ss *serverSession) relay(m Message) {
+	ls := ss.stream()
+	if ls == nil {
+		return
+	}
+	ls.mu.Lock()
+	switch {
+	case m.Type == TypeDataAMF0:
+		mm := m
+		ls.meta = &mm
+	case m.Type == TypeVideo && isVideoHeader(m.Payload):
+		mm := m
+		ls.headers[0] = &mm
+	case m.Type == TypeAudio && len(m.Payload) > 1 && m.Payload[0]>>4 == 10 && m.Payload[1] == 0:
+		mm := m
+		ls.headers[1] = &mm
+	}
+	viewer := ls.viewer
+	ls.mu.Unlock()
+	if viewer != nil {
+		if err := viewer.sendMedia(m); err != nil {
+			ls.mu.Lock()
+			ls.viewer = nil
+			ls.mu.Unlock()
+			viewer.t.close()
+		}
+	}
+}
+
+func isVideoHeader(p []byte) bool {
+	if len(p) < 2 {
+		return false
+	}
+	if p[0]&0x80 != 0 {
+		return p[0]&0x0f == 0 // Enhanced RTMP SequenceStart
+	}
+	return p[0]&0x0f == 7 && p[1] == 0
+}
+
+func (ss *serverSession) sendMedia(m Message) error {
+	csid := uint32(csidData)
+	switch m.Type {
+	case TypeVideo:
+		csid = csidVideo
+	case TypeAudio:
+		csid = csidAudio
+	}
+	m.StreamID = ss.streamID
+	return ss.t.send(csid, &m)
+}
+
+func (ss *serverSession) play(name string, streamID uint32) error {
+	key := ss.app + "/" + name
+	ss.s.mu.Lock()
+	ls := ss.s.streams[key]
+	ss.s.mu.Unlock()
+	if ls == nil {
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.StreamNotFound", "No such stream."))
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.viewer != nil {
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.Failed", "This stream already has a player."))
+	}
+	ss.streamID = streamID
+	if err := ss.t.sendUserControl(eventStreamBegin, streamID); err != nil {
+		return err
+	}
+	if err := ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Play.Reset", "Playing and resetting.")); err != nil {
+		return err
+	}
+	if err := ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Play.Start", "Started playing.")); err != nil {
+		return err
+	}
+	for _, m := range []*Message{ls.meta, ls.headers[0], ls.headers[1]} {
+		if m != nil {
+			if err := ss.sendMedia(*m); err != nil {
+				return err
+			}
+		}
+	}
+	ls.viewer = ss
+	ss.playKey = key
+	return nil
+}
+
+func (ss *serverSession) endPlay() {
+	if ss.playKey == "" {
+		return
+	}
+	ss.s.mu.Lock()
+	ls := ss.s.streams[ss.playKey]
+	ss.s.mu.Unlock()
+	if ls != nil {
+		ls.mu.Lock()
+		if ls.viewer == ss {
+			ls.viewer = nil
+		}
+		ls.mu.Unlock()
+	}
+	ss.playKey = ""
+}
+
+// ListenAndServe listens on addr and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("rtmp server: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	err = s.Serve(l)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
