@@ -1,0 +1,294 @@
+package flv
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	peers.RemoveFixtures()
+	os.Exit(code)
+}
+
+func unhex(s string) []byte {
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestTagHeadersGoldenBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"AVC keyframe, cts 67", AppendAVCTag(nil, true, AVCNALU, 67, []byte{0xaa}), "17 01 000043 aa"},
+		{"AVC inter frame, negative cts", AppendAVCTag(nil, false, AVCNALU, -33, nil), "27 01 ffffdf"},
+		{"AVC sequence header", AppendAVCTag(nil, false, AVCSequenceHeader, 0, []byte{1}), "17 00 000000 01"},
+		{"HEVC SequenceStart", AppendEnhancedVideoTag(nil, FourCCHEVC, true, PacketSequenceStart, 0, []byte{1}), "90 68766331 01"},
+		{"HEVC CodedFrames with cts", AppendEnhancedVideoTag(nil, FourCCHEVC, false, PacketCodedFrames, 40, []byte{2}), "a1 68766331 000028 02"},
+		{"HEVC cts 0 becomes CodedFramesX", AppendEnhancedVideoTag(nil, FourCCHEVC, true, PacketCodedFrames, 0, []byte{3}), "93 68766331 03"},
+		{"AV1 frames never carry cts", AppendEnhancedVideoTag(nil, FourCCAV1, false, PacketCodedFrames, 10, []byte{4}), "a3 61763031 04"},
+		{"AAC raw", AppendAACTag(nil, AACRaw, []byte{0x21}), "af 01 21"},
+	} {
+		if want := unhex(tc.want); !bytes.Equal(tc.got, want) {
+			t.Errorf("%s: got % x want % x", tc.name, tc.got, want)
+		}
+	}
+}
+
+func TestParseVideoTagReadsBothHeaderKinds(t *testing.T) {
+	v, err := ParseVideoTag(unhex("a1 68766331 000028 02"))
+	if err != nil || !v.Enhanced || v.Codec != "hevc" || v.CTS != 40 || v.FrameType != FrameInter || !bytes.Equal(v.Data, []byte{2}) {
+		t.Errorf("enhanced: %+v %v", v, err)
+	}
+	v, err = ParseVideoTag(unhex("27 01 ffffdf 09"))
+	if err != nil || v.Enhanced || v.Codec != "h264" || v.CTS != -33 {
+		t.Errorf("legacy: %+v %v", v, err)
+	}
+}
+
+func TestAudioSpecificConfigForAACLC(t *testing.T) {
+	for _, tc := range []struct {
+		rate, ch int
+		want     string
+	}{{44100, 2, "1210"}, {48000, 2, "1190"}, {48000, 1, "1188"}} {
+		b, err := AudioSpecificConfig(2, tc.rate, tc.ch)
+		if err != nil || hex.EncodeToString(b) != tc.want {
+			t.Errorf("%d Hz %d ch: got %x, %v; want %s", tc.rate, tc.ch, b, err, tc.want)
+		}
+		c, err := ParseAudioSpecificConfig(b)
+		if err != nil || c.SampleRate != tc.rate || c.Channels != tc.ch || c.ObjectType != 2 {
+			t.Errorf("parse back: %+v %v", c, err)
+		}
+	}
+	if _, err := AudioSpecificConfig(2, 44000, 2); err == nil {
+		t.Error("44000 Hz accepted")
+	}
+}
+
+func TestSplitAnnexBHandlesThreeAndFourByteStartCodes(t *testing.T) {
+	var nals []string
+	SplitAnnexB(unhex("00000001 6742 000001 68ce 00000001 6588 00"), func(n []byte) { nals = append(nals, hex.EncodeToString(n)) })
+	if strings.Join(nals, ",") != "6742,68ce,658800" {
+		t.Fatalf("got %v", nals)
+	}
+}
+
+// readFixture returns the AVC sequence header and frames of an FFmpeg encode.
+func readFixture(t *testing.T) (cfg AVCConfig, frames []VideoTag) {
+	t.Helper()
+	f, err := os.Open(peers.FixtureFLV(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := NewReader(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		tag, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return cfg, frames
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tag.Type != TagVideo {
+			continue
+		}
+		v, err := ParseVideoTag(tag.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Header {
+			if cfg, err = ParseAVCConfig(v.Data); err != nil {
+				t.Fatal(err)
+			}
+		} else if v.PacketType == AVCNALU {
+			frames = append(frames, v)
+		}
+	}
+}
+
+// An encoder's Annex-B output converts to exactly the length-prefixed frames and
+// decoder configuration record FFmpeg's own FLV muxer writes.
+func TestAnnexBConvertsLikeFFmpegsMuxer(t *testing.T) {
+	cfg, frames := readFixture(t)
+	if len(cfg.SPS) != 1 || len(cfg.PPS) != 1 || len(frames) != 60 {
+		t.Fatalf("fixture: %d SPS, %d PPS, %d frames", len(cfg.SPS), len(cfg.PPS), len(frames))
+	}
+	rec, err := AVCDecoderConfigurationRecord(cfg.SPS[0], cfg.PPS[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseAVCConfig(rec)
+	if err != nil || !bytes.Equal(back.SPS[0], cfg.SPS[0]) || !bytes.Equal(back.PPS[0], cfg.PPS[0]) || back.LengthSize != 4 {
+		t.Fatalf("record does not round-trip: %+v %v", back, err)
+	}
+	keyframes, disposable := 0, 0
+	for i, fr := range frames {
+		// Rebuild the Annex-B access unit an encoder would emit, with parameter sets
+		// in front of keyframes as libx264 does.
+		var annexB []byte
+		if fr.FrameType == FrameKey {
+			annexB = append(annexB, 0, 0, 0, 1)
+			annexB = append(annexB, cfg.SPS[0]...)
+			annexB = append(annexB, 0, 0, 0, 1)
+			annexB = append(annexB, cfg.PPS[0]...)
+		}
+		if err := WalkAVCC(fr.Data, 4, func(nal []byte) {
+			annexB = append(annexB, 0, 0, 1)
+			annexB = append(annexB, nal...)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got := AppendAVCC(nil, annexB)
+		if got.Keyframe != (fr.FrameType == FrameKey) {
+			t.Errorf("frame %d: keyframe %v, FLV says frame type %d", i, got.Keyframe, fr.FrameType)
+		}
+		if got.Keyframe {
+			keyframes++
+			if !bytes.Equal(got.SPS, cfg.SPS[0]) || !bytes.Equal(got.PPS, cfg.PPS[0]) {
+				t.Errorf("frame %d: parameter sets not found", i)
+			}
+		}
+		if got.Disposable {
+			disposable++
+		}
+		// FFmpeg's FLV keeps the SEI (x264's settings) in the first frame; compare the rest.
+		if !bytes.Equal(stripSEI(got.Data), stripSEI(fr.Data)) {
+			t.Fatalf("frame %d: AVCC differs from FFmpeg's", i)
+		}
+	}
+	if keyframes != 1 || disposable == 0 {
+		t.Errorf("%d keyframes, %d disposable frames; want 1 and some B-frames marked disposable", keyframes, disposable)
+	}
+}
+
+func stripSEI(avcc []byte) []byte {
+	var out []byte
+	_ = WalkAVCC(avcc, 4, func(nal []byte) {
+		if nal[0]&0x1f != NALSEI {
+			out = append(out, nal...)
+		}
+	})
+	return out
+}
+
+func TestParseSPSOfRealEncodes(t *testing.T) {
+	cfg, _ := readFixture(t)
+	info, err := ParseSPS(cfg.SPS[0])
+	if err != nil || info.Width != 640 || info.Height != 360 || info.ChromaFormat != 1 {
+		t.Fatalf("got %+v, %v", info, err)
+	}
+	// 1920x1080 needs cropping from 1088: a classic parser bug.
+	sps := unhex("6764002aacd940780227e5c04400000300040000030f03c60c6580")
+	info, err = ParseSPS(sps)
+	if err != nil || info.Width != 1920 || info.Height != 1080 {
+		t.Fatalf("1080p SPS: %+v %v", info, err)
+	}
+}
+
+func TestFLVFileRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := []Tag{{TagScript, 0, []byte{2, 0, 1, 'x'}}, {TagVideo, 0x01020304, []byte{0x17, 0}}, {TagAudio, 5, bytes.Repeat([]byte{1}, 1000)}}
+	for _, tg := range tags {
+		if err := w.WriteTag(tg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	r, err := NewReader(&buf, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range tags {
+		got, err := r.Next()
+		if err != nil || got.Type != want.Type || got.Timestamp != want.Timestamp || !bytes.Equal(got.Data, want.Data) {
+			t.Fatalf("tag %d: got %+v, %v", i, got, err)
+		}
+	}
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last tag: %v", err)
+	}
+}
+
+func TestFLVReaderBoundsTagSize(t *testing.T) {
+	in := append(unhex("464c5601 05 00000009 00000000"), unhex("09 ffffff 00000000 000000")...)
+	r, err := NewReader(bytes.NewReader(in), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func FuzzParseSPS(f *testing.F) {
+	f.Add(unhex("6764002aacd940780227e5c04400000300040000030f03c60c6580"))
+	f.Add(unhex("6742c01e95a0500f"))
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseSPS(b) })
+}
+
+func FuzzParseAVCConfig(f *testing.F) {
+	rec, _ := AVCDecoderConfigurationRecord(unhex("6764002aacd940780227e5c04400000300040000030f03c60c6580"), unhex("68ebe3cb22c0"))
+	f.Add(rec)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseAVCConfig(b)
+		if err == nil {
+			for _, s := range c.SPS {
+				_, _ = ParseSPS(s)
+			}
+		}
+	})
+}
+
+func FuzzParseTags(f *testing.F) {
+	f.Add(unhex("a1 68766331 000028 02"))
+	f.Add(unhex("17 00 000000 01640028ffe1"))
+	f.Add(unhex("af 00 1210"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if v, err := ParseVideoTag(b); err == nil && v.Codec == "h264" && !v.Header {
+			_ = WalkAVCC(v.Data, 4, func([]byte) {})
+		}
+		if a, err := ParseAudioTag(b); err == nil && a.Header {
+			_, _ = ParseAudioSpecificConfig(a.Data)
+		}
+		AppendAVCC(nil, b)
+	})
+}
+
+func FuzzFLVReader(f *testing.F) {
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf, true, true)
+	_ = w.WriteTag(Tag{TagVideo, 40, []byte{0x17, 1, 0, 0, 0}})
+	w.Flush()
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := NewReader(bytes.NewReader(b), 1<<16)
+		if err != nil {
+			return
+		}
+		for i := 0; i < 100; i++ {
+			if _, err := r.Next(); err != nil {
+				return
+			}
+		}
+	})
+}
