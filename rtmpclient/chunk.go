@@ -14,6 +14,8 @@ const (
 	maxCSID          = 65599      // largest chunk stream ID a 3-byte basic header holds
 	extendedTS       = 0xffffff   // the 3-byte timestamp value that means "read 4 more"
 
+	readStep = 64 << 10 // bytes read into a message at a time
+
 	// Tally's own outgoing chunk size: large chunks mean fewer headers and syscalls,
 	// and every server accepts up to at least 64 KiB.
 	sendChunkSize = 4096
@@ -303,12 +305,16 @@ func (cr *chunkReader) readChunk() (Message, bool, error) {
 		s.buf = s.buf[:0]
 	}
 
-	n := min(s.length-uint32(len(s.buf)), cr.size)
-	// Grow by what this chunk brings, never by what the header claims.
-	start := len(s.buf)
-	s.buf = append(s.buf, make([]byte, n)...)
-	if _, err := io.ReadFull(cr.r, s.buf[start:]); err != nil {
-		return Message{}, false, err
+	// Read the chunk in bounded steps so the buffer grows with the bytes that
+	// actually arrive, never with what a header or chunk size claims.
+	for n := min(s.length-uint32(len(s.buf)), cr.size); n > 0; {
+		step := min(n, readStep)
+		start := len(s.buf)
+		s.buf = append(s.buf, make([]byte, step)...)
+		if _, err := io.ReadFull(cr.r, s.buf[start:]); err != nil {
+			return Message{}, false, err
+		}
+		n -= step
 	}
 	if uint32(len(s.buf)) < s.length {
 		return Message{}, false, nil

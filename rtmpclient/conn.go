@@ -206,9 +206,10 @@ func tlsError(ep Endpoint, err error) error {
 	return fmt.Errorf("rtmps TLS handshake with %s: %w", ep.Address(), err)
 }
 
+// ctxErr says plainly when a failure was the server's silence running out the clock.
 func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w (timed out: %v)", err, context.Cause(ctx))
+	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (the server did not answer in time)", err)
 	}
 	return err
 }
@@ -220,7 +221,10 @@ func (c *ClientConn) readLoop() {
 	for {
 		m, err := c.t.readMessage()
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				err = fmt.Errorf("%w in the middle of a message", ErrUnexpectedClose)
+			case errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed):
 				err = ErrUnexpectedClose
 			}
 			c.mu.Lock()

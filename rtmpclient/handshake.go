@@ -44,7 +44,7 @@ var clientC1Version = [4]byte{0x80, 0x00, 0x07, 0x02}
 var ErrHandshake = errors.New("rtmp handshake")
 
 func handshakeErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrHandshake, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: "+format, append([]any{ErrHandshake}, args...)...)
 }
 
 // digestOffset returns where scheme 0 or 1 puts the 32-byte digest in a C1/S1.
@@ -95,7 +95,7 @@ func clientHandshake(rw io.ReadWriter, digest bool) (verifiedDigest bool, err er
 	c0c1[0] = handshakeVersion
 	c1 := c0c1[1:]
 	if _, err := rand.Read(c1[8:]); err != nil {
-		return false, handshakeErr("random: %v", err)
+		return false, handshakeErr("random: %w", err)
 	}
 	// time = 0: the spec lets the epoch be anything, and 0 is what most encoders send.
 	c1Digest := []byte(nil)
@@ -106,12 +106,12 @@ func clientHandshake(rw io.ReadWriter, digest bool) (verifiedDigest bool, err er
 		copy(c1[off:], c1Digest)
 	}
 	if _, err := rw.Write(c0c1); err != nil {
-		return false, handshakeErr("send C0+C1: %v", err)
+		return false, handshakeErr("send C0+C1: %w", err)
 	}
 
 	s0s1 := make([]byte, 1+handshakeSize)
 	if _, err := io.ReadFull(rw, s0s1); err != nil {
-		return false, handshakeErr("read S0+S1: %v", err)
+		return false, handshakeErr("read S0+S1: %w", err)
 	}
 	if s0s1[0] != handshakeVersion {
 		return false, handshakeErr("server answered version %d, want %d (is this an RTMP server?)", s0s1[0], handshakeVersion)
@@ -121,7 +121,7 @@ func clientHandshake(rw io.ReadWriter, digest bool) (verifiedDigest bool, err er
 	c2 := make([]byte, handshakeSize)
 	if off := findDigest(s1, serverKey[:serverKeyText]); digest && off >= 0 {
 		if _, err := rand.Read(c2); err != nil {
-			return false, handshakeErr("random: %v", err)
+			return false, handshakeErr("random: %w", err)
 		}
 		copy(c2[handshakeSize-digestSize:], responseDigest(c2, s1[off:off+digestSize], playerKey))
 	} else {
@@ -129,12 +129,12 @@ func clientHandshake(rw io.ReadWriter, digest bool) (verifiedDigest bool, err er
 		copy(c2, s1)
 	}
 	if _, err := rw.Write(c2); err != nil {
-		return false, handshakeErr("send C2: %v", err)
+		return false, handshakeErr("send C2: %w", err)
 	}
 
 	s2 := make([]byte, handshakeSize)
 	if _, err := io.ReadFull(rw, s2); err != nil {
-		return false, handshakeErr("read S2: %v", err)
+		return false, handshakeErr("read S2: %w", err)
 	}
 	if c1Digest != nil && hmac.Equal(s2[handshakeSize-digestSize:], responseDigest(s2, c1Digest, serverKey)) {
 		return true, nil
@@ -150,7 +150,7 @@ func clientHandshake(rw io.ReadWriter, digest bool) (verifiedDigest bool, err er
 func serverHandshake(rw io.ReadWriter) error {
 	c0c1 := make([]byte, 1+handshakeSize)
 	if _, err := io.ReadFull(rw, c0c1); err != nil {
-		return handshakeErr("read C0+C1: %v", err)
+		return handshakeErr("read C0+C1: %w", err)
 	}
 	if c0c1[0] != handshakeVersion {
 		return handshakeErr("client asked for version %d, want %d", c0c1[0], handshakeVersion)
@@ -161,25 +161,25 @@ func serverHandshake(rw io.ReadWriter) error {
 	out[0] = handshakeVersion
 	s1, s2 := out[1:1+handshakeSize], out[1+handshakeSize:]
 	if _, err := rand.Read(s1[8:]); err != nil {
-		return handshakeErr("random: %v", err)
+		return handshakeErr("random: %w", err)
 	}
 	if off := findDigest(c1, playerKey[:playerKeyText]); binary.BigEndian.Uint32(c1[4:8]) != 0 && off >= 0 {
 		copy(s1[4:8], []byte{0x04, 0x05, 0x00, 0x01})
 		soff := digestOffset(s1, 0)
 		copy(s1[soff:], packetDigest(s1, soff, serverKey[:serverKeyText]))
 		if _, err := rand.Read(s2); err != nil {
-			return handshakeErr("random: %v", err)
+			return handshakeErr("random: %w", err)
 		}
 		copy(s2[handshakeSize-digestSize:], responseDigest(s2, c1[off:off+digestSize], serverKey))
 	} else {
 		copy(s2, c1)
 	}
 	if _, err := rw.Write(out); err != nil {
-		return handshakeErr("send S0+S1+S2: %v", err)
+		return handshakeErr("send S0+S1+S2: %w", err)
 	}
 	c2 := make([]byte, handshakeSize)
 	if _, err := io.ReadFull(rw, c2); err != nil {
-		return handshakeErr("read C2: %v", err)
+		return handshakeErr("read C2: %w", err)
 	}
 	// C2 is not checked: clients in the wild send all sorts, and nothing depends on it.
 	return nil
