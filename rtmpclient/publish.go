@@ -94,7 +94,8 @@ type Publisher struct {
 	headers [3]*Packet // latest video header, audio header, metadata: resent on connect
 	waitKey bool       // video is dropped until the next keyframe
 	lastDTS [3]int64   // per type, to keep timestamps monotonic
-	wake    chan struct{}
+	wake    chan struct{} // the sender has work
+	space   chan struct{} // the sender made room, for WriteWait
 
 	state        atomic.Int32
 	conn         atomic.Pointer[ClientConn]
@@ -118,7 +119,7 @@ func NewPublisher(cfg PublisherConfig) *Publisher {
 		cfg.MaxQueue = cfg.DropThreshold
 	}
 	cfg.Options = cfg.Options.withDefaults()
-	return &Publisher{cfg: cfg, wake: make(chan struct{}, 1), lastDTS: [3]int64{-1 << 62, -1 << 62, -1 << 62}}
+	return &Publisher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), lastDTS: [3]int64{-1 << 62, -1 << 62, -1 << 62}}
 }
 
 func typeSlot(t uint8) int {
@@ -161,7 +162,8 @@ func (p *Publisher) WriteWait(ctx context.Context, pkt Packet) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
+		case <-p.space:
+		case <-time.After(50 * time.Millisecond): // re-check the state now and then
 		}
 	}
 	p.Write(pkt)
@@ -305,6 +307,12 @@ func (p *Publisher) pop(batch []Packet) []Packet {
 		clear(p.q[m:])
 		p.q, p.head = p.q[:m], 0
 	}
+	if n > 0 {
+		select {
+		case p.space <- struct{}{}:
+		default:
+		}
+	}
 	return batch[:n]
 }
 
@@ -407,6 +415,8 @@ func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) er
 		c.Close()
 		return err
 	}
+	// A stop cuts short a write stuck on a dead link instead of waiting it out.
+	defer context.AfterFunc(ctx, c.t.beginStop)()
 	batch := make([]Packet, 0, 64)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -420,6 +430,10 @@ func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) er
 			}
 			if err := p.sendBatch(c, streamID, batch); err != nil {
 				c.Close()
+				if ctx.Err() != nil {
+					p.state.Store(int32(StateStopping))
+					return nil // a stop cut the write short: that is a clean stop
+				}
 				return fmt.Errorf("rtmp send to %s: %w", p.cfg.Endpoint.Address(), err)
 			}
 		}

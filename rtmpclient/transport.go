@@ -22,6 +22,7 @@ type transport struct {
 	bw           *bufio.Writer
 	cw           *chunkWriter
 	writeTimeout time.Duration
+	stopping     atomic.Bool // writes get only stopGrace once a stop has begun
 
 	// Read side, touched only by the goroutine that reads.
 	ackWindow   uint32 // the peer wants an Acknowledgement every ackWindow bytes
@@ -62,6 +63,16 @@ func (c countingWriter) Write(p []byte) (int, error) {
 
 const ioBufferSize = 64 << 10
 
+// stopGrace bounds the writes of a clean stop (the last queued media, then
+// FCUnpublish and deleteStream), so stopping never waits on a dead link.
+const stopGrace = 2 * time.Second
+
+// beginStop cuts any write in progress, and every later one, to stopGrace.
+func (t *transport) beginStop() {
+	t.stopping.Store(true)
+	_ = t.nc.SetWriteDeadline(time.Now().Add(stopGrace))
+}
+
 func newTransport(nc net.Conn, limits readLimits) *transport {
 	t := &transport{nc: nc, start: time.Now(), writeTimeout: 10 * time.Second}
 	t.br = bufio.NewReaderSize(countingReader{nc, &t.bytesIn}, ioBufferSize)
@@ -77,7 +88,10 @@ func newTransport(nc net.Conn, limits readLimits) *transport {
 func (t *transport) write(fn func(cw *chunkWriter) error) error {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
-	if t.writeTimeout > 0 {
+	switch {
+	case t.stopping.Load():
+		_ = t.nc.SetWriteDeadline(time.Now().Add(stopGrace))
+	case t.writeTimeout > 0:
 		_ = t.nc.SetWriteDeadline(time.Now().Add(t.writeTimeout))
 	}
 	if err := fn(t.cw); err != nil {

@@ -1,0 +1,110 @@
+package rtmpclient
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestInterleaverEmitsInDecodeOrder(t *testing.T) {
+	var got []Packet
+	il := NewInterleaver(true, true, func(p Packet) { got = append(got, p) })
+	// Video arrives in bursts ahead of audio, as a slower encoder would deliver it.
+	all := synthStream(3, 60, false, 8)
+	var video, audio []Packet
+	for _, p := range all {
+		if p.Type == TypeVideo {
+			video = append(video, p)
+		} else {
+			audio = append(audio, p)
+		}
+	}
+	// Each track is delivered in bursts up to a moving time, video first.
+	for until := int64(150); len(video) > 0 || len(audio) > 0; until += 150 {
+		for len(video) > 0 && video[0].DTS < until {
+			il.Push(video[0])
+			video = video[1:]
+		}
+		for len(audio) > 0 && audio[0].DTS < until {
+			il.Push(audio[0])
+			audio = audio[1:]
+		}
+	}
+	il.Flush()
+	if len(got) != len(all) {
+		t.Fatalf("emitted %d of %d", len(got), len(all))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].DTS < got[i-1].DTS {
+			t.Fatalf("packet %d at %d ms after one at %d ms", i, got[i].DTS, got[i-1].DTS)
+		}
+	}
+}
+
+func TestInterleaverDoesNotWaitForeverForASilentTrack(t *testing.T) {
+	var got []Packet
+	il := NewInterleaver(true, true, func(p Packet) { got = append(got, p) })
+	for i := 0; i < 30; i++ { // one second of video, no audio at all
+		il.Push(Packet{Type: TypeVideo, DTS: int64(i * 33), Payload: []byte{1}})
+	}
+	if len(got) < 10 {
+		t.Fatalf("held %d of 30 video frames waiting for audio that never came", 30-len(got))
+	}
+	il.Push(Packet{Type: TypeVideo, Header: true, Payload: []byte{2}})
+	if !got[len(got)-1].Header {
+		t.Fatal("a sequence header was held back")
+	}
+}
+
+// One slow destination must not slow the others: each has its own queue.
+func TestFanoutSlowDestinationDoesNotStallOthers(t *testing.T) {
+	fast := sinkServer(t)
+	stuck := stalledServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var f Fanout
+	pf := NewPublisher(PublisherConfig{Endpoint: fast, DropThreshold: 700 * time.Millisecond})
+	ps := NewPublisher(PublisherConfig{Endpoint: stuck, DropThreshold: 700 * time.Millisecond, Options: Options{WriteTimeout: 30 * time.Second}})
+	f.Add(pf)
+	f.Add(ps)
+	var wg sync.WaitGroup
+	for _, p := range []*Publisher{pf, ps} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = p.Run(ctx) }()
+	}
+	waitStable(t, func() bool { return pf.Stats().State == StateLive && ps.Stats().State == StateLive })
+	// Four seconds of 24 Mb/s media (more than any socket buffer holds), written
+	// in real time as an encoder would.
+	start := time.Now()
+	for _, pk := range synthStream(4, 60, true, 100_000) {
+		if wait := time.Duration(pk.DTS)*time.Millisecond - time.Since(start); wait > 0 {
+			time.Sleep(wait)
+		}
+		f.Write(pk)
+	}
+	if took := time.Since(start); took > 6*time.Second {
+		t.Errorf("writing took %v: the stalled destination blocked the writer", took)
+	}
+	waitStable(t, func() bool { return pf.Stats().QueuePackets == 0 })
+	sf, ss := pf.Stats(), ps.Stats()
+	if sf.VideoFramesSent != 120 || sf.DroppedVideo != 0 {
+		t.Errorf("fast destination sent %d, dropped %d; want 120 and 0", sf.VideoFramesSent, sf.DroppedVideo)
+	}
+	if ss.DroppedVideo == 0 || ss.QueueDuration > 700*time.Millisecond+2*time.Second {
+		t.Errorf("stalled destination: dropped %d, queue %v", ss.DroppedVideo, ss.QueueDuration)
+	}
+	cancel()
+	wg.Wait()
+}
+
+// stalledServer completes the publish sequence and then never reads again, as a
+// server behind a dead link would look.
+func stalledServer(tb testing.TB) Endpoint {
+	tb.Helper()
+	ep, err := ParseURL("rtmp://"+newStallListener(tb)+"/live", testKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ep
+}
