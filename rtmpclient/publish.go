@@ -91,9 +91,9 @@ type Publisher struct {
 	mu      sync.Mutex
 	q       []Packet // q[head:] are waiting to be sent
 	head    int
-	headers [3]*Packet // latest video header, audio header, metadata: resent on connect
-	waitKey bool       // video is dropped until the next keyframe
-	lastDTS [3]int64   // per type, to keep timestamps monotonic
+	headers [3]*Packet    // latest video header, audio header, metadata: resent on connect
+	waitKey bool          // video is dropped until the next keyframe
+	lastDTS [3]int64      // per type, to keep timestamps monotonic
 	wake    chan struct{} // the sender has work
 	space   chan struct{} // the sender made room, for WriteWait
 

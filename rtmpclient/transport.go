@@ -33,7 +33,9 @@ type transport struct {
 	bytesOut   atomic.Uint64
 	peerAcked  atomic.Uint64 // bytes the peer says it has received (unwrapped)
 	acksIn     atomic.Uint64
-	rtt        atomic.Int64 // nanoseconds, from our pings the peer answered
+	rtt        atomic.Int64  // nanoseconds, from our pings the peer answered
+	pingSeq    atomic.Uint32 // the payload of our outstanding ping
+	pingSent   atomic.Int64  // when it was sent, nanoseconds since start
 	peerWindow atomic.Uint32
 }
 
@@ -132,9 +134,13 @@ func (t *transport) sendWindowAckSize(n uint32) error {
 	return t.sendControl(TypeWindowAckSize, binary.BigEndian.AppendUint32(nil, n))
 }
 
-// ping sends a Ping Request whose answer measures the round-trip time.
+// ping sends a Ping Request whose answer measures the round-trip time. Servers
+// echo the payload untouched, so it is a sequence number and the send time
+// stays here, at full resolution.
 func (t *transport) ping() error {
-	return t.sendUserControl(eventPingRequest, uint32(time.Since(t.start).Milliseconds()))
+	seq := t.pingSeq.Add(1)
+	t.pingSent.Store(int64(time.Since(t.start)))
+	return t.sendUserControl(eventPingRequest, seq)
 }
 
 // userEvent is a User Control event other than the pings, for the session to act on.
@@ -206,9 +212,8 @@ func (t *transport) readMessage() (Message, error) {
 					return Message{}, err
 				}
 			case eventPingResponse:
-				now := uint32(time.Since(t.start).Milliseconds())
-				if d := now - data; d < 60_000 { // ignore answers to pings we never sent
-					t.rtt.Store(int64(d) * int64(time.Millisecond))
+				if data == t.pingSeq.Load() { // ignore stale answers and pings we never sent
+					t.rtt.Store(max(int64(time.Since(t.start))-t.pingSent.Load(), 1))
 				}
 			default:
 				return m, nil
