@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test vet screenshots clean
+.PHONY: all deps ffmpeg build run test vet screenshots fuzz bench clean
 
 all: build
 
@@ -35,6 +35,16 @@ vet: ffmpeg
 # -count=1: the integration tests talk to real servers, so a cached pass proves nothing.
 test: build vet
 	@$(WITH_FFMPEG) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' ./...
+
+# Every fuzz target for FUZZTIME each (default 30s); failures land in testdata/fuzz.
+fuzz: ffmpeg
+	@$(WITH_FFMPEG) scripts/fuzz
+
+# Go benchmarks; figures and how they were taken are in docs/BENCHMARKS.md.
+BENCHTIME ?= 2s
+bench: ffmpeg
+	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rtmpclient/ ./flv/
+	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench 'PublishHour' -benchtime 1x ./rtmpclient/
 
 # Refreshes the screenshots in docs/ from a real window under Xvfb.
 screenshots: build
