@@ -229,3 +229,33 @@ func ParseAudioTag(b []byte) (AudioTag, error) {
 	}
 	return a, nil
 }
+
+// Role says what part a tag plays in a stream.
+type Role struct {
+	Media    bool // an audio or video frame, or a sequence header
+	Header   bool // a sequence header (AVC/AAC config, Enhanced SequenceStart)
+	Keyframe bool // a video frame that starts a GOP
+}
+
+// RoleOf classifies a tag. Script tags and AVC end-of-sequence markers are not
+// media: streams carry their own metadata, and a muxer's end marker is no frame.
+func RoleOf(t Tag) (Role, error) {
+	switch t.Type {
+	case TagVideo:
+		v, err := ParseVideoTag(t.Data)
+		if err != nil {
+			return Role{}, err
+		}
+		if !v.Enhanced && v.Codec == "h264" && v.PacketType == AVCEndOfSequence {
+			return Role{}, nil
+		}
+		return Role{Media: true, Header: v.Header, Keyframe: v.FrameType == FrameKey && !v.Header}, nil
+	case TagAudio:
+		a, err := ParseAudioTag(t.Data)
+		if err != nil {
+			return Role{}, err
+		}
+		return Role{Media: true, Header: a.Header}, nil
+	}
+	return Role{}, nil
+}

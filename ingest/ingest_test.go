@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tallystudio/tally/flv"
 	"github.com/tallystudio/tally/internal/peers"
+	"github.com/tallystudio/tally/rtmpclient"
 )
 
 func TestMain(m *testing.M) {
@@ -122,5 +124,75 @@ func TestFFprobePlaysFromIngest(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "h264,640,360") || !strings.Contains(string(out), "aac") {
 		t.Fatalf("ffprobe saw: %s", out)
+	}
+}
+
+// Tally's own Publisher into the ingest: the report matches what was sent.
+func TestTallyPublisherToIngest(t *testing.T) {
+	in, err := Start("127.0.0.1:0", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	ep, err := rtmpclient.ParseURL(in.URL("live"), secretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := fixtureTags(t, peers.FixtureFLV(t, 4))
+	p := rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: ep, DropThreshold: 2 * time.Second,
+		Metadata: rtmpclient.ECMAArray{{Key: "width", Value: 640.0}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	for _, pk := range pkts {
+		if err := p.WriteWait(ctx, pk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p.Stats().QueuePackets > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	r, err := in.WaitReport(wctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Video == nil || r.Video.Frames != 120 || r.Video.Width != 640 || r.Audio == nil || r.Audio.Channels != 2 || len(r.Problems) > 0 {
+		t.Fatalf("report: %s", r)
+	}
+}
+
+// fixtureTags turns an FLV's audio and video tags into Packets.
+func fixtureTags(t *testing.T, path string) []rtmpclient.Packet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := flv.NewReader(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []rtmpclient.Packet
+	for {
+		tag, err := r.Next()
+		if err != nil {
+			return out
+		}
+		role, err := flv.RoleOf(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !role.Media {
+			continue
+		}
+		pk := rtmpclient.Packet{Type: tag.Type, DTS: int64(tag.Timestamp), Payload: tag.Data, Header: role.Header, Keyframe: role.Keyframe}
+		out = append(out, pk)
 	}
 }

@@ -1,6 +1,8 @@
 package rtmpclient
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"io"
 	"net"
 	"strings"
@@ -120,4 +122,28 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	server = <-acc
 	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
+}
+
+// C0 and the start of C1 as Tally sends them: version 3, time 0, the Flash
+// Player 10 version field that asks for the digest scheme, and a digest at the
+// scheme-0 offset that verifies with the player key.
+func TestClientC0C1GoldenLayout(t *testing.T) {
+	c, s := tcpPair(t)
+	go func() { _, _ = clientHandshake(c, true) }()
+	_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1+handshakeSize)
+	if _, err := io.ReadFull(s, buf); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf[:9]; !bytes.Equal(got, []byte{3, 0, 0, 0, 0, 0x80, 0x00, 0x07, 0x02}) {
+		t.Fatalf("C0+C1 start % x", got)
+	}
+	c1 := buf[1:]
+	off := digestOffset(c1, 0)
+	if !hmac.Equal(c1[off:off+digestSize], packetDigest(c1, off, playerKey[:playerKeyText])) {
+		t.Fatal("C1 digest does not verify")
+	}
+	if findDigest(c1, playerKey[:playerKeyText]) != off {
+		t.Fatal("findDigest disagrees with scheme 0")
+	}
 }

@@ -86,6 +86,7 @@ func dialErr(t *testing.T, ep Endpoint) (error, time.Duration) {
 }
 
 func TestHostileServerSendingGarbageAfterHandshake(t *testing.T) {
+	t.Parallel()
 	ep := hostileServer(t, func(nc net.Conn, _ *transport) {
 		nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 		time.Sleep(2 * time.Second)
@@ -97,6 +98,7 @@ func TestHostileServerSendingGarbageAfterHandshake(t *testing.T) {
 }
 
 func TestHostileServerClaimingSixteenMiBMessage(t *testing.T) {
+	t.Parallel()
 	ep := hostileServer(t, func(nc net.Conn, _ *transport) {
 		nc.Write(mustHex("03 000000 ffffff 14 00000000"))
 		time.Sleep(2 * time.Second)
@@ -110,6 +112,7 @@ func TestHostileServerClaimingSixteenMiBMessage(t *testing.T) {
 // A server that sets the largest chunk size and then claims a big message it
 // never finishes: the client times out and has not allocated the claimed size.
 func TestHostileServerHugeChunkSizeThenStall(t *testing.T) {
+	t.Parallel()
 	ep := hostileServer(t, func(nc net.Conn, tr *transport) {
 		_ = tr.sendControl(TypeSetChunkSize, binary.BigEndian.AppendUint32(nil, maxChunkSize))
 		tr.cw.size = maxChunkSize
@@ -131,6 +134,7 @@ func TestHostileServerHugeChunkSizeThenStall(t *testing.T) {
 }
 
 func TestHostileServerAnsweringConnectWithError(t *testing.T) {
+	t.Parallel()
 	ep := hostileServer(t, func(nc net.Conn, tr *transport) {
 		c, ok := answerUntil(tr, "connect")
 		if ok {
@@ -149,6 +153,7 @@ func TestHostileServerAnsweringConnectWithError(t *testing.T) {
 }
 
 func TestHostileServerRejectingPublishWithBadName(t *testing.T) {
+	t.Parallel()
 	ep := hostileServer(t, func(nc net.Conn, tr *transport) {
 		if _, ok := answerUntil(tr, "publish"); ok {
 			replyCmd(tr, 1, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", "Stream key not valid"))
@@ -163,6 +168,7 @@ func TestHostileServerRejectingPublishWithBadName(t *testing.T) {
 }
 
 func TestHostileServerNeverAnsweringPublish(t *testing.T) {
+	t.Parallel()
 	ep := hostileServer(t, func(nc net.Conn, tr *transport) {
 		answerUntil(tr, "publish")
 		time.Sleep(3 * time.Second)
@@ -175,6 +181,7 @@ func TestHostileServerNeverAnsweringPublish(t *testing.T) {
 }
 
 func TestHostileServerClosingMidChunk(t *testing.T) {
+	t.Parallel()
 	ep := hostileServer(t, func(nc net.Conn, tr *transport) {
 		if c, ok := answerUntil(tr, "connect"); ok {
 			b, _ := appendCommand(nil, "_result", c.Transaction, nil, status("status", "NetConnection.Connect.Success", ""))
@@ -191,6 +198,7 @@ func TestHostileServerClosingMidChunk(t *testing.T) {
 }
 
 func TestServerThatNeverAnswersHandshakeTimesOut(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -38,27 +38,14 @@ func fixturePackets(t testing.TB, path string) []Packet {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pk := Packet{Type: tag.Type, DTS: int64(tag.Timestamp), Payload: tag.Data}
-		switch tag.Type {
-		case TypeVideo:
-			v, err := flv.ParseVideoTag(tag.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !v.Enhanced && v.PacketType == flv.AVCEndOfSequence {
-				continue // FFmpeg's muxer closes files with one; it is not a frame
-			}
-			pk.Header = v.Header
-			pk.Keyframe = v.FrameType == flv.FrameKey && !v.Header
-		case TypeAudio:
-			a, err := flv.ParseAudioTag(tag.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pk.Header = a.Header
-		default:
+		role, err := flv.RoleOf(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !role.Media {
 			continue // the publisher sends its own metadata
 		}
+		pk := Packet{Type: tag.Type, DTS: int64(tag.Timestamp), Payload: tag.Data, Header: role.Header, Keyframe: role.Keyframe}
 		pkts = append(pkts, pk)
 	}
 }
