@@ -1,0 +1,181 @@
+package encode
+
+import (
+	"image"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/tallystudio/tally/flv"
+)
+
+// The single-copy path reads go-astiav's Frame as a bare *C.AVFrame; if a new
+// go-astiav changes that layout, this fails before any frame is corrupted.
+func TestAVFramePointerMatchesAstiav(t *testing.T) {
+	f := astiav.AllocFrame()
+	defer f.Free()
+	f.SetWidth(320)
+	f.SetHeight(240)
+	f.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := f.AllocBuffer(0); err != nil {
+		t.Fatal(err)
+	}
+	ls := f.Linesize()
+	for p := 0; p < 3; p++ {
+		if got := linesize(f, p); got != ls[p] {
+			t.Fatalf("plane %d: linesize %d through the C pointer, %d through go-astiav", p, got, ls[p])
+		}
+	}
+}
+
+func TestCopyYCbCrPutsEveryPixelInPlace(t *testing.T) {
+	img := image.NewYCbCr(image.Rect(0, 0, 64, 48), image.YCbCrSubsampleRatio420)
+	for i := range img.Y {
+		img.Y[i] = byte(i * 7)
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = byte(i*3), byte(255-i)
+	}
+	f := astiav.AllocFrame()
+	defer f.Free()
+	f.SetWidth(64)
+	f.SetHeight(48)
+	f.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := f.AllocBuffer(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyYCbCr(f, img); err != nil {
+		t.Fatal(err)
+	}
+	back := image.NewYCbCr(img.Rect, image.YCbCrSubsampleRatio420)
+	if err := f.Data().ToImage(back); err != nil {
+		t.Fatal(err)
+	}
+	for i := range img.Y {
+		if img.Y[i] != back.Y[i] {
+			t.Fatalf("luma %d: %d became %d", i, img.Y[i], back.Y[i])
+		}
+	}
+	for i := range img.Cb {
+		if img.Cb[i] != back.Cb[i] || img.Cr[i] != back.Cr[i] {
+			t.Fatalf("chroma %d differs", i)
+		}
+	}
+}
+
+func testImage(w, h int, n int) *image.YCbCr {
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Y[y*img.YStride+x] = byte(x + y + n*3)
+		}
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = 128, byte(100+n%50)
+	}
+	return img
+}
+
+func TestVideoEncoderKeyframesAtIntervalAndOnRequest(t *testing.T) {
+	e, err := NewVideoEncoder(VideoConfig{Width: 320, Height: 180, FPS: 30, Bitrate: 500_000,
+		KeyframeInterval: time.Second, Preset: "ultrafast", Tune: "zerolatency"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var sps, pps bool
+	flv.SplitAnnexB(e.Extradata(), func(n []byte) {
+		sps = sps || n[0]&0x1f == flv.NALSPS
+		pps = pps || n[0]&0x1f == flv.NALPPS
+	})
+	if !sps || !pps {
+		t.Fatalf("extradata lacks SPS or PPS: % x", e.Extradata())
+	}
+	var keys []time.Duration
+	frames := 0
+	emit := func(p Packet) {
+		frames++
+		if p.Keyframe {
+			keys = append(keys, p.PTS)
+		}
+		if p.DTS > p.PTS {
+			t.Errorf("DTS %v after PTS %v", p.DTS, p.PTS)
+		}
+	}
+	for n := int64(0); n < 90; n++ {
+		if err := e.Encode(testImage(320, 180, int(n)), n, n == 45, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Flush(emit); err != nil {
+		t.Fatal(err)
+	}
+	if frames != 90 {
+		t.Fatalf("%d packets for 90 frames", frames)
+	}
+	want := []time.Duration{0, time.Second, 1500 * time.Millisecond, 2 * time.Second}
+	if len(keys) < 3 || keys[0] != 0 || keys[1] != time.Second {
+		t.Fatalf("keyframes at %v, want every second (and one forced at 1.5 s): %v", keys, want)
+	}
+	forced := false
+	for _, k := range keys {
+		forced = forced || k == 1500*time.Millisecond
+	}
+	if !forced {
+		t.Errorf("forced keyframe at 1.5 s missing: %v", keys)
+	}
+}
+
+func TestVideoEncoderRejectsBadSettings(t *testing.T) {
+	for _, cfg := range []VideoConfig{
+		{Width: 321, Height: 180, FPS: 30, Bitrate: 1e6},
+		{Width: 320, Height: 180, FPS: 0, Bitrate: 1e6},
+		{Width: 320, Height: 180, FPS: 30, Bitrate: 10},
+		{Encoder: "h264_nonexistent", Width: 320, Height: 180, FPS: 30, Bitrate: 1e6},
+	} {
+		if e, err := NewVideoEncoder(cfg); err == nil {
+			e.Close()
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+func TestAudioEncoderMakesAACFramesFromAnyChunkSize(t *testing.T) {
+	e, err := NewAudioEncoder(AudioConfig{SampleRate: 48000, Channels: 2, Bitrate: 160_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cfg, err := flv.ParseAudioSpecificConfig(e.Extradata())
+	if err != nil || cfg.SampleRate != 48000 || cfg.Channels != 2 || cfg.ObjectType != 2 {
+		t.Fatalf("AudioSpecificConfig %+v, %v", cfg, err)
+	}
+	var pkts []Packet
+	emit := func(p Packet) { pkts = append(pkts, p) }
+	// One second of 44.1 kHz input in odd chunk sizes: resampled to 48 kHz.
+	s := 0
+	for _, n := range []int{441, 1000, 17, 4410, 38232} {
+		pcm := make([]int16, 2*n)
+		for i := 0; i < n; i++ {
+			v := int16(8000 * math.Sin(2*math.Pi*440*float64(s+i)/44100))
+			pcm[2*i], pcm[2*i+1] = v, v
+		}
+		s += n
+		if err := e.Encode(pcm, 44100, 2, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Flush(emit); err != nil {
+		t.Fatal(err)
+	}
+	// 48000 samples make 46.9 frames of 1024, plus the encoder's priming frame.
+	if len(pkts) < 47 || len(pkts) > 49 {
+		t.Fatalf("%d AAC packets for one second", len(pkts))
+	}
+	step := pkts[2].PTS - pkts[1].PTS
+	if step < 21*time.Millisecond || step > 22*time.Millisecond {
+		t.Errorf("packets %v apart, want 1024/48000 s", step)
+	}
+}

@@ -1,0 +1,79 @@
+package encode
+
+/*
+#cgo pkg-config: libavutil
+#include <string.h>
+#include <libavutil/frame.h>
+
+// tally_copy_plane copies rows of src into plane p of f, making f writable first
+// (an encoder may still hold a reference to the previous contents).
+static int tally_copy_plane(AVFrame *f, int p, const uint8_t *src, int src_stride, int row_bytes, int rows) {
+	int err = av_frame_make_writable(f);
+	if (err < 0) return err;
+	if (p >= AV_NUM_DATA_POINTERS || !f->data[p] || row_bytes > f->linesize[p]) return -22;
+	uint8_t *dst = f->data[p];
+	for (int r = 0; r < rows; r++) memcpy(dst + (size_t)r * f->linesize[p], src + (size_t)r * src_stride, row_bytes);
+	return 0;
+}
+
+static int tally_linesize(AVFrame *f, int p) { return f->linesize[p]; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"image"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// avFrame returns the C frame behind a go-astiav Frame. go-astiav v0.42's Frame
+// holds exactly one field, the *C.AVFrame; TestAVFramePointerMatchesAstiav
+// guards that assumption. The point is one copy per plane into the frame:
+// go-astiav's FromImage and SetBytes stage each plane through C.CBytes
+// (a malloc and a copy) before av_image_copy copies it again.
+func avFrame(f *astiav.Frame) *C.AVFrame {
+	return *(**C.AVFrame)(unsafe.Pointer(f))
+}
+
+// copyYCbCr copies a 4:2:0 image into a YUV420P frame of the same size.
+func copyYCbCr(f *astiav.Frame, img *image.YCbCr) error {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		return fmt.Errorf("encode: %v chroma subsampling, want 4:2:0", img.SubsampleRatio)
+	}
+	if w != f.Width() || h != f.Height() {
+		return fmt.Errorf("encode: image is %dx%d, frame is %dx%d", w, h, f.Width(), f.Height())
+	}
+	cw, ch := (w+1)/2, (h+1)/2
+	planes := []struct {
+		b      []byte
+		stride int
+		w, h   int
+	}{{img.Y, img.YStride, w, h}, {img.Cb, img.CStride, cw, ch}, {img.Cr, img.CStride, cw, ch}}
+	c := avFrame(f)
+	for i, p := range planes {
+		if len(p.b) < (p.h-1)*p.stride+p.w {
+			return fmt.Errorf("encode: plane %d holds %d bytes, too few for %dx%d", i, len(p.b), p.w, p.h)
+		}
+		if err := C.tally_copy_plane(c, C.int(i), (*C.uint8_t)(unsafe.Pointer(&p.b[0])), C.int(p.stride), C.int(p.w), C.int(p.h)); err < 0 {
+			return fmt.Errorf("encode: copy plane %d: %w", i, astiav.Error(err))
+		}
+	}
+	return nil
+}
+
+// copyInterleaved copies packed audio samples (all channels in one plane) into
+// plane 0 of a frame.
+func copyInterleaved(f *astiav.Frame, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := C.tally_copy_plane(avFrame(f), 0, (*C.uint8_t)(unsafe.Pointer(&b[0])), C.int(len(b)), C.int(len(b)), 1); err < 0 {
+		return fmt.Errorf("encode: copy samples: %w", astiav.Error(err))
+	}
+	return nil
+}
+
+func linesize(f *astiav.Frame, plane int) int { return int(C.tally_linesize(avFrame(f), C.int(plane))) }

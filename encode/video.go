@@ -1,0 +1,217 @@
+package encode
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"strconv"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// VideoConfig describes the video encode.
+type VideoConfig struct {
+	Encoder          string // libav encoder name; default "libx264"
+	Width, Height    int
+	FPS              int
+	Bitrate          int           // bits per second, constant
+	KeyframeInterval time.Duration // time between keyframes
+	Preset           string        // x264 preset, default "veryfast"
+	Tune             string        // e.g. "zerolatency", empty for none
+	Profile          string        // "baseline", "main", "high"; default "high"
+	BFrames          int           // 0 for none
+	Threads          int           // 0: libav chooses
+}
+
+// Packet is one encoded access unit, copied out of libav.
+type Packet struct {
+	Data     []byte        // Annex-B for H.264, raw frames for AAC
+	PTS, DTS time.Duration // from the start of the stream
+	Keyframe bool
+}
+
+// VideoEncoder encodes YCbCr 4:2:0 frames at a constant frame rate.
+type VideoEncoder struct {
+	cfg   VideoConfig
+	cc    *astiav.CodecContext
+	frame *astiav.Frame
+	pkt   *astiav.Packet
+	tb    astiav.Rational
+}
+
+// ErrEncoderUnavailable is returned when the asked-for encoder is not built into
+// libav or does not open on this machine (a missing GPU, say).
+var ErrEncoderUnavailable = errors.New("encoder not available")
+
+// NewVideoEncoder opens the encoder. Close releases it.
+func NewVideoEncoder(cfg VideoConfig) (*VideoEncoder, error) {
+	if cfg.Encoder == "" {
+		cfg.Encoder = "libx264"
+	}
+	if cfg.Preset == "" {
+		cfg.Preset = "veryfast"
+	}
+	if cfg.Profile == "" {
+		cfg.Profile = "high"
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
+		return nil, fmt.Errorf("encode: size %dx%d must be positive and even", cfg.Width, cfg.Height)
+	}
+	if cfg.FPS <= 0 || cfg.FPS > 240 {
+		return nil, fmt.Errorf("encode: frame rate %d out of range 1..240", cfg.FPS)
+	}
+	if cfg.Bitrate < 100_000 {
+		return nil, fmt.Errorf("encode: video bitrate %d b/s is below 100 kb/s", cfg.Bitrate)
+	}
+	codec := astiav.FindEncoderByName(cfg.Encoder)
+	if codec == nil {
+		return nil, fmt.Errorf("%w: %s is not in this FFmpeg build", ErrEncoderUnavailable, cfg.Encoder)
+	}
+	e := &VideoEncoder{cfg: cfg, tb: astiav.NewRational(1, cfg.FPS)}
+	if err := e.open(codec); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *VideoEncoder) open(codec *astiav.Codec) error {
+	cfg := e.cfg
+	e.cc = astiav.AllocCodecContext(codec)
+	if e.cc == nil {
+		return errors.New("encode: cannot allocate codec context")
+	}
+	e.cc.SetWidth(cfg.Width)
+	e.cc.SetHeight(cfg.Height)
+	e.cc.SetPixelFormat(astiav.PixelFormatYuv420P)
+	e.cc.SetTimeBase(e.tb)
+	e.cc.SetFramerate(astiav.NewRational(cfg.FPS, 1))
+	e.cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
+	// CBR, as ingests ask: bit_rate = maxrate = bufsize.
+	e.cc.SetBitRate(int64(cfg.Bitrate))
+	e.cc.SetRateControlMaxRate(int64(cfg.Bitrate))
+	e.cc.SetRateControlMinRate(int64(cfg.Bitrate))
+	e.cc.SetRateControlBufferSize(cfg.Bitrate)
+	gop := max(int(cfg.KeyframeInterval.Seconds()*float64(cfg.FPS)+0.5), 1)
+	e.cc.SetGopSize(gop)
+	e.cc.SetMaxBFrames(cfg.BFrames)
+	if cfg.Threads > 0 {
+		e.cc.SetThreadCount(cfg.Threads)
+	}
+	// Parameter sets out of band, for the FLV sequence header.
+	e.cc.SetFlags(e.cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
+	e.cc.SetColorRange(astiav.ColorRangeMpeg)
+	e.cc.SetColorSpace(astiav.ColorSpaceBt709)
+	e.cc.SetColorPrimaries(astiav.ColorPrimariesBt709)
+	e.cc.SetColorTransferCharacteristic(astiav.ColorTransferCharacteristicBt709)
+
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	set := func(k, v string) {
+		if v != "" {
+			_ = opts.Set(k, v, 0)
+		}
+	}
+	if cfg.Encoder == "libx264" {
+		set("preset", cfg.Preset)
+		set("tune", cfg.Tune)
+		set("profile", cfg.Profile)
+		// Keyframes exactly every gop frames (no scene-cut keyframes, which ingests
+		// count against the interval), HRD-conformant CBR, and forced keyframes as IDR
+		// so a reconnect can start a clean GOP.
+		set("x264-params", "keyint="+strconv.Itoa(gop)+":min-keyint="+strconv.Itoa(gop)+":scenecut=0:nal-hrd=cbr:force-cfr=1")
+		set("forced-idr", "1")
+	} else {
+		set("profile", cfg.Profile)
+	}
+	if err := e.cc.Open(astiav.FindEncoderByName(cfg.Encoder), opts); err != nil {
+		return fmt.Errorf("%w: %s does not open: %v", ErrEncoderUnavailable, cfg.Encoder, err)
+	}
+
+	e.frame = astiav.AllocFrame()
+	e.frame.SetWidth(cfg.Width)
+	e.frame.SetHeight(cfg.Height)
+	e.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := e.frame.AllocBuffer(0); err != nil {
+		return fmt.Errorf("encode: frame buffer: %w", err)
+	}
+	e.pkt = astiav.AllocPacket()
+	return nil
+}
+
+// Extradata is the encoder's parameter sets (Annex-B SPS and PPS for libx264).
+func (e *VideoEncoder) Extradata() []byte { return append([]byte(nil), e.cc.ExtraData()...) }
+
+// Config is the configuration the encoder was opened with, defaults filled in.
+func (e *VideoEncoder) Config() VideoConfig { return e.cfg }
+
+// Encode encodes one frame with presentation index n (frames since the start) and
+// passes every packet that comes out to emit. forceKey asks for an IDR frame.
+func (e *VideoEncoder) Encode(img *image.YCbCr, n int64, forceKey bool, emit func(Packet)) error {
+	if err := copyYCbCr(e.frame, img); err != nil {
+		return err
+	}
+	e.frame.SetPts(n)
+	if forceKey {
+		e.frame.SetPictureType(astiav.PictureTypeI)
+	} else {
+		e.frame.SetPictureType(astiav.PictureTypeNone)
+	}
+	if err := e.cc.SendFrame(e.frame); err != nil {
+		return fmt.Errorf("encode video: %w", err)
+	}
+	return e.drain(emit)
+}
+
+// Flush drains the frames the encoder still holds (B-frames, lookahead).
+func (e *VideoEncoder) Flush(emit func(Packet)) error {
+	if err := e.cc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("flush video: %w", err)
+	}
+	return e.drain(emit)
+}
+
+func (e *VideoEncoder) drain(emit func(Packet)) error {
+	for {
+		err := e.cc.ReceivePacket(e.pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode video: %w", err)
+		}
+		emit(e.packet())
+	}
+}
+
+func (e *VideoEncoder) packet() Packet {
+	defer e.pkt.Unref()
+	return Packet{
+		Data:     append([]byte(nil), e.pkt.Data()...),
+		PTS:      ticks(e.pkt.Pts(), e.tb),
+		DTS:      ticks(e.pkt.Dts(), e.tb),
+		Keyframe: e.pkt.Flags().Has(astiav.PacketFlagKey),
+	}
+}
+
+// ticks converts a timestamp in time base tb to a duration.
+func ticks(v int64, tb astiav.Rational) time.Duration {
+	return time.Duration(v) * time.Second * time.Duration(tb.Num()) / time.Duration(tb.Den())
+}
+
+// Close frees everything the encoder allocated. Safe to call twice.
+func (e *VideoEncoder) Close() {
+	if e.frame != nil {
+		e.frame.Free()
+		e.frame = nil
+	}
+	if e.pkt != nil {
+		e.pkt.Free()
+		e.pkt = nil
+	}
+	if e.cc != nil {
+		e.cc.Free()
+		e.cc = nil
+	}
+}
