@@ -19,6 +19,7 @@ type command struct {
 var commands = map[string]command{
 	"version": {"print Tally's version and the libav libraries and encoders it found", runVersion},
 	"ingest":  {"run a local RTMP server that reports each stream's health", runIngest},
+	"stream":  {"stream without a window (capture, encode, publish)", runStream},
 }
 
 // Exit codes shared by the sub-commands.

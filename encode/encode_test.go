@@ -179,3 +179,16 @@ func TestAudioEncoderMakesAACFramesFromAnyChunkSize(t *testing.T) {
 		t.Errorf("packets %v apart, want 1024/48000 s", step)
 	}
 }
+
+// Frame times survive the trip through time.Duration and back, for every frame
+// of an hour at the common rates.
+func TestTicksRoundTripExactly(t *testing.T) {
+	for _, fps := range []int{24, 25, 30, 50, 60} {
+		tb := astiav.NewRational(1, fps)
+		for n := int64(-3); n < int64(fps)*3600; n++ {
+			if got := toTicks(ticks(n, tb)+200*time.Millisecond, tb) - toTicks(200*time.Millisecond, tb); got != n {
+				t.Fatalf("%d fps: frame %d came back as %d", fps, n, got)
+			}
+		}
+	}
+}

@@ -26,6 +26,12 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
+func init() {
+	// libav logs statistics and progress at info level to stderr; Tally reports
+	// what matters itself, so only libav's errors get through.
+	astiav.SetLogLevel(astiav.LogLevelError)
+}
+
 // Library is one libav library as loaded at run time, which may differ from the
 // headers Tally was compiled against when the shared libraries are swapped.
 type Library struct {

@@ -63,6 +63,7 @@ type AVCFrame struct {
 // AppendAVCC converts an Annex-B access unit to FLV's length-prefixed form,
 // appending to dst. Parameter sets and access unit delimiters are left out of
 // Data (FLV carries them in the sequence header) but reported in SPS/PPS.
+// Filler data stays: it is what keeps a CBR stream constant at the ingest.
 func AppendAVCC(dst []byte, annexB []byte) AVCFrame {
 	f := AVCFrame{Disposable: true}
 	slices := 0
@@ -75,7 +76,7 @@ func AppendAVCC(dst []byte, annexB []byte) AVCFrame {
 		case NALPPS:
 			f.PPS = nal
 			return
-		case NALAUD, NALEndSeq, NALFiller:
+		case NALAUD, NALEndSeq:
 			return
 		case NALIDR:
 			f.Keyframe = true

@@ -1,0 +1,538 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tallystudio/tally/capture"
+	"github.com/tallystudio/tally/encode"
+	"github.com/tallystudio/tally/flv"
+	"github.com/tallystudio/tally/ingest"
+	"github.com/tallystudio/tally/rtmpclient"
+)
+
+// tsOffset shifts every stream timestamp forward so that the first B-frames'
+// decode times and the AAC encoder's priming (both before zero) stay positive,
+// as FLV requires, without moving audio against video.
+const tsOffset = 200 * time.Millisecond
+
+// localApp and localKey are where "Local test" publishes on the in-process ingest.
+const (
+	localApp = "live"
+	localKey = "local-test"
+)
+
+// Session is one run of capture → encode → publish.
+type Session struct {
+	settings Settings
+	log      *slog.Logger
+
+	start   time.Time
+	dests   []*destination
+	fan     rtmpclient.Fanout
+	il      *rtmpclient.Interleaver
+	local   *ingest.Ingest
+	recMu   sync.Mutex
+	rec     *encode.Recorder
+	recErr  error
+	vfps    int
+	state   atomic.Value // string
+	stats   statsState
+	counter counters
+}
+
+type destination struct {
+	cfg    Destination
+	ep     rtmpclient.Endpoint
+	pub    *rtmpclient.Publisher
+	err    error
+	errMu  sync.Mutex
+	failed atomic.Bool
+}
+
+type counters struct {
+	framesEncoded   atomic.Uint64
+	skippedEncoding atomic.Uint64
+	repeatedCapture atomic.Uint64
+	droppedCapture  atomic.Uint64
+	videoBytes      atomic.Uint64
+	audioBytes      atomic.Uint64
+	audioFrames     atomic.Uint64
+}
+
+// NewSession validates the settings. Nothing starts until Run.
+func NewSession(s Settings, log *slog.Logger) (*Session, []string, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	warnings, err := s.Validate()
+	if err != nil {
+		return nil, nil, err
+	}
+	ss := &Session{settings: s, log: log, vfps: s.Video.FPS}
+	ss.state.Store("idle")
+	return ss, warnings, nil
+}
+
+// State is "idle", "connecting", "live", "stopping", "stopped" or "error".
+func (s *Session) State() string { return s.state.Load().(string) }
+
+// LocalReports returns the health reports of the in-process test ingest.
+func (s *Session) LocalReports() []ingest.Report {
+	if s.local == nil {
+		return nil
+	}
+	return s.local.Reports()
+}
+
+// Run captures, encodes and publishes until ctx ends or the duration passes, then
+// stops cleanly: encoders flushed, destinations unpublished, recording finished.
+// It returns the first destination or recording failure, if any.
+func (s *Session) Run(ctx context.Context) (err error) {
+	s.state.Store("connecting")
+	defer func() {
+		if err != nil {
+			s.state.Store("error")
+		} else {
+			s.state.Store("stopped")
+		}
+	}()
+	if s.settings.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.settings.Duration)
+		defer cancel()
+	}
+
+	v, a := s.settings.Video, s.settings.Audio
+	var vsrc *capture.VideoSource
+	var asrc *capture.AudioSource
+	if v.Source != "none" {
+		if vsrc, err = capture.OpenVideo(v.Source, v.Width, v.Height, float64(v.FPS)); err != nil {
+			return fmt.Errorf("%w: video: %v", ErrNoSource, err)
+		}
+		defer vsrc.Close()
+	}
+	if a.Source != "none" {
+		if asrc, err = capture.OpenAudio(a.Source, a.SampleRate, a.Channels); err != nil {
+			return fmt.Errorf("%w: audio: %v", ErrNoSource, err)
+		}
+		defer asrc.Close()
+	}
+
+	var venc *encode.VideoEncoder
+	var aenc *encode.AudioEncoder
+	if vsrc != nil {
+		venc, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: v.Encoder, Width: v.Width, Height: v.Height,
+			FPS: v.FPS, Bitrate: v.Bitrate, KeyframeInterval: v.KeyframeInterval, Preset: v.Preset, Tune: v.Tune,
+			Profile: v.Profile, BFrames: v.BFrames})
+		if err != nil {
+			return err
+		}
+		defer venc.Close()
+	}
+	if asrc != nil {
+		if aenc, err = encode.NewAudioEncoder(encode.AudioConfig{SampleRate: a.SampleRate, Channels: a.Channels, Bitrate: a.Bitrate}); err != nil {
+			return err
+		}
+		defer aenc.Close()
+	}
+	if s.settings.Record != "" {
+		if s.rec, err = encode.NewRecorder(s.settings.Record, venc, aenc); err != nil {
+			return err
+		}
+		defer s.closeRecorder()
+	}
+
+	if err := s.openDestinations(venc, aenc); err != nil {
+		return err
+	}
+	s.il = rtmpclient.NewInterleaver(venc != nil, aenc != nil, s.fan.Write)
+	if err := s.writeHeaders(venc, aenc); err != nil {
+		return err
+	}
+
+	// Publishers run under their own context so that a stop can flush the
+	// encoders into them before they unpublish.
+	pubCtx, stopPubs := context.WithCancel(context.WithoutCancel(ctx))
+	var pubs sync.WaitGroup
+	for _, d := range s.dests {
+		pubs.Add(1)
+		go func() {
+			defer pubs.Done()
+			if err := d.pub.Run(pubCtx); err != nil {
+				d.setErr(err)
+				s.log.Error("destination failed", "destination", d.ep.String(), "err", err)
+			}
+		}()
+	}
+	defer func() {
+		stopPubs()
+		pubs.Wait()
+		if s.local != nil {
+			_ = s.local.Close()
+		}
+	}()
+
+	s.start = time.Now()
+	s.state.Store("live")
+	stopStats := s.startStats()
+	defer stopStats()
+
+	captureCtx, stopCapture := context.WithCancel(ctx)
+	defer stopCapture()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	if venc != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- s.videoLoop(captureCtx, vsrc, venc) }()
+	}
+	if aenc != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- s.audioLoop(captureCtx, asrc, aenc) }()
+	}
+	// A destination failing alone does not end the session while something else
+	// (another destination, the recording) still works.
+	allFailed := s.watchDestinations(captureCtx)
+
+	var loopErr error
+	select {
+	case <-ctx.Done():
+	case loopErr = <-errc:
+	case <-allFailed:
+	}
+	s.state.Store("stopping")
+	stopCapture()
+	wg.Wait()
+	close(errc)
+	for e := range errc {
+		if loopErr == nil && e != nil && !errors.Is(e, context.Canceled) {
+			loopErr = e
+		}
+	}
+	s.il.Flush()
+	// Let the queues drain a moment before the publishers unpublish.
+	s.waitQueues(2 * time.Second)
+	stopPubs()
+	pubs.Wait()
+	if loopErr != nil {
+		return loopErr
+	}
+	if err := s.closeRecorder(); err != nil {
+		return err
+	}
+	for _, d := range s.dests {
+		if e := d.getErr(); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func (d *destination) setErr(err error) {
+	d.errMu.Lock()
+	d.err = err
+	d.errMu.Unlock()
+	d.failed.Store(true)
+}
+
+func (d *destination) getErr() error {
+	d.errMu.Lock()
+	defer d.errMu.Unlock()
+	return d.err
+}
+
+func (s *Session) openDestinations(venc *encode.VideoEncoder, aenc *encode.AudioEncoder) error {
+	meta := s.metadata(venc, aenc)
+	for _, d := range s.settings.Destinations {
+		url, key := d.URL, d.Key.Reveal()
+		if d.Service == "local" {
+			if s.local == nil {
+				in, err := ingest.Start("127.0.0.1:0", ingest.Config{Logger: s.log})
+				if err != nil {
+					return fmt.Errorf("local test ingest: %w", err)
+				}
+				s.local = in
+			}
+			url, key = s.local.URL(localApp), localKey
+		}
+		ep, err := rtmpclient.ParseURL(url, key)
+		if err != nil {
+			return err
+		}
+		pub := rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: ep, Metadata: meta,
+			Options: rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log}})
+		s.dests = append(s.dests, &destination{cfg: d, ep: ep, pub: pub})
+		s.fan.Add(pub)
+	}
+	return nil
+}
+
+// watchDestinations closes the returned channel when every destination has
+// failed and there is no recording to keep going for.
+func (s *Session) watchDestinations(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{})
+	if len(s.dests) == 0 || s.rec != nil {
+		return ch
+	}
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				all := true
+				for _, d := range s.dests {
+					all = all && d.failed.Load()
+				}
+				if all {
+					close(ch)
+					return
+				}
+			}
+		}
+	}()
+	return ch
+}
+
+func (s *Session) waitQueues(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		busy := false
+		for _, d := range s.dests {
+			st := d.pub.Stats()
+			busy = busy || (st.State == rtmpclient.StateLive && st.QueuePackets > 0)
+		}
+		if !busy {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *Session) closeRecorder() error {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	if s.rec == nil {
+		return s.recErr
+	}
+	if err := s.rec.Close(); err != nil && s.recErr == nil {
+		s.recErr = err
+	}
+	return s.recErr
+}
+
+func (s *Session) metadata(venc *encode.VideoEncoder, aenc *encode.AudioEncoder) rtmpclient.ECMAArray {
+	m := rtmpclient.ECMAArray{}
+	if venc != nil {
+		c := venc.Config()
+		m = append(m,
+			rtmpclient.Property{Key: "width", Value: float64(c.Width)},
+			rtmpclient.Property{Key: "height", Value: float64(c.Height)},
+			rtmpclient.Property{Key: "framerate", Value: float64(c.FPS)},
+			rtmpclient.Property{Key: "videodatarate", Value: float64(c.Bitrate) / 1000},
+			rtmpclient.Property{Key: "videocodecid", Value: float64(flv.CodecAVC)})
+	}
+	if aenc != nil {
+		c := aenc.Config()
+		m = append(m,
+			rtmpclient.Property{Key: "audiodatarate", Value: float64(c.Bitrate) / 1000},
+			rtmpclient.Property{Key: "audiosamplerate", Value: float64(c.SampleRate)},
+			rtmpclient.Property{Key: "audiosamplesize", Value: 16.0},
+			rtmpclient.Property{Key: "audiochannels", Value: float64(c.Channels)},
+			rtmpclient.Property{Key: "stereo", Value: c.Channels == 2},
+			rtmpclient.Property{Key: "audiocodecid", Value: float64(flv.SoundAAC)})
+	}
+	return append(m, rtmpclient.Property{Key: "encoder", Value: "Tally " + Version})
+}
+
+// writeHeaders sends the sequence headers built from the encoders' extradata.
+func (s *Session) writeHeaders(venc *encode.VideoEncoder, aenc *encode.AudioEncoder) error {
+	if venc != nil {
+		var sps, pps []byte
+		flv.SplitAnnexB(venc.Extradata(), func(n []byte) {
+			switch n[0] & 0x1f {
+			case flv.NALSPS:
+				sps = n
+			case flv.NALPPS:
+				pps = n
+			}
+		})
+		rec, err := flv.AVCDecoderConfigurationRecord(sps, pps)
+		if err != nil {
+			return fmt.Errorf("video sequence header: %w", err)
+		}
+		s.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeVideo, Header: true,
+			Payload: flv.AppendAVCTag(nil, true, flv.AVCSequenceHeader, 0, rec)})
+	}
+	if aenc != nil {
+		s.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeAudio, Header: true,
+			Payload: flv.AppendAACTag(nil, flv.AACSequenceHeader, aenc.Extradata())})
+	}
+	return nil
+}
+
+// videoLoop encodes at a constant frame rate, paced by the session clock: the
+// newest captured frame goes into each slot; a slot with no new frame repeats
+// the last one, surplus frames are dropped, and slots the encoder is too late
+// for are skipped. All three are counted.
+func (s *Session) videoLoop(ctx context.Context, src *capture.VideoSource, enc *encode.VideoEncoder) error {
+	type item struct {
+		img     *image.YCbCr
+		release func()
+	}
+	var mu sync.Mutex
+	var newest *item
+	capErr := make(chan error, 1)
+	go func() {
+		for ctx.Err() == nil {
+			img, release, err := src.Read()
+			if err != nil {
+				capErr <- fmt.Errorf("video capture: %w", err)
+				return
+			}
+			ycc, ok := img.(*image.YCbCr)
+			if !ok || ycc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+				if release != nil {
+					release()
+				}
+				capErr <- fmt.Errorf("video capture: %T frames are not supported yet", img)
+				return
+			}
+			mu.Lock()
+			if newest != nil {
+				s.counter.droppedCapture.Add(1)
+				if newest.release != nil {
+					newest.release()
+				}
+			}
+			newest = &item{ycc, release}
+			mu.Unlock()
+		}
+	}()
+
+	fps := s.settings.Video.FPS
+	interval := time.Second / time.Duration(fps)
+	var last *item
+	defer func() {
+		mu.Lock()
+		for _, it := range []*item{last, newest} {
+			if it != nil && it.release != nil {
+				it.release()
+			}
+		}
+		newest = nil
+		mu.Unlock()
+	}()
+	black := image.NewYCbCr(image.Rect(0, 0, s.settings.Video.Width, s.settings.Video.Height), image.YCbCrSubsampleRatio420)
+	for i := range black.Cb {
+		black.Cb[i], black.Cr[i] = 128, 128
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for n := int64(0); ; n++ {
+		due := s.start.Add(time.Duration(n) * interval)
+		timer.Reset(time.Until(due))
+		select {
+		case <-ctx.Done():
+			return enc.Flush(s.emitVideo)
+		case err := <-capErr:
+			return err
+		case <-timer.C:
+		}
+		// Too late for this slot and the next: skip ahead rather than fall further behind.
+		if behind := time.Since(due); behind > interval {
+			k := int64(behind / interval)
+			s.counter.skippedEncoding.Add(uint64(k))
+			n += k
+		}
+		mu.Lock()
+		if newest != nil {
+			if last != nil && last.release != nil {
+				last.release()
+			}
+			last, newest = newest, nil
+		} else if last != nil {
+			s.counter.repeatedCapture.Add(1)
+		}
+		mu.Unlock()
+		img := black
+		if last != nil {
+			img = last.img
+		}
+		if err := enc.Encode(img, n, false, s.emitVideo); err != nil {
+			return err
+		}
+		s.counter.framesEncoded.Add(1)
+	}
+}
+
+// audioLoop encodes audio as it arrives. Audio time counts samples from the
+// moment the first chunk was captured, so it stays continuous whatever the
+// scheduling jitter, and starts in step with the video clock.
+func (s *Session) audioLoop(ctx context.Context, src *capture.AudioSource, enc *encode.AudioEncoder) error {
+	var buf []int16
+	started := false
+	var offset time.Duration
+	emit := func(p encode.Packet) { s.emitAudio(p, offset) }
+	for ctx.Err() == nil {
+		var err error
+		buf, err = src.Read(buf)
+		if err != nil {
+			return fmt.Errorf("audio capture: %w", err)
+		}
+		if !started {
+			started = true
+			chunk := time.Duration(len(buf)/max(src.Channels, 1)) * time.Second / time.Duration(max(src.Rate, 1))
+			offset = max(time.Since(s.start)-chunk, 0)
+		}
+		if err := enc.Encode(buf, src.Rate, src.Channels, emit); err != nil {
+			return err
+		}
+	}
+	return enc.Flush(emit)
+}
+
+func (s *Session) emitVideo(p encode.Packet) {
+	p.PTS += tsOffset
+	p.DTS += tsOffset
+	frame := flv.AppendAVCC(nil, p.Data)
+	dts := p.DTS.Milliseconds()
+	cts := int32(p.PTS.Milliseconds() - dts)
+	payload := flv.AppendAVCTag(make([]byte, 0, 5+len(frame.Data)), p.Keyframe, flv.AVCNALU, cts, frame.Data)
+	s.counter.videoBytes.Add(uint64(len(payload)))
+	s.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeVideo, DTS: dts, Payload: payload,
+		Keyframe: p.Keyframe, Disposable: frame.Disposable})
+	s.record(func(r *encode.Recorder) error { return r.WriteVideo(p) })
+}
+
+func (s *Session) emitAudio(p encode.Packet, offset time.Duration) {
+	p.PTS += tsOffset + offset
+	p.DTS += tsOffset + offset
+	payload := flv.AppendAACTag(make([]byte, 0, 2+len(p.Data)), flv.AACRaw, p.Data)
+	s.counter.audioBytes.Add(uint64(len(payload)))
+	s.counter.audioFrames.Add(1)
+	s.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeAudio, DTS: p.DTS.Milliseconds(), Payload: payload})
+	s.record(func(r *encode.Recorder) error { return r.WriteAudio(p) })
+}
+
+// record writes to the recording; its first failure is kept and reported at the
+// end, while streaming carries on.
+func (s *Session) record(fn func(*encode.Recorder) error) {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	if s.rec == nil || s.recErr != nil {
+		return
+	}
+	if err := fn(s.rec); err != nil {
+		s.recErr = err
+		s.log.Error("recording failed; streaming continues", "err", err)
+	}
+}

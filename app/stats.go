@@ -1,0 +1,140 @@
+package app
+
+import (
+	"math"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Stats is a snapshot of a session, updated once a second. Its JSON form is
+// what `tally stream --stats json` prints. It never holds a stream key.
+type Stats struct {
+	T               float64            `json:"t"` // seconds live
+	State           string             `json:"state"`
+	FPS             float64            `json:"fps"` // frames encoded per second
+	VideoKbps       float64            `json:"video_kbps"`
+	AudioKbps       float64            `json:"audio_kbps"`
+	SentKbps        float64            `json:"sent_kbps"` // all destinations together
+	QueueMs         float64            `json:"queue_ms"`  // the longest destination queue
+	FramesSent      uint64             `json:"frames_sent"`
+	DroppedNetwork  uint64             `json:"dropped_network"`
+	SkippedEncoding uint64             `json:"skipped_encoding"`
+	RepeatedCapture uint64             `json:"repeated_capture"`
+	DroppedCapture  uint64             `json:"dropped_capture"`
+	Reconnects      uint64             `json:"reconnects"`
+	CPUPercent      float64            `json:"cpu_percent"`
+	Destinations    []DestinationStats `json:"destinations"`
+}
+
+// DestinationStats is one destination's part of Stats.
+type DestinationStats struct {
+	Server     string  `json:"server"` // the URL with the key masked
+	State      string  `json:"state"`
+	SentKbps   float64 `json:"sent_kbps"`
+	QueueMs    float64 `json:"queue_ms"`
+	FramesSent uint64  `json:"frames_sent"`
+	Dropped    uint64  `json:"dropped"`
+	RTTMs      float64 `json:"rtt_ms"`
+	BytesSent  uint64  `json:"bytes_sent"`
+	Error      string  `json:"error,omitempty"`
+}
+
+type statsState struct {
+	mu     sync.Mutex
+	latest Stats
+}
+
+// Stats returns the latest snapshot.
+func (s *Session) Stats() Stats {
+	s.stats.mu.Lock()
+	defer s.stats.mu.Unlock()
+	st := s.stats.latest
+	st.State = s.State()
+	st.Destinations = append([]DestinationStats(nil), st.Destinations...)
+	return st
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startStats samples the counters once a second until the returned stop is called.
+func (s *Session) startStats() (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		prev := struct {
+			at                     time.Time
+			cpu                    time.Duration
+			frames, vbytes, abytes uint64
+			destBytes              []uint64
+		}{at: time.Now(), cpu: cpuTime(), destBytes: make([]uint64, len(s.dests))}
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				dt := now.Sub(prev.at).Seconds()
+				cpu := cpuTime()
+				frames := s.counter.framesEncoded.Load()
+				vb, ab := s.counter.videoBytes.Load(), s.counter.audioBytes.Load()
+				st := Stats{
+					T:               round1(time.Since(s.start).Seconds()),
+					FPS:             round1(float64(frames-prev.frames) / dt),
+					VideoKbps:       round1(float64(vb-prev.vbytes) * 8 / 1000 / dt),
+					AudioKbps:       round1(float64(ab-prev.abytes) * 8 / 1000 / dt),
+					SkippedEncoding: s.counter.skippedEncoding.Load(),
+					RepeatedCapture: s.counter.repeatedCapture.Load(),
+					DroppedCapture:  s.counter.droppedCapture.Load(),
+					CPUPercent:      round1(float64(cpu-prev.cpu) / float64(now.Sub(prev.at)) * 100),
+				}
+				first := true
+				for i, d := range s.dests {
+					ps := d.pub.Stats()
+					ds := DestinationStats{
+						Server:     d.ep.String(),
+						State:      ps.State.String(),
+						SentKbps:   round1(float64(ps.BytesSent-prev.destBytes[i]) * 8 / 1000 / dt),
+						QueueMs:    float64(ps.QueueDuration.Milliseconds()),
+						FramesSent: ps.VideoFramesSent,
+						Dropped:    ps.DroppedVideo + ps.DroppedAudio,
+						RTTMs:      round1(float64(ps.RTT) / float64(time.Millisecond)),
+						BytesSent:  ps.BytesSent,
+					}
+					if err := d.getErr(); err != nil {
+						ds.Error = err.Error()
+					}
+					prev.destBytes[i] = ps.BytesSent
+					st.SentKbps += ds.SentKbps
+					st.QueueMs = math.Max(st.QueueMs, ds.QueueMs)
+					st.DroppedNetwork += ps.DroppedVideo
+					// The headline count is the least any destination has sent.
+					if first || ps.VideoFramesSent < st.FramesSent {
+						st.FramesSent = ps.VideoFramesSent
+					}
+					first = false
+					st.Destinations = append(st.Destinations, ds)
+				}
+				st.SentKbps = round1(st.SentKbps)
+				prev.at, prev.cpu, prev.frames, prev.vbytes, prev.abytes = now, cpu, frames, vb, ab
+				s.stats.mu.Lock()
+				s.stats.latest = st
+				s.stats.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }

@@ -1,0 +1,212 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/driver"
+	"github.com/pion/mediadevices/pkg/io/audio"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/mediadevices/pkg/wave"
+)
+
+// Kind is what a device captures.
+type Kind string
+
+const (
+	KindCamera     Kind = "camera"
+	KindMicrophone Kind = "microphone"
+	KindScreen     Kind = "screen"
+)
+
+// Device is a source a user can pick.
+type Device struct {
+	ID    string
+	Label string
+	Kind  Kind
+	Modes []prop.Media
+	Test  bool // Tally's own test pattern or tone
+}
+
+func kindOf(t driver.DeviceType) Kind {
+	switch t {
+	case driver.Microphone:
+		return KindMicrophone
+	case driver.Screen:
+		return KindScreen
+	}
+	return KindCamera
+}
+
+// Devices lists every registered source: real devices first, then the test
+// pattern and tone.
+func Devices() []Device {
+	var out []Device
+	for _, d := range driver.GetManager().Query(func(driver.Driver) bool { return true }) {
+		info := d.Info()
+		dev := Device{ID: d.ID(), Label: info.Label, Kind: kindOf(info.DeviceType),
+			Test: info.Label == TestPatternLabel || info.Label == ToneLabel}
+		// Properties may need the device open; the built-in sources answer without.
+		if dev.Test {
+			dev.Modes = d.Properties()
+		}
+		out = append(out, dev)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Test != out[j].Test {
+			return !out[i].Test
+		}
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Label < out[j].Label
+	})
+	return out
+}
+
+// ErrNoDevice is returned when no device matches what was asked for.
+var ErrNoDevice = errors.New("no such device")
+
+// find returns the driver for a source spec: "testpattern" or "tone", or a kind
+// with an optional name: "camera", "camera:Logitech", "mic:USB", "screen:0".
+func find(spec string) (driver.Driver, error) {
+	kindName, name, _ := strings.Cut(spec, ":")
+	var want Kind
+	label := ""
+	switch strings.ToLower(kindName) {
+	case "testpattern", "test":
+		want, label = KindCamera, TestPatternLabel
+	case "tone":
+		want, label = KindMicrophone, ToneLabel
+	case "camera", "cam":
+		want = KindCamera
+	case "mic", "microphone":
+		want = KindMicrophone
+	case "screen":
+		want = KindScreen
+	default:
+		return nil, fmt.Errorf("unknown source %q (try testpattern, tone, camera[:NAME], mic[:NAME], screen[:N])", spec)
+	}
+	var matches []driver.Driver
+	for _, d := range driver.GetManager().Query(func(d driver.Driver) bool { return kindOf(d.Info().DeviceType) == want }) {
+		info := d.Info()
+		isTest := info.Label == TestPatternLabel || info.Label == ToneLabel
+		switch {
+		case label != "":
+			if info.Label == label {
+				matches = append(matches, d)
+			}
+		case isTest:
+			// "camera" means a real camera: never silently the test pattern.
+		case name == "" || strings.Contains(strings.ToLower(info.Label), strings.ToLower(name)) || d.ID() == name:
+			matches = append(matches, d)
+		}
+	}
+	if len(matches) == 0 {
+		if name != "" {
+			return nil, fmt.Errorf("%w: no %s matching %q", ErrNoDevice, want, name)
+		}
+		return nil, fmt.Errorf("%w: no %s found", ErrNoDevice, want)
+	}
+	sort.Slice(matches, func(i, j int) bool { return matches[i].Info().Label < matches[j].Info().Label })
+	return matches[0], nil
+}
+
+// VideoSource delivers frames from an open device.
+type VideoSource struct {
+	d     driver.Driver
+	r     video.Reader
+	Label string
+}
+
+// OpenVideo opens a video source at (or near) the asked-for mode.
+func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error) {
+	d, err := find(spec)
+	if err != nil {
+		return nil, err
+	}
+	vr, ok := d.(driver.VideoRecorder)
+	if !ok {
+		return nil, fmt.Errorf("%s does not capture video", d.Info().Label)
+	}
+	if err := d.Open(); err != nil {
+		return nil, fmt.Errorf("open %s: %w", d.Info().Label, err)
+	}
+	r, err := vr.VideoRecord(prop.Media{Video: prop.Video{Width: width, Height: height, FrameRate: float32(fps)}})
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("start %s: %w", d.Info().Label, err)
+	}
+	return &VideoSource{d: d, r: r, Label: d.Info().Label}, nil
+}
+
+// Read blocks for the next frame. release, when not nil, returns its memory.
+func (v *VideoSource) Read() (image.Image, func(), error) { return v.r.Read() }
+
+// Close stops the device.
+func (v *VideoSource) Close() error { return v.d.Close() }
+
+// AudioSource delivers packed 16-bit samples from an open device.
+type AudioSource struct {
+	d        driver.Driver
+	r        audio.Reader
+	Label    string
+	Rate     int
+	Channels int
+}
+
+// OpenAudio opens an audio source at the asked-for rate and channel count.
+func OpenAudio(spec string, rate, channels int) (*AudioSource, error) {
+	d, err := find(spec)
+	if err != nil {
+		return nil, err
+	}
+	ar, ok := d.(driver.AudioRecorder)
+	if !ok {
+		return nil, fmt.Errorf("%s does not capture audio", d.Info().Label)
+	}
+	if err := d.Open(); err != nil {
+		return nil, fmt.Errorf("open %s: %w", d.Info().Label, err)
+	}
+	r, err := ar.AudioRecord(prop.Media{Audio: prop.Audio{SampleRate: rate, ChannelCount: channels, SampleSize: 2,
+		IsInterleaved: true, Latency: 10 * time.Millisecond}})
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("start %s: %w", d.Info().Label, err)
+	}
+	return &AudioSource{d: d, r: r, Label: d.Info().Label, Rate: rate, Channels: channels}, nil
+}
+
+// Read blocks for the next chunk and returns it as packed int16 samples, copied,
+// since some drivers hand out memory they reuse.
+func (a *AudioSource) Read(dst []int16) ([]int16, error) {
+	chunk, release, err := a.r.Read()
+	if err != nil {
+		return dst, err
+	}
+	if release != nil {
+		defer release()
+	}
+	info := chunk.ChunkInfo()
+	a.Rate, a.Channels = info.SamplingRate, info.Channels
+	dst = dst[:0]
+	switch c := chunk.(type) {
+	case *wave.Int16Interleaved:
+		dst = append(dst, c.Data...)
+	default:
+		for i := 0; i < info.Len; i++ {
+			for ch := 0; ch < info.Channels; ch++ {
+				dst = append(dst, int16(wave.Int16SampleFormat.Convert(c.At(i, ch)).(wave.Int16Sample)))
+			}
+		}
+	}
+	return dst, nil
+}
+
+// Close stops the device.
+func (a *AudioSource) Close() error { return a.d.Close() }

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tallystudio/tally/app"
+	"github.com/tallystudio/tally/capture"
+	"github.com/tallystudio/tally/encode"
+	"github.com/tallystudio/tally/rtmpclient"
+)
+
+// Exit codes of `tally stream`, so scripts can tell failures apart.
+const (
+	exitSettings = 3 // a setting is invalid (URL, key, size, bitrate, …)
+	exitDevice   = 4 // a source or encoder is not available
+	exitRemote   = 5 // the server refused the stream or could not be reached
+	exitSignal   = 130
+)
+
+func runStream(args []string, stdout, stderr io.Writer) int {
+	def := app.DefaultSettings()
+	fs := flag.NewFlagSet("tally stream", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "", "server URL, rtmp:// or rtmps:// (default: the service's, or the local test ingest)")
+	key := fs.String("key", "", "stream key (better: the TALLY_STREAM_KEY environment variable, which no process list shows)")
+	service := fs.String("service", "", "youtube, facebook, twitch, custom or local")
+	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N] or none")
+	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME] or none")
+	size := fs.String("size", fmt.Sprintf("%dx%d", def.Video.Width, def.Video.Height), "output size WIDTHxHEIGHT")
+	fps := fs.Int("fps", def.Video.FPS, "frames per second")
+	vbitrate := fs.String("vbitrate", "4500k", "video bitrate (e.g. 4500k, 6M)")
+	abitrate := fs.String("abitrate", "160k", "audio bitrate")
+	samplerate := fs.Int("samplerate", def.Audio.SampleRate, "audio sample rate, 44100 or 48000")
+	keyint := fs.String("keyint", "2s", "keyframe interval (e.g. 2s)")
+	encoder := fs.String("encoder", def.Video.Encoder, "video encoder (see tally version)")
+	preset := fs.String("preset", def.Video.Preset, "x264 preset (ultrafast … veryslow)")
+	tune := fs.String("tune", "", "x264 tune, e.g. zerolatency")
+	profile := fs.String("profile", def.Video.Profile, "H.264 profile: baseline, main or high")
+	bframes := fs.Int("bframes", 0, "B-frames (0 for the lowest latency)")
+	record := fs.String("record", "", "also record to this file (.flv, .mp4 or .mkv)")
+	duration := fs.Duration("duration", 0, "stop after this long (default: until Ctrl-C)")
+	statsMode := fs.String("stats", "text", "stats output: json (one object a second on stdout), text (stderr) or none")
+	caFile := fs.String("ca-file", "", "extra CA certificates (PEM) for an RTMPS server")
+	insecure := fs.Bool("insecure", false, "do not verify the RTMPS certificate (testing only)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
+		fmt.Fprintln(stderr, "built-in test server and prints its health report at the end.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tally stream: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "tally stream: "+format+"\n", a...)
+		return code
+	}
+	s := def
+	s.Video.Source, s.Audio.Source = *videoSrc, *audioSrc
+	w, h, err := parseSize(*size)
+	if err != nil {
+		return fail(exitSettings, "%v", err)
+	}
+	s.Video.Width, s.Video.Height, s.Video.FPS = w, h, *fps
+	if s.Video.Bitrate, err = parseBitrate(*vbitrate); err != nil {
+		return fail(exitSettings, "--vbitrate: %v", err)
+	}
+	if s.Audio.Bitrate, err = parseBitrate(*abitrate); err != nil {
+		return fail(exitSettings, "--abitrate: %v", err)
+	}
+	s.Audio.SampleRate = *samplerate
+	if s.Video.KeyframeInterval, err = parseSeconds(*keyint); err != nil {
+		return fail(exitSettings, "--keyint: %v", err)
+	}
+	s.Video.Encoder, s.Video.Preset, s.Video.Tune, s.Video.Profile, s.Video.BFrames = *encoder, *preset, *tune, *profile, *bframes
+	s.Record, s.Duration = *record, *duration
+	switch *statsMode {
+	case "json", "text", "none":
+	default:
+		return fail(exitUsage, "--stats must be json, text or none, not %q", *statsMode)
+	}
+
+	k := *key
+	if k == "" {
+		k = os.Getenv("TALLY_STREAM_KEY")
+	}
+	dest := app.Destination{Service: *service, URL: *url, Key: rtmpclient.StreamKey(k), CAFile: *caFile, Insecure: *insecure}
+	switch {
+	case dest.Service == "" && dest.URL == "":
+		dest.Service = "local"
+	case dest.Service == "":
+		dest.Service = "custom"
+	}
+	if svc, ok := app.ServiceByID(dest.Service); ok && dest.URL == "" && dest.Service != "local" {
+		dest.URL = svc.URL
+		if dest.URL == "" {
+			return fail(exitSettings, "--service %s needs --url", dest.Service)
+		}
+	}
+	s.Destinations = []app.Destination{dest}
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sess, warnings, err := app.NewSession(s, log)
+	if err != nil {
+		return fail(exitSettings, "%v", err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "tally stream: warning: %s\n", w)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(stderr, "tally stream: stopping (press Ctrl-C again to quit at once)")
+		cancel()
+		if _, ok := <-sigs; ok {
+			fmt.Fprintln(stderr, "tally stream: forced exit")
+			os.Exit(exitSignal)
+		}
+	}()
+
+	statsDone := make(chan struct{})
+	go printStats(ctx, sess, *statsMode, stdout, stderr, statsDone)
+	runErr := sess.Run(ctx)
+	cancel()
+	<-statsDone
+
+	for _, r := range sess.LocalReports() {
+		fmt.Fprint(stderr, r.String())
+	}
+	if runErr != nil {
+		return fail(exitCodeFor(runErr), "%v", runErr)
+	}
+	return exitOK
+}
+
+func exitCodeFor(err error) int {
+	var se *app.SettingsError
+	var st *rtmpclient.StatusError
+	switch {
+	case errors.As(err, &se), errors.Is(err, rtmpclient.ErrBadURL):
+		return exitSettings
+	case errors.Is(err, app.ErrNoSource), errors.Is(err, capture.ErrNoDevice), errors.Is(err, encode.ErrEncoderUnavailable):
+		return exitDevice
+	case errors.As(err, &st), errors.Is(err, rtmpclient.ErrCertificate), errors.Is(err, rtmpclient.ErrHandshake),
+		errors.Is(err, rtmpclient.ErrProtocol), errors.Is(err, rtmpclient.ErrUnexpectedClose), strings.Contains(err.Error(), "rtmp"):
+		return exitRemote
+	}
+	return exitError
+}
+
+// printStats reports once a second until ctx ends, then closes done.
+func printStats(ctx context.Context, sess *app.Session, mode string, stdout, stderr io.Writer, done chan<- struct{}) {
+	defer close(done)
+	if mode == "none" {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	enc := json.NewEncoder(stdout)
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := sess.Stats()
+		if (st.State != "live" && st.State != "stopping") || st.T == 0 {
+			continue // nothing sampled yet
+		}
+		if mode == "json" {
+			_ = enc.Encode(st)
+		} else if n%5 == 0 {
+			fmt.Fprintf(stderr, "%6.0fs %s  %.0f fps  sent %.0f kb/s  queue %.0f ms  dropped %d  skipped %d  cpu %.0f%%\n",
+				st.T, st.State, st.FPS, st.SentKbps, st.QueueMs, st.DroppedNetwork, st.SkippedEncoding, st.CPUPercent)
+		}
+	}
+}
+
+func parseSize(s string) (int, int, error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("--size %q: write it as WIDTHxHEIGHT, e.g. 1280x720", s)
+	}
+	return w, h, nil
+}
+
+// parseBitrate reads "4500k", "4.5M", "4500000" as bits per second.
+func parseBitrate(s string) (int, error) {
+	mult := 1.0
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case strings.HasSuffix(t, "k"):
+		mult, t = 1e3, strings.TrimSuffix(t, "k")
+	case strings.HasSuffix(t, "m"):
+		mult, t = 1e6, strings.TrimSuffix(t, "m")
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f <= 0 || f*mult > 1e10 {
+		return 0, fmt.Errorf("%q is not a bitrate (e.g. 4500k or 6M)", s)
+	}
+	return int(f * mult), nil
+}
+
+// parseSeconds reads "2s", "500ms" or a bare number of seconds.
+func parseSeconds(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 2s)", s)
+	}
+	return d, nil
+}

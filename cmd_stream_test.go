@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/app"
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+const streamKey = "live_7700112233_e2esecret_k4"
+
+// runTally runs the test binary as `tally args...` and returns its output and exit code.
+func runTally(t *testing.T, timeout time.Duration, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := tallyCommand(ctx, args...)
+	cmd.Env = append(cmd.Env, env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("tally %v: %v", args, err)
+	}
+	if strings.Contains(o.String()+e.String(), "7700112233") {
+		t.Errorf("tally %v printed the stream key", args)
+	}
+	return o.String(), e.String(), code
+}
+
+// checkStream judges a recording of `tally stream`: codecs, size, frame count,
+// keyframe spacing, continuous audio, clean decode, and flash/beep sync.
+func checkStream(t *testing.T, path string, w, h, frames int, keyint float64) {
+	t.Helper()
+	pr := peers.ProbeFile(t, path)
+	v, a := pr.Stream("video"), pr.Stream("audio")
+	if v == nil || a == nil {
+		t.Fatalf("recording lacks a track: %+v", pr.Streams)
+	}
+	if v.Codec != "h264" || v.Width != w || v.Height != h {
+		t.Errorf("video %s %dx%d, want h264 %dx%d", v.Codec, v.Width, v.Height, w, h)
+	}
+	if n := v.Frames(); n < frames-3 || n > frames+3 {
+		t.Errorf("%d video frames, want %d±3", n, frames)
+	}
+	if a.Codec != "aac" {
+		t.Errorf("audio codec %s", a.Codec)
+	}
+	keys := peers.KeyframeTimes(t, path)
+	for i := 1; i < len(keys); i++ {
+		if d := keys[i] - keys[i-1]; math.Abs(d-keyint) > 0.04 {
+			t.Errorf("keyframes %.3f s apart at %.3f s, want %.1f s", d, keys[i], keyint)
+		}
+	}
+	if want := int(float64(frames)/30/keyint) - 1; len(keys) < want {
+		t.Errorf("%d keyframes, want at least %d", len(keys), want)
+	}
+	at := peers.PacketTimes(t, path, "a:0")
+	for i := 1; i < len(at); i++ {
+		if d := at[i] - at[i-1]; d > 0.03 || d < 0 {
+			t.Errorf("audio gap of %.3f s at %.3f s", d, at[i])
+			break
+		}
+	}
+	if errs := peers.DecodeErrors(t, path); errs != "" {
+		t.Errorf("recording does not decode cleanly: %s", errs)
+	}
+	flashes, beeps := peers.FlashTimes(t, path), peers.BeepTimes(t, path)
+	if len(flashes) < frames/30-2 || len(beeps) < frames/30-2 {
+		t.Fatalf("found %d flashes and %d beeps in %d frames", len(flashes), len(beeps), frames)
+	}
+	worst := 0.0
+	for _, f := range flashes {
+		nearest := math.Inf(1)
+		for _, b := range beeps {
+			nearest = math.Min(nearest, math.Abs(f-b))
+		}
+		worst = math.Max(worst, nearest)
+	}
+	if worst > 1.0/30 {
+		t.Errorf("flash and beep up to %.0f ms apart, more than one frame", worst*1000)
+	}
+	t.Logf("%d frames, %d keyframes, %d flash/beep pairs, worst offset %.0f ms", v.Frames(), len(keys), len(flashes), worst*1000)
+}
+
+func TestStreamToNginxTenSecondsAt720p30(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	stdout, stderr, code := runTally(t, 60*time.Second, []string{"TALLY_STREAM_KEY=" + streamKey},
+		"stream", "--url", ng.URL(), "--video", "testpattern", "--audio", "tone", "--size", "1280x720",
+		"--fps", "30", "--keyint", "2s", "--duration", "10s", "--stats", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// One JSON object a second, with the fields the issue names.
+	var last app.Stats
+	lines := 0
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var raw map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &raw); err != nil {
+			t.Fatalf("stats line is not JSON: %q", sc.Text())
+		}
+		for _, k := range []string{"t", "state", "fps", "video_kbps", "audio_kbps", "sent_kbps", "queue_ms", "frames_sent",
+			"dropped_network", "skipped_encoding", "repeated_capture", "reconnects", "cpu_percent"} {
+			if _, ok := raw[k]; !ok {
+				t.Fatalf("stats line lacks %q: %s", k, sc.Text())
+			}
+		}
+		_ = json.Unmarshal(sc.Bytes(), &last)
+		lines++
+	}
+	if lines < 8 || last.FPS < 28 || last.SentKbps < 3000 || last.DroppedNetwork != 0 {
+		t.Errorf("%d stats lines, last %+v", lines, last)
+	}
+	rec := ng.Recording(streamKey)
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(300 * time.Millisecond)
+	checkStream(t, rec, 1280, 720, 300, 2)
+}
+
+func TestStreamOverRTMPSAndToFFmpegServer(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true, TLS: true})
+	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", ng.TLSURL(), "--key", streamKey,
+		"--ca-file", ng.CAFile, "--size", "640x360", "--duration", "4s", "--stats", "none")
+	if code != 0 {
+		t.Fatalf("rtmps: exit %d: %s", code, stderr)
+	}
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(300 * time.Millisecond)
+	checkStream(t, ng.Recording(streamKey), 640, 360, 120, 2)
+
+	srv := peers.StartFFmpegServer(t, "live", streamKey)
+	_, stderr, code = runTally(t, 60*time.Second, nil, "stream", "--url", srv.URL("live"), "--key", streamKey,
+		"--size", "640x360", "--duration", "4s", "--stats", "none")
+	if code != 0 {
+		t.Fatalf("ffmpeg server: exit %d: %s", code, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkStream(t, srv.Output, 640, 360, 120, 2)
+}
+
+// The recording is complete even when the destination never answers.
+func TestRecordingSurvivesUnreachableDestination(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "show.mp4")
+	dead := "rtmp://127.0.0.1:" + strconv.Itoa(peers.FreePort(t)) + "/live"
+	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", dead, "--key", streamKey,
+		"--size", "640x360", "--duration", "4s", "--record", rec, "--stats", "none")
+	if code != exitRemote || !strings.Contains(stderr, "connection refused") {
+		t.Errorf("exit %d, want %d with the connection error: %s", code, exitRemote, stderr)
+	}
+	checkStream(t, rec, 640, 360, 120, 2)
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
+
+// Every kind of bad input gets its own clear message and exit code; nothing panics.
+func TestStreamBadInputsGiveClearErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--url", "http://youtube.com/live2", "--key", streamKey}, exitSettings, "web address"},
+		{[]string{"--url", "rtmp://host:70000/live", "--key", streamKey}, exitSettings, `port "70000"`},
+		{[]string{"--url", "ftp://host/live", "--key", streamKey}, exitSettings, `unknown scheme "ftp"`},
+		{[]string{"--url", "rtmp://host/live"}, exitSettings, "no stream key"},
+		{[]string{"--url", "rtmp://host/live", "--key", "abc def"}, exitSettings, "space or control character"},
+		{[]string{"--service", "facebook", "--url", "rtmp://live-api-s.facebook.com/rtmp/", "--key", streamKey}, exitSettings, "only accepts rtmps://"},
+		{[]string{"--service", "myspace", "--key", streamKey}, exitSettings, `unknown service "myspace"`},
+		{[]string{"--size", "1280"}, exitSettings, "WIDTHxHEIGHT"},
+		{[]string{"--size", "1281x720"}, exitSettings, "even width and height"},
+		{[]string{"--size", "99999x720"}, exitSettings, "out of range"},
+		{[]string{"--fps", "0"}, exitSettings, "frame rate 0"},
+		{[]string{"--vbitrate", "fast"}, exitSettings, "not a bitrate"},
+		{[]string{"--vbitrate", "10k"}, exitSettings, "video bitrate 10 kb/s"},
+		{[]string{"--abitrate", "9000k"}, exitSettings, "audio bitrate 9000 kb/s"},
+		{[]string{"--keyint", "soon"}, exitSettings, "not a duration"},
+		{[]string{"--record", "out.avi"}, exitSettings, ".flv, .mp4 or .mkv"},
+		{[]string{"--video", "none", "--audio", "none"}, exitSettings, "nothing to stream"},
+		{[]string{"--video", "camera:Nonexistent Cam", "--duration", "1s"}, exitDevice, `no camera matching "Nonexistent Cam"`},
+		{[]string{"--audio", "mic:Nope", "--duration", "1s"}, exitDevice, `no microphone matching "Nope"`},
+		{[]string{"--video", "hologram", "--duration", "1s"}, exitDevice, `unknown source "hologram"`},
+		{[]string{"--encoder", "h264_imaginary", "--duration", "1s"}, exitDevice, "h264_imaginary is not in this FFmpeg build"},
+		{[]string{"--stats", "xml"}, exitUsage, "--stats must be json"},
+		{[]string{"--frobnicate"}, exitUsage, "flag provided but not defined"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(append([]string{"stream"}, tc.args...), &out, &errOut)
+		if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, firstLine(errOut.String()), tc.code, tc.want)
+		}
+		if strings.Contains(out.String()+errOut.String(), "7700112233") {
+			t.Errorf("%v: the key leaked", tc.args)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "tally stream:") {
+			return l
+		}
+	}
+	return s
+}

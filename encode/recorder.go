@@ -1,0 +1,155 @@
+package encode
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Recorder writes the encoded stream to a local file (FLV, MP4 or MKV, chosen
+// by the file's extension) through libav's muxers. It is independent of the
+// network: a recording survives any outage of the destinations.
+type Recorder struct {
+	path   string
+	fc     *astiav.FormatContext
+	pb     *astiav.IOContext
+	pkt    *astiav.Packet
+	video  *astiav.Stream
+	audio  *astiav.Stream
+	vtb    astiav.Rational
+	atb    astiav.Rational
+	closed bool
+}
+
+// RecorderFormats are the containers a recording can be written as.
+var RecorderFormats = []string{".flv", ".mp4", ".mkv"}
+
+// NewRecorder creates the file and writes its header. Either encoder may be nil.
+func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	ok := false
+	for _, f := range RecorderFormats {
+		ok = ok || f == ext
+	}
+	if !ok {
+		return nil, fmt.Errorf("record: %q: use a file ending in .flv, .mp4 or .mkv", path)
+	}
+	r := &Recorder{path: path}
+	fail := func(err error) (*Recorder, error) { r.free(); return nil, err }
+	fc, err := astiav.AllocOutputFormatContext(nil, "", path)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	r.fc = fc
+	if v != nil {
+		if r.video, err = r.addStream(v.cc, v.tb); err != nil {
+			return fail(err)
+		}
+		r.vtb = v.tb
+	}
+	if a != nil {
+		if r.audio, err = r.addStream(a.cc, a.tb); err != nil {
+			return fail(err)
+		}
+		r.atb = a.tb
+	}
+	if !fc.OutputFormat().Flags().Has(astiav.IOFormatFlagNofile) {
+		pb, err := astiav.OpenIOContext(path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite), nil, nil)
+		if err != nil {
+			return fail(fmt.Errorf("record: create %s: %w", path, err))
+		}
+		r.pb = pb
+		fc.SetPb(pb)
+	}
+	if err := fc.WriteHeader(nil); err != nil {
+		return fail(fmt.Errorf("record %s: write header: %w", path, err))
+	}
+	r.pkt = astiav.AllocPacket()
+	return r, nil
+}
+
+func (r *Recorder) addStream(cc *astiav.CodecContext, tb astiav.Rational) (*astiav.Stream, error) {
+	s := r.fc.NewStream(nil)
+	if s == nil {
+		return nil, errors.New("record: cannot add a stream")
+	}
+	if err := s.CodecParameters().FromCodecContext(cc); err != nil {
+		return nil, fmt.Errorf("record: stream parameters: %w", err)
+	}
+	s.SetTimeBase(tb)
+	return s, nil
+}
+
+// WriteVideo writes one video packet; times are relative to the recording's start.
+func (r *Recorder) WriteVideo(p Packet) error { return r.write(r.video, r.vtb, p) }
+
+// WriteAudio writes one audio packet.
+func (r *Recorder) WriteAudio(p Packet) error { return r.write(r.audio, r.atb, p) }
+
+func (r *Recorder) write(s *astiav.Stream, tb astiav.Rational, p Packet) error {
+	if r.closed || s == nil {
+		return nil
+	}
+	if err := r.pkt.FromData(p.Data); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	defer r.pkt.Unref()
+	r.pkt.SetPts(toTicks(p.PTS, tb))
+	r.pkt.SetDts(toTicks(p.DTS, tb))
+	if p.Keyframe {
+		r.pkt.SetFlags(r.pkt.Flags().Add(astiav.PacketFlagKey))
+	}
+	r.pkt.SetStreamIndex(s.Index())
+	// The muxer's stream time base may differ from the encoder's (FLV uses ms).
+	r.pkt.RescaleTs(tb, s.TimeBase())
+	if err := r.fc.WriteInterleavedFrame(r.pkt); err != nil {
+		return fmt.Errorf("record %s: %w", r.path, err)
+	}
+	return nil
+}
+
+// toTicks converts a duration to time base tb, rounding to the nearest tick: a
+// frame time like 33.333… ms is stored truncated, and truncating again would
+// land it on the previous frame's tick.
+func toTicks(d time.Duration, tb astiav.Rational) int64 {
+	den := int64(time.Second) * int64(tb.Num())
+	n := int64(d) * int64(tb.Den())
+	if n < 0 {
+		return -((-n + den/2) / den)
+	}
+	return (n + den/2) / den
+}
+
+// Close finishes the file (the trailer makes an MP4 playable) and frees libav's
+// objects. Safe to call twice.
+func (r *Recorder) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	err := r.fc.WriteTrailer()
+	r.free()
+	if err != nil {
+		return fmt.Errorf("record %s: finish: %w", r.path, err)
+	}
+	return nil
+}
+
+func (r *Recorder) free() {
+	if r.pkt != nil {
+		r.pkt.Free()
+		r.pkt = nil
+	}
+	if r.pb != nil {
+		_ = r.pb.Close()
+		r.pb = nil
+	}
+	if r.fc != nil {
+		r.fc.Free()
+		r.fc = nil
+	}
+}
