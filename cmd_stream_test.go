@@ -227,3 +227,19 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+func TestDevicesListsBuiltInSourcesAndWorkingEncoders(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"devices"}, &out, &errOut); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"--video testpattern", "--audio tone", "h264  libx264", "aac   aac"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("devices output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// No GPU here: the VAAPI encoders are compiled in but must not be offered.
+	if strings.Contains(out.String(), "h264_vaapi") {
+		t.Errorf("an encoder that cannot open is listed:\n%s", out.String())
+	}
+}

@@ -20,6 +20,7 @@ var commands = map[string]command{
 	"version": {"print Tally's version and the libav libraries and encoders it found", runVersion},
 	"ingest":  {"run a local RTMP server that reports each stream's health", runIngest},
 	"stream":  {"stream without a window (capture, encode, publish)", runStream},
+	"devices": {"list cameras, screens, microphones and the encoders that work here", runDevices},
 }
 
 // Exit codes shared by the sub-commands.

@@ -122,10 +122,10 @@ func (e *VideoEncoder) open(codec *astiav.Codec) error {
 		// so a reconnect can start a clean GOP.
 		set("x264-params", "keyint="+strconv.Itoa(gop)+":min-keyint="+strconv.Itoa(gop)+":scenecut=0:nal-hrd=cbr:force-cfr=1")
 		set("forced-idr", "1")
-	} else {
+	} else if codec.ID() == astiav.CodecIDH264 {
 		set("profile", cfg.Profile)
 	}
-	if err := e.cc.Open(astiav.FindEncoderByName(cfg.Encoder), opts); err != nil {
+	if err := e.cc.Open(codec, opts); err != nil {
 		return fmt.Errorf("%w: %s does not open: %v", ErrEncoderUnavailable, cfg.Encoder, err)
 	}
 
