@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -241,5 +242,38 @@ func TestDevicesListsBuiltInSourcesAndWorkingEncoders(t *testing.T) {
 	// No GPU here: the VAAPI encoders are compiled in but must not be offered.
 	if strings.Contains(out.String(), "h264_vaapi") {
 		t.Errorf("an encoder that cannot open is listed:\n%s", out.String())
+	}
+}
+
+// Ctrl-C unpublishes (deleteStream reaches the server before the disconnect) and
+// finishes the recording.
+func TestSIGINTStopsCleanly(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	rec := filepath.Join(t.TempDir(), "show.mkv")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := tallyCommand(ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360", "--record", rec, "--stats", "none")
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "publish: name=") })
+	time.Sleep(3 * time.Second)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGINT: %v\n%s", err, errOut.String())
+	}
+	log := ng.ErrorLog()
+	del, disc := strings.Index(log, "deleteStream"), strings.LastIndex(log, "disconnect")
+	if del < 0 || disc < 0 || del > disc {
+		t.Errorf("no deleteStream before the disconnect:\n%s", log)
+	}
+	pr := peers.ProbeFile(t, rec)
+	if v := pr.Stream("video"); v == nil || v.Frames() < 80 {
+		t.Fatalf("recording after SIGINT: %+v", pr.Streams)
+	}
+	if errs := peers.DecodeErrors(t, rec); errs != "" {
+		t.Errorf("recording after SIGINT does not decode cleanly: %s", errs)
 	}
 }
