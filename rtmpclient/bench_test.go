@@ -1,68 +1,69 @@
 package rtmpclient
 
 import (
-	"context"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
 
-// sinkServer accepts publishers, answers the publish sequence, and then reads
-// and discards everything: the far end of a loopback link with no server cost.
-func sinkServer(tb testing.TB) Endpoint {
+// fakeServer accepts clients on loopback, completes the handshake with each,
+// and hands the connection to handle. It returns the server's address.
+func fakeServer(tb testing.TB, handle func(nc net.Conn, tr *transport)) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var wg sync.WaitGroup
 	go func() {
 		for {
 			nc, err := l.Accept()
 			if err != nil {
 				return
 			}
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				defer nc.Close()
 				if serverHandshake(nc) != nil {
 					return
 				}
-				tr := newTransport(nc, defaultReadLimits)
-				if c, ok := answerUntil(tr, "publish"); ok {
-					_ = c
-					replyCmd(tr, 1, "onStatus", 0, nil, status("status", "NetStream.Publish.Start", ""))
-				}
-				_, _ = io.Copy(io.Discard, tr.br)
+				handle(nc, newTransport(nc, defaultReadLimits))
 			}()
 		}
 	}()
-	tb.Cleanup(func() { l.Close() })
-	ep, err := ParseURL("rtmp://"+l.Addr().String()+"/live", testKey)
+	tb.Cleanup(func() { l.Close(); wg.Wait() })
+	return l.Addr().String()
+}
+
+func endpointAt(tb testing.TB, addr string) Endpoint {
+	tb.Helper()
+	ep, err := ParseURL("rtmp://"+addr+"/live", testKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return ep
 }
 
-// publishThrough sends pkts through a Publisher as fast as the link takes them.
-func publishThrough(tb testing.TB, ep Endpoint, pkts []Packet) PublisherStats {
-	p := NewPublisher(PublisherConfig{Endpoint: ep, DropThreshold: 2 * time.Second})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	for _, pk := range pkts {
-		if err := p.WriteWait(ctx, pk); err != nil {
-			tb.Fatal(err)
+// acceptPublish plays a server through the publish sequence and says Start.
+func acceptPublish(tr *transport) bool {
+	if _, ok := answerUntil(tr, "publish"); !ok {
+		return false
+	}
+	replyCmd(tr, 1, "onStatus", 0, nil, status("status", "NetStream.Publish.Start", ""))
+	return true
+}
+
+// sinkServer accepts publishers and reads and discards everything they send:
+// the far end of a loopback link with no server cost.
+func sinkServer(tb testing.TB) Endpoint {
+	return endpointAt(tb, fakeServer(tb, func(nc net.Conn, tr *transport) {
+		if acceptPublish(tr) {
+			_, _ = io.Copy(io.Discard, tr.br)
 		}
-	}
-	for p.Stats().QueuePackets > 0 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		tb.Fatal(err)
-	}
-	return p.Stats()
+	}))
 }
 
 // BenchmarkPublisherLoopback is the whole send path on a real socket: queue,
@@ -77,7 +78,7 @@ func BenchmarkPublisherLoopback(b *testing.B) {
 	b.SetBytes(bytes)
 	b.ReportAllocs()
 	for b.Loop() {
-		st := publishThrough(b, ep, pkts)
+		st := publishAll(b, ep, Options{}, pkts)
 		if st.DroppedVideo != 0 {
 			b.Fatalf("dropped %d frames", st.DroppedVideo)
 		}
@@ -106,7 +107,7 @@ func BenchmarkPublishHourAtSixMbps(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		st := publishThrough(b, ep, hour)
+		st := publishAll(b, ep, Options{}, hour)
 		b.ReportMetric(time.Since(start).Seconds(), "wall-s/hour")
 		b.ReportMetric(float64(st.BytesSent)/1e9, "GB/hour")
 	}
@@ -115,34 +116,3 @@ func BenchmarkPublishHourAtSixMbps(b *testing.B) {
 // benchSeconds is the stream length BenchmarkPublishHourAtSixMbps sends.
 var benchSeconds = 3600
 
-func newStallListener(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stop := make(chan struct{})
-	go func() {
-		for {
-			nc, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				// A small receive buffer, so the stall shows after kilobytes, not megabytes.
-				_ = nc.(*net.TCPConn).SetReadBuffer(16 << 10)
-				if serverHandshake(nc) != nil {
-					return
-				}
-				tr := newTransport(nc, defaultReadLimits)
-				if _, ok := answerUntil(tr, "publish"); ok {
-					replyCmd(tr, 1, "onStatus", 0, nil, status("status", "NetStream.Publish.Start", ""))
-				}
-				<-stop // never read again
-			}()
-		}
-	}()
-	tb.Cleanup(func() { close(stop); l.Close() })
-	return l.Addr().String()
-}

@@ -2,6 +2,7 @@ package rtmpclient
 
 import (
 	"context"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -99,12 +100,18 @@ func TestFanoutSlowDestinationDoesNotStallOthers(t *testing.T) {
 }
 
 // stalledServer completes the publish sequence and then never reads again, as a
-// server behind a dead link would look.
+// server behind a dead link would look. Its small receive buffer makes the stall
+// show after kilobytes rather than megabytes.
 func stalledServer(tb testing.TB) Endpoint {
-	tb.Helper()
-	ep, err := ParseURL("rtmp://"+newStallListener(tb)+"/live", testKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ep
+	stop := make(chan struct{})
+	addr := fakeServer(tb, func(nc net.Conn, tr *transport) {
+		_ = nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+		if acceptPublish(tr) {
+			<-stop
+		}
+	})
+	// Registered after fakeServer's own clean-up, so it runs first (LIFO) and
+	// releases the handlers that clean-up waits for.
+	tb.Cleanup(func() { close(stop) })
+	return endpointAt(tb, addr)
 }

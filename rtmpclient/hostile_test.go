@@ -11,33 +11,10 @@ import (
 	"time"
 )
 
-// hostileServer accepts one client, completes the handshake, and hands the
-// connection to script, which misbehaves in its own way.
+// hostileServer hands each client, after the handshake, to script, which
+// misbehaves in its own way.
 func hostileServer(t *testing.T, script func(nc net.Conn, tr *transport)) Endpoint {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		if serverHandshake(nc) != nil {
-			return
-		}
-		script(nc, newTransport(nc, defaultReadLimits))
-	}()
-	t.Cleanup(func() { l.Close(); <-done })
-	ep, err := ParseURL("rtmp://"+l.Addr().String()+"/live", testKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ep
+	return endpointAt(t, fakeServer(t, script))
 }
 
 func replyCmd(tr *transport, streamID uint32, name string, txn float64, obj any, args ...any) {
