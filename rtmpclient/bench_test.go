@@ -115,4 +115,3 @@ func BenchmarkPublishHourAtSixMbps(b *testing.B) {
 
 // benchSeconds is the stream length BenchmarkPublishHourAtSixMbps sends.
 var benchSeconds = 3600
-
