@@ -36,8 +36,9 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	url := fs.String("url", "", "server URL, rtmp:// or rtmps:// (default: the service's, or the local test ingest)")
 	key := fs.String("key", "", "stream key (better: the TALLY_STREAM_KEY environment variable, which no process list shows)")
 	service := fs.String("service", "", "youtube, facebook, twitch, custom or local")
-	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N] or none")
-	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME] or none")
+	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N], file:PATH or none")
+	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], file (the video file's sound), file:PATH or none")
+	loop := fs.Bool("loop", false, "with a file source: start again at the end instead of stopping")
 	size := fs.String("size", fmt.Sprintf("%dx%d", def.Video.Width, def.Video.Height), "output size WIDTHxHEIGHT")
 	fps := fs.Int("fps", def.Video.FPS, "frames per second")
 	vbitrate := fs.String("vbitrate", "4500k", "video bitrate (e.g. 4500k, 6M)")
@@ -72,7 +73,7 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	s := def
-	s.Video.Source, s.Audio.Source = *videoSrc, *audioSrc
+	s.Video.Source, s.Audio.Source, s.Video.Loop = *videoSrc, *audioSrc, *loop
 	w, h, err := parseSize(*size)
 	if err != nil {
 		return fail(exitSettings, "%v", err)

@@ -277,3 +277,41 @@ func TestSIGINTStopsCleanly(t *testing.T) {
 		t.Errorf("recording after SIGINT does not decode cleanly: %s", errs)
 	}
 }
+
+// A media file made by FFmpeg plays through to nginx: the recording has the
+// file's duration and frame count.
+func TestStreamFileSourceKeepsDurationAndFrames(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "source.mp4")
+	if out, err := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=300:sample_rate=44100", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast",
+		"-c:a", "aac", src).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", ng.URL(), "--key", streamKey,
+		"--video", "file:"+src, "--audio", "file", "--size", "640x360", "--fps", "30", "--stats", "none")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(300 * time.Millisecond)
+	rec := ng.Recording(streamKey)
+	pr := peers.ProbeFile(t, rec)
+	v, a := pr.Stream("video"), pr.Stream("audio")
+	if v == nil || a == nil {
+		t.Fatalf("recording: %+v", pr.Streams)
+	}
+	if n := v.Frames(); n < 177 || n > 183 {
+		t.Errorf("%d frames from a 180-frame file", n)
+	}
+	vt, at := peers.PacketTimes(t, rec, "v:0"), peers.PacketTimes(t, rec, "a:0")
+	if d := vt[len(vt)-1] - vt[0]; d < 5.8 || d > 6.1 {
+		t.Errorf("video spans %.2f s of a 6 s file", d)
+	}
+	if d := at[len(at)-1] - at[0]; d < 5.8 || d > 6.2 {
+		t.Errorf("audio spans %.2f s of a 6 s file", d)
+	}
+	if errs := peers.DecodeErrors(t, rec); errs != "" {
+		t.Errorf("recording does not decode cleanly: %s", errs)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,20 +112,11 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	}
 
 	v, a := s.settings.Video, s.settings.Audio
-	var vsrc *capture.VideoSource
-	var asrc *capture.AudioSource
-	if v.Source != "none" {
-		if vsrc, err = capture.OpenVideo(v.Source, v.Width, v.Height, float64(v.FPS)); err != nil {
-			return fmt.Errorf("%w: video: %v", ErrNoSource, err)
-		}
-		defer vsrc.Close()
+	vsrc, asrc, closeSources, err := openSources(v, a)
+	if err != nil {
+		return err
 	}
-	if a.Source != "none" {
-		if asrc, err = capture.OpenAudio(a.Source, a.SampleRate, a.Channels); err != nil {
-			return fmt.Errorf("%w: audio: %v", ErrNoSource, err)
-		}
-		defer asrc.Close()
-	}
+	defer closeSources()
 
 	var venc *encode.VideoEncoder
 	var aenc *encode.AudioEncoder
@@ -214,6 +207,9 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		if loopErr == nil && e != nil && !errors.Is(e, context.Canceled) {
 			loopErr = e
 		}
+	}
+	if errors.Is(loopErr, io.EOF) {
+		loopErr = nil // a media file played to its end: a normal finish
 	}
 	s.il.Flush()
 	// Let the queues drain a moment before the publishers unpublish.
@@ -383,7 +379,7 @@ func (s *Session) writeHeaders(venc *encode.VideoEncoder, aenc *encode.AudioEnco
 // newest captured frame goes into each slot; a slot with no new frame repeats
 // the last one, surplus frames are dropped, and slots the encoder is too late
 // for are skipped. All three are counted.
-func (s *Session) videoLoop(ctx context.Context, src *capture.VideoSource, enc *encode.VideoEncoder) error {
+func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *encode.VideoEncoder) error {
 	type item struct {
 		img     *image.YCbCr
 		release func()
@@ -395,7 +391,10 @@ func (s *Session) videoLoop(ctx context.Context, src *capture.VideoSource, enc *
 		for ctx.Err() == nil {
 			img, release, err := src.Read()
 			if err != nil {
-				capErr <- fmt.Errorf("video capture: %w", err)
+				if !errors.Is(err, io.EOF) {
+					err = fmt.Errorf("video capture: %w", err)
+				}
+				capErr <- err
 				return
 			}
 			ycc, ok := img.(*image.YCbCr)
@@ -444,6 +443,11 @@ func (s *Session) videoLoop(ctx context.Context, src *capture.VideoSource, enc *
 		case <-ctx.Done():
 			return enc.Flush(s.emitVideo)
 		case err := <-capErr:
+			if errors.Is(err, io.EOF) {
+				if ferr := enc.Flush(s.emitVideo); ferr != nil {
+					return ferr
+				}
+			}
 			return err
 		case <-timer.C:
 		}
@@ -477,7 +481,7 @@ func (s *Session) videoLoop(ctx context.Context, src *capture.VideoSource, enc *
 // audioLoop encodes audio as it arrives. Audio time counts samples from the
 // moment the first chunk was captured, so it stays continuous whatever the
 // scheduling jitter, and starts in step with the video clock.
-func (s *Session) audioLoop(ctx context.Context, src *capture.AudioSource, enc *encode.AudioEncoder) error {
+func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *encode.AudioEncoder) error {
 	var buf []int16
 	started := false
 	var offset time.Duration
@@ -485,15 +489,22 @@ func (s *Session) audioLoop(ctx context.Context, src *capture.AudioSource, enc *
 	for ctx.Err() == nil {
 		var err error
 		buf, err = src.Read(buf)
+		if errors.Is(err, io.EOF) {
+			if ferr := enc.Flush(emit); ferr != nil {
+				return ferr
+			}
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("audio capture: %w", err)
 		}
+		rate, channels := src.Format()
 		if !started {
 			started = true
-			chunk := time.Duration(len(buf)/max(src.Channels, 1)) * time.Second / time.Duration(max(src.Rate, 1))
+			chunk := time.Duration(len(buf)/max(channels, 1)) * time.Second / time.Duration(max(rate, 1))
 			offset = max(time.Since(s.start)-chunk, 0)
 		}
-		if err := enc.Encode(buf, src.Rate, src.Channels, emit); err != nil {
+		if err := enc.Encode(buf, rate, channels, emit); err != nil {
 			return err
 		}
 	}
@@ -535,4 +546,73 @@ func (s *Session) record(fn func(*encode.Recorder) error) {
 		s.recErr = err
 		s.log.Error("recording failed; streaming continues", "err", err)
 	}
+}
+
+// openSources opens the video and audio sources the settings name. "file:PATH"
+// plays a media file; audio "file" takes the sound of the video's file.
+func openSources(v VideoSettings, a AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error) {
+	var closers []func() error
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i]()
+		}
+	}
+	fail := func(err error) (capture.VideoReader, capture.AudioReader, func(), error) {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	var vsrc capture.VideoReader
+	var asrc capture.AudioReader
+	videoFile, isVideoFile := strings.CutPrefix(v.Source, "file:")
+	switch {
+	case v.Source == "none":
+	case isVideoFile:
+		rate, channels := 0, 0
+		if a.Source == "file" {
+			rate, channels = a.SampleRate, a.Channels
+		}
+		f, err := capture.OpenFile(videoFile, v.Loop, v.Width, v.Height, rate, channels)
+		if err != nil {
+			return fail(fmt.Errorf("%w: video: %v", ErrNoSource, err))
+		}
+		closers = append(closers, f.Close)
+		if vsrc = f.Video(); vsrc == nil {
+			return fail(fmt.Errorf("%w: %s has no video", ErrNoSource, videoFile))
+		}
+		if a.Source == "file" {
+			if asrc = f.Audio(); asrc == nil {
+				return fail(fmt.Errorf("%w: %s has no audio", ErrNoSource, videoFile))
+			}
+		}
+	default:
+		src, err := capture.OpenVideo(v.Source, v.Width, v.Height, float64(v.FPS))
+		if err != nil {
+			return fail(fmt.Errorf("%w: video: %v", ErrNoSource, err))
+		}
+		closers = append(closers, src.Close)
+		vsrc = src
+	}
+	audioFile, isAudioFile := strings.CutPrefix(a.Source, "file:")
+	switch {
+	case a.Source == "none" || asrc != nil:
+	case a.Source == "file":
+		return fail(fmt.Errorf("%w: --audio file takes the sound of --video file:PATH; name the file with --audio file:PATH", ErrNoSource))
+	case isAudioFile:
+		f, err := capture.OpenFile(audioFile, v.Loop, 0, 0, a.SampleRate, a.Channels)
+		if err != nil {
+			return fail(fmt.Errorf("%w: audio: %v", ErrNoSource, err))
+		}
+		closers = append(closers, f.Close)
+		if asrc = f.Audio(); asrc == nil {
+			return fail(fmt.Errorf("%w: %s has no audio", ErrNoSource, audioFile))
+		}
+	default:
+		src, err := capture.OpenAudio(a.Source, a.SampleRate, a.Channels)
+		if err != nil {
+			return fail(fmt.Errorf("%w: audio: %v", ErrNoSource, err))
+		}
+		closers = append(closers, src.Close)
+		asrc = src
+	}
+	return vsrc, asrc, closeAll, nil
 }

@@ -13,7 +13,8 @@ import (
 
 // VideoSettings describe the video source and its encode.
 type VideoSettings struct {
-	Source           string // "testpattern", "camera[:NAME]", "screen[:N]", "none"
+	Source           string // "testpattern", "camera[:NAME]", "screen[:N]", "file:PATH", "none"
+	Loop             bool   // a file source starts again at its end
 	Width, Height    int
 	FPS              int
 	Bitrate          int // b/s
@@ -27,7 +28,7 @@ type VideoSettings struct {
 
 // AudioSettings describe the audio source and its encode.
 type AudioSettings struct {
-	Source     string // "tone", "mic[:NAME]", "none"
+	Source     string // "tone", "mic[:NAME]", "file" (the video file's sound), "file:PATH", "none"
 	SampleRate int
 	Channels   int
 	Bitrate    int // b/s
