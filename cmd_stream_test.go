@@ -8,6 +8,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -313,5 +314,23 @@ func TestStreamFileSourceKeepsDurationAndFrames(t *testing.T) {
 	}
 	if errs := peers.DecodeErrors(t, rec); errs != "" {
 		t.Errorf("recording does not decode cleanly: %s", errs)
+	}
+}
+
+// Screen capture for real: an X server's screen (RGBA from the X11 driver) is
+// scaled and converted once, encoded and streamed to the built-in ingest.
+func TestStreamScreenUnderXvfb(t *testing.T) {
+	x := peers.StartXvfb(t)
+	_, stderr, code := runTally(t, 60*time.Second, []string{"DISPLAY=" + x.Display},
+		"stream", "--video", "screen:0", "--audio", "none", "--size", "640x360", "--duration", "3s", "--stats", "none")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "video: h264 640x360") || strings.Contains(stderr, "problem:") {
+		t.Fatalf("ingest report:\n%s", stderr)
+	}
+	m := regexp.MustCompile(`(\d+) frames`).FindStringSubmatch(stderr)
+	if n, _ := strconv.Atoi(m[1]); n < 85 {
+		t.Errorf("%d frames in 3 s at 30 fps", n)
 	}
 }

@@ -381,7 +381,7 @@ func (s *Session) writeHeaders(venc *encode.VideoEncoder, aenc *encode.AudioEnco
 // for are skipped. All three are counted.
 func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *encode.VideoEncoder) error {
 	type item struct {
-		img     *image.YCbCr
+		img     image.Image
 		release func()
 	}
 	var mu sync.Mutex
@@ -397,14 +397,6 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 				capErr <- err
 				return
 			}
-			ycc, ok := img.(*image.YCbCr)
-			if !ok || ycc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-				if release != nil {
-					release()
-				}
-				capErr <- fmt.Errorf("video capture: %T frames are not supported yet", img)
-				return
-			}
 			mu.Lock()
 			if newest != nil {
 				s.counter.droppedCapture.Add(1)
@@ -412,7 +404,7 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 					newest.release()
 				}
 			}
-			newest = &item{ycc, release}
+			newest = &item{img, release}
 			mu.Unlock()
 		}
 	}()
@@ -467,7 +459,7 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 			s.counter.repeatedCapture.Add(1)
 		}
 		mu.Unlock()
-		img := black
+		var img image.Image = black
 		if last != nil {
 			img = last.img
 		}

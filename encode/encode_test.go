@@ -192,3 +192,33 @@ func TestTicksRoundTripExactly(t *testing.T) {
 		}
 	}
 }
+
+// Camera (4:2:2), screen (RGBA) and odd-sized frames are converted once into
+// the encoder's 4:2:0 at the output size.
+func TestEncoderConvertsOtherFormatsAndSizes(t *testing.T) {
+	e, err := NewVideoEncoder(VideoConfig{Width: 320, Height: 180, FPS: 30, Bitrate: 500_000, KeyframeInterval: time.Second, Preset: "ultrafast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	yuyv := image.NewYCbCr(image.Rect(0, 0, 640, 480), image.YCbCrSubsampleRatio422)
+	screen := image.NewRGBA(image.Rect(0, 0, 1024, 768))
+	for i := range screen.Pix {
+		screen.Pix[i] = byte(i)
+	}
+	frames := 0
+	for n, img := range []image.Image{yuyv, screen, testImage(320, 180, 0), yuyv} {
+		if err := e.Encode(img, int64(n), false, func(Packet) { frames++ }); err != nil {
+			t.Fatalf("frame %d (%T): %v", n, img, err)
+		}
+	}
+	if err := e.Flush(func(Packet) { frames++ }); err != nil {
+		t.Fatal(err)
+	}
+	if frames != 4 {
+		t.Fatalf("%d packets for 4 frames", frames)
+	}
+	if err := e.Encode(image.NewCMYK(image.Rect(0, 0, 8, 8)), 5, false, func(Packet) {}); err == nil {
+		t.Fatal("CMYK frames accepted")
+	}
+}

@@ -37,24 +37,47 @@ func avFrame(f *astiav.Frame) *C.AVFrame {
 	return *(**C.AVFrame)(unsafe.Pointer(f))
 }
 
-// copyYCbCr copies a 4:2:0 image into a YUV420P frame of the same size.
-func copyYCbCr(f *astiav.Frame, img *image.YCbCr) error {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-		return fmt.Errorf("encode: %v chroma subsampling, want 4:2:0", img.SubsampleRatio)
+// plane is one plane of an image: rows of w bytes, stride apart.
+type plane struct {
+	b         []byte
+	stride, w int
+	h         int
+}
+
+// planesOf describes an image Tally's sources produce as libav planes.
+func planesOf(img image.Image) (astiav.PixelFormat, []plane, error) {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		var cw, ch int
+		var pf astiav.PixelFormat
+		switch m.SubsampleRatio {
+		case image.YCbCrSubsampleRatio420:
+			pf, cw, ch = astiav.PixelFormatYuv420P, (w+1)/2, (h+1)/2
+		case image.YCbCrSubsampleRatio422:
+			pf, cw, ch = astiav.PixelFormatYuv422P, (w+1)/2, h
+		case image.YCbCrSubsampleRatio444:
+			pf, cw, ch = astiav.PixelFormatYuv444P, w, h
+		default:
+			return 0, nil, fmt.Errorf("encode: %v chroma subsampling is not supported", m.SubsampleRatio)
+		}
+		y0, c0 := m.YOffset(m.Rect.Min.X, m.Rect.Min.Y), m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
+		return pf, []plane{{m.Y[y0:], m.YStride, w, h}, {m.Cb[c0:], m.CStride, cw, ch}, {m.Cr[c0:], m.CStride, cw, ch}}, nil
+	case *image.RGBA:
+		return astiav.PixelFormatRgba, []plane{{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 4 * m.Rect.Dx(), m.Rect.Dy()}}, nil
+	case *image.NRGBA:
+		return astiav.PixelFormatRgba, []plane{{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 4 * m.Rect.Dx(), m.Rect.Dy()}}, nil
+	case *image.Gray:
+		return astiav.PixelFormatGray8, []plane{{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, m.Rect.Dx(), m.Rect.Dy()}}, nil
 	}
-	if w != f.Width() || h != f.Height() {
-		return fmt.Errorf("encode: image is %dx%d, frame is %dx%d", w, h, f.Width(), f.Height())
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	planes := []struct {
-		b      []byte
-		stride int
-		w, h   int
-	}{{img.Y, img.YStride, w, h}, {img.Cb, img.CStride, cw, ch}, {img.Cr, img.CStride, cw, ch}}
+	return 0, nil, fmt.Errorf("encode: %T frames are not supported", img)
+}
+
+// copyPlanes copies planes into a frame of the same layout, one copy each.
+func copyPlanes(f *astiav.Frame, planes []plane) error {
 	c := avFrame(f)
 	for i, p := range planes {
-		if len(p.b) < (p.h-1)*p.stride+p.w {
+		if p.w <= 0 || p.h <= 0 || len(p.b) < (p.h-1)*p.stride+p.w {
 			return fmt.Errorf("encode: plane %d holds %d bytes, too few for %dx%d", i, len(p.b), p.w, p.h)
 		}
 		if err := C.tally_copy_plane(c, C.int(i), (*C.uint8_t)(unsafe.Pointer(&p.b[0])), C.int(p.stride), C.int(p.w), C.int(p.h)); err < 0 {
@@ -62,6 +85,21 @@ func copyYCbCr(f *astiav.Frame, img *image.YCbCr) error {
 		}
 	}
 	return nil
+}
+
+// copyYCbCr copies a 4:2:0 image into a YUV420P frame of the same size.
+func copyYCbCr(f *astiav.Frame, img *image.YCbCr) error {
+	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		return fmt.Errorf("encode: %v chroma subsampling, want 4:2:0", img.SubsampleRatio)
+	}
+	if w, h := img.Rect.Dx(), img.Rect.Dy(); w != f.Width() || h != f.Height() {
+		return fmt.Errorf("encode: image is %dx%d, frame is %dx%d", w, h, f.Width(), f.Height())
+	}
+	_, planes, err := planesOf(img)
+	if err != nil {
+		return err
+	}
+	return copyPlanes(f, planes)
 }
 
 // copyInterleaved copies packed audio samples (all channels in one plane) into

@@ -38,6 +38,7 @@ type VideoEncoder struct {
 	frame *astiav.Frame
 	pkt   *astiav.Packet
 	tb    astiav.Rational
+	conv  converter
 }
 
 // ErrEncoderUnavailable is returned when the asked-for encoder is not built into
@@ -148,8 +149,9 @@ func (e *VideoEncoder) Config() VideoConfig { return e.cfg }
 
 // Encode encodes one frame with presentation index n (frames since the start) and
 // passes every packet that comes out to emit. forceKey asks for an IDR frame.
-func (e *VideoEncoder) Encode(img *image.YCbCr, n int64, forceKey bool, emit func(Packet)) error {
-	if err := copyYCbCr(e.frame, img); err != nil {
+// Frames of another size or format (4:2:2, RGBA, …) are converted first.
+func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, emit func(Packet)) error {
+	if err := e.conv.fill(e.frame, img); err != nil {
 		return err
 	}
 	e.frame.SetPts(n)
@@ -202,6 +204,7 @@ func ticks(v int64, tb astiav.Rational) time.Duration {
 
 // Close frees everything the encoder allocated. Safe to call twice.
 func (e *VideoEncoder) Close() {
+	e.conv.free()
 	if e.frame != nil {
 		e.frame.Free()
 		e.frame = nil

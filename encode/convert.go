@@ -1,0 +1,68 @@
+package encode
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/asticode/go-astiav"
+)
+
+// converter turns a source's frames into the encoder's format and size with
+// swscale: 4:2:2 from YUYV cameras, RGBA from screens, any size. It converts
+// once, straight into the encoder's frame.
+type converter struct {
+	src    *astiav.Frame
+	sws    *astiav.SoftwareScaleContext
+	format astiav.PixelFormat
+	w, h   int
+}
+
+// fill puts img into dst, converting when it is not already 4:2:0 at dst's size.
+func (c *converter) fill(dst *astiav.Frame, img image.Image) error {
+	if y, ok := img.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 &&
+		y.Rect.Dx() == dst.Width() && y.Rect.Dy() == dst.Height() {
+		return copyYCbCr(dst, y)
+	}
+	pf, planes, err := planesOf(img)
+	if err != nil {
+		return err
+	}
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	if c.src == nil || pf != c.format || w != c.w || h != c.h {
+		c.free()
+		c.src = astiav.AllocFrame()
+		c.src.SetWidth(w)
+		c.src.SetHeight(h)
+		c.src.SetPixelFormat(pf)
+		if err := c.src.AllocBuffer(0); err != nil {
+			return fmt.Errorf("encode: conversion frame: %w", err)
+		}
+		sws, err := astiav.CreateSoftwareScaleContext(w, h, pf, dst.Width(), dst.Height(), dst.PixelFormat(),
+			astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+		if err != nil {
+			return fmt.Errorf("encode: scaler from %dx%d %s: %w", w, h, pf, err)
+		}
+		c.sws, c.format, c.w, c.h = sws, pf, w, h
+	}
+	if err := copyPlanes(c.src, planes); err != nil {
+		return err
+	}
+	if err := dst.MakeWritable(); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	if err := c.sws.ScaleFrame(c.src, dst); err != nil {
+		return fmt.Errorf("encode: convert %s %dx%d: %w", pf, w, h, err)
+	}
+	return nil
+}
+
+func (c *converter) free() {
+	if c.sws != nil {
+		c.sws.Free()
+		c.sws = nil
+	}
+	if c.src != nil {
+		c.src.Free()
+		c.src = nil
+	}
+}
