@@ -334,3 +334,25 @@ func TestStreamScreenUnderXvfb(t *testing.T) {
 		t.Errorf("%d frames in 3 s at 30 fps", n)
 	}
 }
+
+// The microphone path for real, through miniaudio and ALSA: the only capture
+// device here is ALSA's null device, which is not clocked and hands out silence
+// as fast as it is asked. The stream must still keep real time.
+func TestStreamMicrophoneKeepsRealTime(t *testing.T) {
+	_, stderr, code := runTally(t, 60*time.Second, nil,
+		"stream", "--audio", "mic", "--size", "320x180", "--duration", "3s", "--stats", "none")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	m := regexp.MustCompile(`audio: aac 48000 Hz, 2 ch, (\d+) frames`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no audio in the report:\n%s", stderr)
+	}
+	// 3 s is 141 AAC frames; half a second of slack is allowed ahead.
+	if n, _ := strconv.Atoi(m[1]); n < 120 || n > 170 {
+		t.Errorf("%d AAC frames in 3 s", n)
+	}
+	if strings.Contains(stderr, "problem:") {
+		t.Errorf("report:\n%s", stderr)
+	}
+}

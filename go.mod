@@ -5,6 +5,7 @@ go 1.26
 require (
 	fyne.io/fyne/v2 v2.7.1
 	github.com/asticode/go-astiav v0.42.0
+	github.com/gen2brain/malgo v0.11.24
 	github.com/pion/mediadevices v0.9.4
 )
 

@@ -66,6 +66,8 @@ type counters struct {
 	videoBytes      atomic.Uint64
 	audioBytes      atomic.Uint64
 	audioFrames     atomic.Uint64
+	// audio chunks dropped because the device ran ahead of real time
+	droppedAudioCapture atomic.Uint64
 }
 
 // NewSession validates the settings. Nothing starts until Run.
@@ -475,6 +477,7 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 // scheduling jitter, and starts in step with the video clock.
 func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *encode.AudioEncoder) error {
 	var buf []int16
+	var sent int64 // sample frames given to the encoder
 	started := false
 	var offset time.Duration
 	emit := func(p encode.Packet) { s.emitAudio(p, offset) }
@@ -491,11 +494,19 @@ func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *e
 			return fmt.Errorf("audio capture: %w", err)
 		}
 		rate, channels := src.Format()
+		frames := int64(len(buf) / max(channels, 1))
 		if !started {
 			started = true
-			chunk := time.Duration(len(buf)/max(channels, 1)) * time.Second / time.Duration(max(rate, 1))
-			offset = max(time.Since(s.start)-chunk, 0)
+			offset = max(time.Since(s.start)-time.Duration(frames)*time.Second/time.Duration(max(rate, 1)), 0)
 		}
+		// A device that is not clocked in real time (virtual devices, ALSA's null
+		// device) would run the audio timeline away from the video: drop what
+		// arrives more than half a second ahead of the session clock.
+		if ahead := offset + time.Duration(sent)*time.Second/time.Duration(max(rate, 1)) - time.Since(s.start); ahead > 500*time.Millisecond {
+			s.counter.droppedAudioCapture.Add(1)
+			continue
+		}
+		sent += frames
 		if err := enc.Encode(buf, rate, channels, emit); err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ type Stats struct {
 	SkippedEncoding uint64             `json:"skipped_encoding"`
 	RepeatedCapture uint64             `json:"repeated_capture"`
 	DroppedCapture  uint64             `json:"dropped_capture"`
+	DroppedAudioCap uint64             `json:"dropped_audio_capture"`
 	Reconnects      uint64             `json:"reconnects"`
 	CPUPercent      float64            `json:"cpu_percent"`
 	Destinations    []DestinationStats `json:"destinations"`
@@ -94,6 +95,7 @@ func (s *Session) startStats() (stop func()) {
 					SkippedEncoding: s.counter.skippedEncoding.Load(),
 					RepeatedCapture: s.counter.repeatedCapture.Load(),
 					DroppedCapture:  s.counter.droppedCapture.Load(),
+					DroppedAudioCap: s.counter.droppedAudioCapture.Load(),
 					CPUPercent:      round1(float64(cpu-prev.cpu) / float64(now.Sub(prev.at)) * 100),
 				}
 				first := true
