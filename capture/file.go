@@ -55,6 +55,7 @@ type MediaFile struct {
 	done  chan struct{}
 	err   error
 
+	images    sync.Pool // *image.YCbCr at the output size, returned by release
 	epochOnce sync.Once
 	epoch     time.Time
 	closeOnce sync.Once
@@ -185,7 +186,7 @@ func (v fileVideo) Read() (image.Image, func(), error) {
 		return nil, nil, v.m.endErr()
 	}
 	v.m.wait(f.pts)
-	return f.img, nil, nil
+	return f.img, func() { v.m.images.Put(f.img) }, nil
 }
 
 func (v fileVideo) Close() error { return v.m.Close() }
@@ -334,7 +335,10 @@ func (m *MediaFile) toImage() (*image.YCbCr, error) {
 	if err := m.sws.ScaleFrame(m.frame, m.scaled); err != nil {
 		return nil, fmt.Errorf("media file %s: scale: %w", m.path, err)
 	}
-	img := image.NewYCbCr(image.Rect(0, 0, m.w, m.h), image.YCbCrSubsampleRatio420)
+	img, _ := m.images.Get().(*image.YCbCr)
+	if img == nil {
+		img = image.NewYCbCr(image.Rect(0, 0, m.w, m.h), image.YCbCrSubsampleRatio420)
+	}
 	err := m.scaled.Data().ToImage(img)
 	m.scaled.Unref()
 	if err != nil {
