@@ -383,8 +383,9 @@ func (s *Session) writeHeaders(venc *encode.VideoEncoder, aenc *encode.AudioEnco
 // for are skipped. All three are counted.
 func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *encode.VideoEncoder) error {
 	type item struct {
-		img     image.Image
-		release func()
+		img      image.Image
+		release  func()
+		captured time.Time
 	}
 	var mu sync.Mutex
 	var newest *item
@@ -406,7 +407,7 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 					newest.release()
 				}
 			}
-			newest = &item{img, release}
+			newest = &item{img, release, time.Now()}
 			mu.Unlock()
 		}
 	}()
@@ -462,10 +463,11 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 		}
 		mu.Unlock()
 		var img image.Image = black
+		captured := time.Now()
 		if last != nil {
-			img = last.img
+			img, captured = last.img, last.captured
 		}
-		if err := enc.Encode(img, n, false, s.emitVideo); err != nil {
+		if err := enc.Encode(img, n, false, captured, s.emitVideo); err != nil {
 			return err
 		}
 		s.counter.framesEncoded.Add(1)

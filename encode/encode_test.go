@@ -105,7 +105,7 @@ func TestVideoEncoderKeyframesAtIntervalAndOnRequest(t *testing.T) {
 		}
 	}
 	for n := int64(0); n < 90; n++ {
-		if err := e.Encode(testImage(320, 180, int(n)), n, n == 45, emit); err != nil {
+		if err := e.Encode(testImage(320, 180, int(n)), n, n == 45, time.Time{}, emit); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -208,7 +208,7 @@ func TestEncoderConvertsOtherFormatsAndSizes(t *testing.T) {
 	}
 	frames := 0
 	for n, img := range []image.Image{yuyv, screen, testImage(320, 180, 0), yuyv} {
-		if err := e.Encode(img, int64(n), false, func(Packet) { frames++ }); err != nil {
+		if err := e.Encode(img, int64(n), false, time.Time{}, func(Packet) { frames++ }); err != nil {
 			t.Fatalf("frame %d (%T): %v", n, img, err)
 		}
 	}
@@ -218,7 +218,7 @@ func TestEncoderConvertsOtherFormatsAndSizes(t *testing.T) {
 	if frames != 4 {
 		t.Fatalf("%d packets for 4 frames", frames)
 	}
-	if err := e.Encode(image.NewCMYK(image.Rect(0, 0, 8, 8)), 5, false, func(Packet) {}); err == nil {
+	if err := e.Encode(image.NewCMYK(image.Rect(0, 0, 8, 8)), 5, false, time.Time{}, func(Packet) {}); err == nil {
 		t.Fatal("CMYK frames accepted")
 	}
 }

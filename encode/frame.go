@@ -17,6 +17,16 @@ static int tally_copy_plane(AVFrame *f, int p, const uint8_t *src, int src_strid
 }
 
 static int tally_linesize(AVFrame *f, int p) { return f->linesize[p]; }
+
+// tally_set_sei replaces the frame's user-data-unregistered SEI with data.
+static int tally_set_sei(AVFrame *f, const uint8_t *data, int size) {
+	av_frame_remove_side_data(f, AV_FRAME_DATA_SEI_UNREGISTERED);
+	if (size == 0) return 0;
+	AVFrameSideData *sd = av_frame_new_side_data(f, AV_FRAME_DATA_SEI_UNREGISTERED, size);
+	if (!sd) return -12;
+	memcpy(sd->data, data, size);
+	return 0;
+}
 */
 import "C"
 
@@ -115,3 +125,16 @@ func copyInterleaved(f *astiav.Frame, b []byte) error {
 }
 
 func linesize(f *astiav.Frame, plane int) int { return int(C.tally_linesize(avFrame(f), C.int(plane))) }
+
+// setSEI attaches a user-data-unregistered SEI payload (UUID first) to the
+// next encode of f, replacing any earlier one; nil removes it.
+func setSEI(f *astiav.Frame, payload []byte) error {
+	var p *C.uint8_t
+	if len(payload) > 0 {
+		p = (*C.uint8_t)(unsafe.Pointer(&payload[0]))
+	}
+	if err := C.tally_set_sei(avFrame(f), p, C.int(len(payload))); err < 0 {
+		return fmt.Errorf("encode: SEI: %w", astiav.Error(err))
+	}
+	return nil
+}

@@ -27,7 +27,7 @@ func Probe(name string) error {
 	defer e.Close()
 	img := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
 	for n := int64(0); n < 3; n++ {
-		if err := e.Encode(img, n, false, func(Packet) {}); err != nil {
+		if err := e.Encode(img, n, false, time.Time{}, func(Packet) {}); err != nil {
 			return err
 		}
 	}

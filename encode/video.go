@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/tallystudio/tally/flv"
 )
 
 // VideoConfig describes the video encode.
@@ -39,6 +41,7 @@ type VideoEncoder struct {
 	pkt   *astiav.Packet
 	tb    astiav.Rational
 	conv  converter
+	sei   []byte
 }
 
 // ErrEncoderUnavailable is returned when the asked-for encoder is not built into
@@ -123,6 +126,7 @@ func (e *VideoEncoder) open(codec *astiav.Codec) error {
 		// so a reconnect can start a clean GOP.
 		set("x264-params", "keyint="+strconv.Itoa(gop)+":min-keyint="+strconv.Itoa(gop)+":scenecut=0:nal-hrd=cbr:force-cfr=1")
 		set("forced-idr", "1")
+		set("udu_sei", "1") // carry the capture-time SEI (see Encode)
 	} else if codec.ID() == astiav.CodecIDH264 {
 		set("profile", cfg.Profile)
 	}
@@ -150,8 +154,18 @@ func (e *VideoEncoder) Config() VideoConfig { return e.cfg }
 // Encode encodes one frame with presentation index n (frames since the start) and
 // passes every packet that comes out to emit. forceKey asks for an IDR frame.
 // Frames of another size or format (4:2:2, RGBA, …) are converted first.
-func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, emit func(Packet)) error {
+// captured, when not zero, is when the frame was captured: it travels in the
+// bitstream (flv.CaptureTimeSEI) so a receiver can measure end-to-end latency.
+func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured time.Time, emit func(Packet)) error {
 	if err := e.conv.fill(e.frame, img); err != nil {
+		return err
+	}
+	var sei []byte
+	if !captured.IsZero() {
+		sei = flv.AppendCaptureTime(e.sei[:0], captured)
+		e.sei = sei
+	}
+	if err := setSEI(e.frame, sei); err != nil {
 		return err
 	}
 	e.frame.SetPts(n)

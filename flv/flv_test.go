@@ -2,12 +2,14 @@ package flv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tallystudio/tally/internal/peers"
 )
@@ -291,4 +293,40 @@ func FuzzFLVReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCaptureTimeSEIRoundTrip(t *testing.T) {
+	at := time.Unix(1795337393, 123456789)
+	payload := AppendCaptureTime(nil, at)
+	// An SEI NAL as x264 writes it: type 5, size 24, payload, with an emulation
+	// prevention byte where the payload holds 00 00 0x.
+	payload[20], payload[21], payload[22] = 0, 0, 1
+	want := time.Unix(0, int64(binary.BigEndian.Uint64(payload[16:24])))
+	var rbsp []byte
+	rbsp = append(rbsp, 5, byte(len(payload)))
+	rbsp = append(rbsp, payload...)
+	rbsp = append(rbsp, 0x80)
+	nal := []byte{0x06}
+	zeros := 0
+	for _, c := range rbsp {
+		if zeros >= 2 && c <= 3 {
+			nal, zeros = append(nal, 3), 0
+		}
+		if c == 0 {
+			zeros++
+		} else {
+			zeros = 0
+		}
+		nal = append(nal, c)
+	}
+	avcc := binary.BigEndian.AppendUint32(nil, uint32(len(nal)))
+	avcc = append(avcc, nal...)
+	avcc = append(avcc, 0, 0, 0, 2, 0x65, 0x88) // and a slice
+	got, ok := CaptureTime(avcc)
+	if !ok || !got.Equal(want) {
+		t.Fatalf("got %v %v, want %v", got, ok, want)
+	}
+	if _, ok := CaptureTime([]byte{0, 0, 0, 2, 0x65, 0x88}); ok {
+		t.Fatal("found a capture time in a frame without one")
+	}
 }

@@ -24,6 +24,7 @@ type Report struct {
 	Video     *VideoHealth         `json:"video,omitempty"`
 	Audio     *AudioHealth         `json:"audio,omitempty"`
 	AVDriftMs float64              `json:"av_drift_ms"` // audio end minus video end; positive: audio ahead
+	Latency   *Latency             `json:"latency,omitempty"`
 	Metadata  map[string]any       `json:"metadata,omitempty"`
 	Recording string               `json:"recording,omitempty"`
 	Problems  []string             `json:"problems"`
@@ -49,6 +50,17 @@ type VideoHealth struct {
 	FirstFrameKeyframe bool    `json:"first_frame_keyframe"`
 }
 
+// Latency is capture-to-receipt time, from the capture-time SEI Tally puts in
+// each frame (on this machine's clock, so meaningful on loopback or with
+// synchronised clocks).
+type Latency struct {
+	Frames int     `json:"frames"`
+	P50Ms  float64 `json:"p50_ms"`
+	P95Ms  float64 `json:"p95_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	MaxMs  float64 `json:"max_ms"`
+}
+
 // AudioHealth describes the audio track as received.
 type AudioHealth struct {
 	Codec       string  `json:"codec"`
@@ -67,6 +79,7 @@ type analyzer struct {
 
 	videoTS, audioTS    []int64 // DTS of each frame, for rates and gaps
 	keyTS               []int64
+	latencies           []float64 // ms, per frame that carried a capture time
 	videoBytes          int64
 	audioBytes          int64
 	lastVideo, lastAuda int64
@@ -143,6 +156,11 @@ func (a *analyzer) video(m rtmpclient.Message) {
 	a.lastVideo = ts
 	a.videoTS = append(a.videoTS, ts)
 	a.videoBytes += int64(len(m.Payload))
+	if tag.Codec == "h264" {
+		if captured, ok := flv.CaptureTime(tag.Data); ok {
+			a.latencies = append(a.latencies, float64(time.Since(captured).Microseconds())/1000)
+		}
+	}
 	v.Frames++
 	if tag.FrameType == flv.FrameKey {
 		v.Keyframes++
@@ -286,6 +304,12 @@ func (a *analyzer) finish() Report {
 			a.problem("audio has %d timestamp gaps (longest %.0f ms)", au.Gaps, au.MaxGapMs)
 		}
 	}
+	if n := len(a.latencies); n > 0 {
+		l := append([]float64(nil), a.latencies...)
+		sort.Float64s(l)
+		pct := func(p float64) float64 { return round2(l[min(int(p*float64(n)), n-1)]) }
+		a.r.Latency = &Latency{Frames: n, P50Ms: pct(0.50), P95Ms: pct(0.95), P99Ms: pct(0.99), MaxMs: round2(l[n-1])}
+	}
 	if videoEnd >= 0 && audioEnd >= 0 {
 		a.r.AVDriftMs = round2(audioEnd - videoEnd)
 	}
@@ -314,6 +338,9 @@ func (r Report) String() string {
 		b.WriteString("  audio: none\n")
 	}
 	fmt.Fprintf(&b, "  A/V drift at end: %+.0f ms\n", r.AVDriftMs)
+	if l := r.Latency; l != nil {
+		fmt.Fprintf(&b, "  latency capture→ingest: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms\n", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs)
+	}
 	if r.Recording != "" {
 		fmt.Fprintf(&b, "  recorded to %s\n", r.Recording)
 	}
