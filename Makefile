@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test vet screenshots fuzz bench clean
+.PHONY: all deps ffmpeg build run test vet screenshots fuzz bench bench-stream clean
 
 all: build
 
@@ -45,6 +45,10 @@ BENCHTIME ?= 2s
 bench: ffmpeg
 	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rtmpclient/ ./flv/
 	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench 'PublishHour' -benchtime 1x ./rtmpclient/
+
+# Tally against FFmpeg's command line on the same job (a few minutes).
+bench-stream: build
+	@scripts/bench-stream
 
 # Refreshes the screenshots in docs/ from a real window under Xvfb.
 screenshots: build
