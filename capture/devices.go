@@ -51,9 +51,13 @@ func Devices() []Device {
 		info := d.Info()
 		dev := Device{ID: d.ID(), Label: info.Label, Kind: kindOf(info.DeviceType),
 			Test: info.Label == TestPatternLabel || info.Label == ToneLabel}
-		// Properties may need the device open; the built-in sources answer without.
-		if dev.Test {
+		// Cameras report their modes only while open; the others answer as they are.
+		switch {
+		case dev.Test || dev.Kind == KindMicrophone:
 			dev.Modes = d.Properties()
+		case dev.Kind == KindCamera && d.Open() == nil:
+			dev.Modes = d.Properties()
+			_ = d.Close()
 		}
 		out = append(out, dev)
 	}
