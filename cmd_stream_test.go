@@ -321,13 +321,13 @@ func TestStreamFileSourceKeepsDurationAndFrames(t *testing.T) {
 // scaled and converted once, encoded and streamed to the built-in ingest.
 func TestStreamScreenUnderXvfb(t *testing.T) {
 	x := peers.StartXvfb(t)
-	_, stderr, code := runTally(t, 60*time.Second, []string{"DISPLAY=" + x.Display},
-		"stream", "--video", "screen:0", "--audio", "none", "--size", "640x360", "--duration", "3s", "--stats", "none")
+	stdout, stderr, code := runTally(t, 60*time.Second, []string{"DISPLAY=" + x.Display},
+		"stream", "--video", "screen:0", "--audio", "none", "--size", "640x360", "--duration", "3s", "--stats", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stderr, "video: h264 640x360") || strings.Contains(stderr, "problem:") {
-		t.Fatalf("ingest report:\n%s", stderr)
+		t.Fatalf("ingest report:\n%s\nstats:\n%s", stderr, stdout)
 	}
 	m := regexp.MustCompile(`(\d+) frames`).FindStringSubmatch(stderr)
 	if n, _ := strconv.Atoi(m[1]); n < 85 {

@@ -21,7 +21,7 @@ import (
 // which must own the process's main thread.
 func TestMain(m *testing.M) {
 	if os.Getenv("TALLY_TEST_AS_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		main()
 	}
 	code := m.Run()
 	peers.RemoveFixtures()

@@ -6,6 +6,7 @@ import (
 	"image"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/driver"
@@ -123,9 +124,10 @@ func find(spec string) (driver.Driver, error) {
 
 // VideoSource delivers frames from an open device.
 type VideoSource struct {
-	d     driver.Driver
-	r     video.Reader
-	Label string
+	d      driver.Driver
+	r      video.Reader
+	Label  string
+	copies sync.Pool // *image.RGBA copies of frames the driver reuses
 }
 
 // OpenVideo opens a video source at (or near) the asked-for mode.
@@ -150,7 +152,27 @@ func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error
 }
 
 // Read blocks for the next frame. release, when not nil, returns its memory.
-func (v *VideoSource) Read() (image.Image, func(), error) { return v.r.Read() }
+// RGBA frames (screens) are copied: the X11 driver hands out one buffer it
+// overwrites on every read, while Tally may still be encoding the last frame.
+func (v *VideoSource) Read() (image.Image, func(), error) {
+	img, release, err := v.r.Read()
+	if err != nil {
+		return nil, nil, err
+	}
+	rgba, ok := img.(*image.RGBA)
+	if !ok {
+		return img, release, nil
+	}
+	cp, _ := v.copies.Get().(*image.RGBA)
+	if cp == nil || cp.Rect != rgba.Rect {
+		cp = image.NewRGBA(rgba.Rect)
+	}
+	copy(cp.Pix, rgba.Pix)
+	if release != nil {
+		release()
+	}
+	return cp, func() { v.copies.Put(cp) }, nil
+}
 
 // Close stops the device.
 func (v *VideoSource) Close() error { return v.d.Close() }
