@@ -86,6 +86,12 @@ func checkStream(t *testing.T, path string, w, h, frames int, keyint float64) {
 	}
 	worst := 0.0
 	for _, f := range flashes {
+		// Judge only flashes with audio around them: at the very end the tracks
+		// stop a few frames apart, and a beep at the very start has no silence
+		// before it for silencedetect to end.
+		if len(at) == 0 || f < at[0]+0.15 || f > at[len(at)-1]-0.15 {
+			continue
+		}
 		nearest := math.Inf(1)
 		for _, b := range beeps {
 			nearest = math.Min(nearest, math.Abs(f-b))

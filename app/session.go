@@ -114,15 +114,9 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	}
 
 	v, a := s.settings.Video, s.settings.Audio
-	vsrc, asrc, closeSources, err := openSources(v, a)
-	if err != nil {
-		return err
-	}
-	defer closeSources()
-
 	var venc *encode.VideoEncoder
 	var aenc *encode.AudioEncoder
-	if vsrc != nil {
+	if v.Source != "none" {
 		venc, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: v.Encoder, Width: v.Width, Height: v.Height,
 			FPS: v.FPS, Bitrate: v.Bitrate, KeyframeInterval: v.KeyframeInterval, Preset: v.Preset, Tune: v.Tune,
 			Profile: v.Profile, BFrames: v.BFrames})
@@ -131,7 +125,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		}
 		defer venc.Close()
 	}
-	if asrc != nil {
+	if a.Source != "none" {
 		if aenc, err = encode.NewAudioEncoder(encode.AudioConfig{SampleRate: a.SampleRate, Channels: a.Channels, Bitrate: a.Bitrate}); err != nil {
 			return err
 		}
@@ -174,6 +168,14 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	// Sources open last, just before the clock starts: live sources produce from
+	// the moment they open, and audio time is anchored at the first chunk read,
+	// so any set-up in between would shift audio against video.
+	vsrc, asrc, closeSources, err := openSources(v, a)
+	if err != nil {
+		return err
+	}
+	defer closeSources()
 	s.start = time.Now()
 	s.state.Store("live")
 	stopStats := s.startStats()
@@ -432,7 +434,10 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for n := int64(0); ; n++ {
-		due := s.start.Add(time.Duration(n) * interval)
+		// Slot n stands for time n×interval; it is sampled half a frame later, so
+		// a frame captured near that time is already there, and sources running
+		// in phase with the clock (the test pattern) never straddle a slot edge.
+		due := s.start.Add(time.Duration(n)*interval + interval/2)
 		timer.Reset(time.Until(due))
 		select {
 		case <-ctx.Done():

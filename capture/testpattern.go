@@ -88,19 +88,20 @@ func (d *testPattern) VideoRecord(p prop.Media) (video.Reader, error) {
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) / fps)
 	var n int64
-	prevSecond := int64(-1)
 	pool := sync.Pool{New: func() any { return image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420) }}
 	return video.ReaderFunc(func() (image.Image, func(), error) {
 		if d.isClosed() {
 			return nil, nil, io.EOF
 		}
-		if wait := time.Until(start.Add(time.Duration(n) * interval)); wait > 0 {
+		due := start.Add(time.Duration(n) * interval)
+		if wait := time.Until(due); wait > 0 {
 			time.Sleep(wait)
 		}
 		now := time.Now()
-		sec := now.Unix()
-		flash := prevSecond >= 0 && sec != prevSecond
-		prevSecond = sec
+		// Flash on the frame scheduled nearest a wall-clock second, where the
+		// tone's beep starts: at most half a frame apart by construction.
+		into := time.Duration(due.UnixNano() % int64(time.Second))
+		flash := n > 0 && (into < interval/2 || into >= time.Second-interval/2)
 		img := pool.Get().(*image.YCbCr)
 		g.draw(img, n, now, flash)
 		n++
