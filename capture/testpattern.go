@@ -37,29 +37,28 @@ func init() {
 // clock, and flashes white on the first frame of every wall-clock second, in
 // step with the tone's beeps: a recording then shows A/V sync at a glance and
 // to a measuring tool.
-type testPattern struct {
+type testPattern struct{ openState }
+
+// openState is the open/closed state the built-in sources share: a reader of
+// a closed source returns io.EOF.
+type openState struct {
 	mu     sync.Mutex
 	closed bool
 }
 
-func (d *testPattern) Open() error {
-	d.mu.Lock()
-	d.closed = false
-	d.mu.Unlock()
-	return nil
+func (o *openState) Open() error  { o.set(false); return nil }
+func (o *openState) Close() error { o.set(true); return nil }
+
+func (o *openState) set(closed bool) {
+	o.mu.Lock()
+	o.closed = closed
+	o.mu.Unlock()
 }
 
-func (d *testPattern) Close() error {
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
-	return nil
-}
-
-func (d *testPattern) isClosed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.closed
+func (o *openState) isClosed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closed
 }
 
 // Properties lists the modes the pattern offers; any size works when asked

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/io/audio"
@@ -25,30 +24,7 @@ const (
 )
 
 // tone is a sine source with a beep once a second.
-type tone struct {
-	mu     sync.Mutex
-	closed bool
-}
-
-func (d *tone) Open() error {
-	d.mu.Lock()
-	d.closed = false
-	d.mu.Unlock()
-	return nil
-}
-
-func (d *tone) Close() error {
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
-	return nil
-}
-
-func (d *tone) isClosed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.closed
-}
+type tone struct{ openState }
 
 func (d *tone) Properties() []prop.Media {
 	var ps []prop.Media
