@@ -88,7 +88,10 @@ func TestFanoutSlowDestinationDoesNotStallOthers(t *testing.T) {
 		t.Errorf("writing took %v: the stalled destination blocked the writer", took)
 	}
 	// Empty queue is not enough: the last batch may still be on its way out.
-	waitStable(t, func() bool { st := pf.Stats(); return st.QueuePackets == 0 && st.VideoFramesSent+st.DroppedVideo >= 120 })
+	waitStable(t, func() bool {
+		st := pf.Stats()
+		return st.QueuePackets == 0 && st.VideoFramesSent+st.DroppedVideo >= 120
+	})
 	sf, ss := pf.Stats(), ps.Stats()
 	if sf.VideoFramesSent != 120 || sf.DroppedVideo != 0 {
 		t.Errorf("fast destination sent %d, dropped %d; want 120 and 0", sf.VideoFramesSent, sf.DroppedVideo)
