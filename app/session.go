@@ -487,7 +487,11 @@ func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *e
 	var sent int64 // sample frames given to the encoder
 	started := false
 	var offset time.Duration
-	emit := func(p encode.Packet) { s.emitAudio(p, offset) }
+	var next time.Duration // AAC packets are evenly spaced: the next can be no earlier
+	emit := func(p encode.Packet) {
+		s.emitAudio(p, offset)
+		next = p.DTS + offset + tsOffset + time.Duration(1024)*time.Second/time.Duration(s.settings.Audio.SampleRate)
+	}
 	for ctx.Err() == nil {
 		var err error
 		buf, err = src.Read(buf)
@@ -516,6 +520,9 @@ func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *e
 		sent += frames
 		if err := enc.Encode(buf, rate, channels, emit); err != nil {
 			return err
+		}
+		if next > 0 {
+			s.il.Advance(rtmpclient.TypeAudio, next.Milliseconds())
 		}
 	}
 	return enc.Flush(emit)

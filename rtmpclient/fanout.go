@@ -17,12 +17,28 @@ type Interleaver struct {
 	mu      sync.Mutex
 	pending [2][]Packet // video, audio
 	active  [2]bool
+	// floor is, per track, a DTS no later packet of that track will be below:
+	// promised by the producer through Advance.
+	floor [2]int64
 }
 
 // NewInterleaver emits ordered packets to out. video and audio say which
 // tracks the stream has; with only one, packets pass straight through.
 func NewInterleaver(video, audio bool, out func(Packet)) *Interleaver {
-	return &Interleaver{MaxDelay: 500 * time.Millisecond, out: out, active: [2]bool{video, audio}}
+	return &Interleaver{MaxDelay: 500 * time.Millisecond, out: out, active: [2]bool{video, audio},
+		floor: [2]int64{-1 << 62, -1 << 62}}
+}
+
+// Advance promises that no later packet of track typ will have a DTS below dts.
+// It lets the other track's packets go without waiting for one of this track's
+// to arrive: an audio encoder knows its next packet's time one frame ahead.
+func (il *Interleaver) Advance(typ uint8, dts int64) {
+	il.mu.Lock()
+	defer il.mu.Unlock()
+	if slot := typeSlot(typ); slot <= 1 && dts > il.floor[slot] {
+		il.floor[slot] = dts
+		il.drain(false)
+	}
 }
 
 // Push adds a packet. Safe for concurrent use by the track encoders. Sequence
@@ -62,12 +78,15 @@ func (il *Interleaver) drain(all bool) {
 				q = a
 			}
 		default:
-			// One track is empty: wait for it, unless the other has run too far ahead.
+			// One track is empty: its head may go if the empty track promised
+			// nothing earlier will come; else wait, unless it has run too far ahead.
 			q = v
+			other := 1
 			if len(*a) > 0 {
-				q = a
+				q, other = a, 0
 			}
-			if time.Duration((*q)[len(*q)-1].DTS-(*q)[0].DTS)*time.Millisecond < il.MaxDelay {
+			if (*q)[0].DTS > il.floor[other] &&
+				time.Duration((*q)[len(*q)-1].DTS-(*q)[0].DTS)*time.Millisecond < il.MaxDelay {
 				return
 			}
 		}

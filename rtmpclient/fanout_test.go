@@ -119,3 +119,27 @@ func stalledServer(tb testing.TB) Endpoint {
 	tb.Cleanup(func() { close(stop) })
 	return endpointAt(tb, addr)
 }
+
+// A promise about the next audio time lets video go without waiting for the
+// audio packet itself, and order is still kept.
+func TestInterleaverAdvanceReleasesWithoutBreakingOrder(t *testing.T) {
+	var got []Packet
+	il := NewInterleaver(true, true, func(p Packet) { got = append(got, p) })
+	il.Push(Packet{Type: TypeAudio, DTS: 0, Payload: []byte{1}})
+	il.Push(Packet{Type: TypeVideo, DTS: 10, Payload: []byte{1}})
+	il.Push(Packet{Type: TypeVideo, DTS: 40, Payload: []byte{1}})
+	if len(got) != 1 {
+		t.Fatalf("%d emitted before any promise, want only the audio at 0", len(got))
+	}
+	il.Advance(TypeAudio, 21) // the next audio packet is at 21 ms or later
+	if len(got) != 2 || got[1].DTS != 10 {
+		t.Fatalf("after Advance(21): %v", got)
+	}
+	il.Push(Packet{Type: TypeAudio, DTS: 21, Payload: []byte{1}})
+	il.Flush()
+	for i := 1; i < len(got); i++ {
+		if got[i].DTS < got[i-1].DTS {
+			t.Fatalf("out of order: %v", got)
+		}
+	}
+}
