@@ -392,7 +392,21 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 	var mu sync.Mutex
 	var newest *item
 	capErr := make(chan error, 1)
+	// The capture goroutine must be gone before the source is closed (a driver
+	// read racing its close crashes inside the X11 driver): stop it and join it
+	// on every way out. A source stuck in Read is waited for at most 2 s.
+	ctx, stopCapture := context.WithCancel(ctx)
+	captureDone := make(chan struct{})
+	defer func() {
+		stopCapture()
+		select {
+		case <-captureDone:
+		case <-time.After(2 * time.Second):
+			s.log.Warn("video source did not return from a read within 2 s of stopping")
+		}
+	}()
 	go func() {
+		defer close(captureDone)
 		for ctx.Err() == nil {
 			img, release, err := src.Read()
 			if err != nil {
