@@ -222,3 +222,39 @@ func TestEncoderConvertsOtherFormatsAndSizes(t *testing.T) {
 		t.Fatal("CMYK frames accepted")
 	}
 }
+
+func benchFrame(b *testing.B) (*astiav.Frame, *image.YCbCr) {
+	f := astiav.AllocFrame()
+	f.SetWidth(1920)
+	f.SetHeight(1080)
+	f.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := f.AllocBuffer(0); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(f.Free)
+	img := image.NewYCbCr(image.Rect(0, 0, 1920, 1080), image.YCbCrSubsampleRatio420)
+	b.SetBytes(int64(len(img.Y) + len(img.Cb) + len(img.Cr)))
+	b.ReportAllocs()
+	return f, img
+}
+
+// BenchmarkFrameCopySingle is Tally's path: one copy per plane into the frame.
+func BenchmarkFrameCopySingle(b *testing.B) {
+	f, img := benchFrame(b)
+	for b.Loop() {
+		if err := copyYCbCr(f, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFrameCopyAstiav is go-astiav's FromImage: a C.CBytes staging copy
+// (malloc + copy) per plane, then av_image_copy.
+func BenchmarkFrameCopyAstiav(b *testing.B) {
+	f, img := benchFrame(b)
+	for b.Loop() {
+		if err := f.Data().FromImage(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
