@@ -14,7 +14,8 @@ const appID = "io.github.tallystudio.tally"
 func runStudio() int {
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
-	w := ui.NewStudio(a, app.NewEngine())
-	w.ShowAndRun()
+	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{})
+	s.Window.ShowAndRun()
+	_ = s.Close()
 	return exitOK
 }

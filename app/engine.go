@@ -1,10 +1,287 @@
 package app
 
-// Engine is the studio engine the window and the headless commands drive.
-type Engine struct{}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"time"
 
-// NewEngine returns an idle engine.
-func NewEngine() *Engine { return &Engine{} }
+	"github.com/tallystudio/tally/capture"
+	"github.com/tallystudio/tally/encode"
+)
+
+// Engine is the studio: sources that run while the window is open (for the
+// preview and the level meter) and at most one live session fed from them. Its
+// methods return promptly, so a UI can call them from its own thread; the slow
+// parts (opening devices, connecting) happen on goroutines the engine owns.
+type Engine struct {
+	log  *slog.Logger
+	prog *program
+
+	mu      sync.Mutex
+	sess    *Session
+	cancel  context.CancelFunc
+	done    chan struct{}
+	since   time.Time // when the current state began
+	lastErr error
+	reports []string
+	history []float64
+	devices *DeviceList
+}
+
+// historyLen is how much bitrate history the stats graph gets: five minutes.
+const historyLen = 300
+
+// NewEngine returns an idle engine with no sources open.
+func NewEngine(log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{log: log, prog: newProgram(log)}
+}
 
 // About reports what this copy of Tally is built from.
 func (e *Engine) About() BuildInfo { return About() }
+
+// SourceChoice is one entry of a source picker.
+type SourceChoice struct {
+	Spec  string // what Settings take: "testpattern", "camera:NAME", …
+	Label string // what a person reads
+}
+
+// DeviceList is what can be picked on this machine.
+type DeviceList struct {
+	Video    []SourceChoice
+	Audio    []SourceChoice
+	Encoders []string // H.264 encoders that open here, the default first
+}
+
+// Devices lists the sources and encoders present. The first call probes the
+// hardware and may take a moment; later calls return the same answer until
+// RefreshDevices.
+func (e *Engine) Devices() DeviceList {
+	e.mu.Lock()
+	if d := e.devices; d != nil {
+		e.mu.Unlock()
+		return *d
+	}
+	e.mu.Unlock()
+	d := probeDevices()
+	e.mu.Lock()
+	e.devices = &d
+	e.mu.Unlock()
+	return d
+}
+
+// RefreshDevices forgets the cached device list (a camera was plugged in).
+func (e *Engine) RefreshDevices() {
+	e.mu.Lock()
+	e.devices = nil
+	e.mu.Unlock()
+}
+
+func probeDevices() DeviceList {
+	var d DeviceList
+	for _, dev := range capture.Devices() {
+		switch {
+		case dev.Label == capture.TestPatternLabel:
+			d.Video = append(d.Video, SourceChoice{"testpattern", "Test pattern (colour bars)"})
+		case dev.Label == capture.ToneLabel:
+			d.Audio = append(d.Audio, SourceChoice{"tone", "Test tone (440 Hz, beep each second)"})
+		case dev.Kind == capture.KindMicrophone:
+			d.Audio = append(d.Audio, SourceChoice{"mic:" + dev.Label, "Microphone: " + dev.Label})
+		case dev.Kind == capture.KindScreen:
+			d.Video = append(d.Video, SourceChoice{"screen:" + dev.Label, "Screen: " + dev.Label})
+		default:
+			d.Video = append(d.Video, SourceChoice{"camera:" + dev.Label, "Camera: " + dev.Label})
+		}
+	}
+	d.Video = append(d.Video, SourceChoice{"none", "No video"})
+	d.Audio = append(d.Audio, SourceChoice{"none", "No audio"})
+	for _, enc := range encode.Usable() {
+		if enc.Codec == "h264" {
+			d.Encoders = append(d.Encoders, enc.Name)
+		}
+	}
+	return d
+}
+
+// SetSources opens the sources the settings name (reopening only what
+// changed), live or not: a live session carries on with the new source. A
+// source that cannot open leaves the preview on its slate and says why.
+func (e *Engine) SetSources(v VideoSettings, a AudioSettings) error {
+	return e.prog.set(v, a)
+}
+
+// PreviewFrame draws the newest program picture into dst, scaled to fit. It
+// returns false, leaving dst alone, when there is no signal. Call it from any
+// goroutine but the UI's: it costs a scaled conversion.
+func (e *Engine) PreviewFrame(dst *image.RGBA) bool {
+	f := e.prog.latestFrame()
+	if f == nil {
+		return false
+	}
+	defer f.unref()
+	scaleToRGBA(dst, f.img)
+	return true
+}
+
+// AudioLevel is the program audio's current level.
+func (e *Engine) AudioLevel() Level { return e.prog.level() }
+
+// Status is what the window shows about going live.
+type Status struct {
+	State   string    // "idle", "connecting", "live", "stopping", "error"
+	Since   time.Time // when State began; for "live", when the stream went live
+	Error   string    // why the last session failed, with any key masked
+	Stats   Stats
+	History []float64 // sent kb/s once a second, oldest first, up to five minutes
+	Reports []string  // the local test ingest's health reports, when it was used
+}
+
+// ErrBusy is returned by GoLive while a session is running.
+var ErrBusy = errors.New("already live: stop first")
+
+// GoLive validates the settings and starts a session in the background. It
+// returns the settings' warnings (limits of the chosen platforms), or why it
+// cannot start. Watch Status for the rest.
+func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
+	s.Duration = 0
+	sess, warnings, err := NewSession(s, e.log)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if e.sess != nil {
+		e.mu.Unlock()
+		return nil, ErrBusy
+	}
+	if err := e.prog.set(s.Video, s.Audio); err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	sess.sources = e.prog.taps
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	e.sess, e.cancel, e.done = sess, cancel, done
+	e.since, e.lastErr, e.reports, e.history = time.Now(), nil, nil, nil
+	e.mu.Unlock()
+
+	go func() {
+		defer close(done)
+		sampled := make(chan struct{})
+		go e.sample(ctx, sess, sampled)
+		err := sess.Run(ctx)
+		cancel()
+		<-sampled
+		var reports []string
+		for _, r := range sess.LocalReports() {
+			reports = append(reports, r.String())
+		}
+		if err != nil {
+			e.log.Error("session ended", "err", err)
+		}
+		e.mu.Lock()
+		e.sess, e.cancel = nil, nil
+		e.lastErr, e.reports, e.since = err, reports, time.Now()
+		e.mu.Unlock()
+	}()
+	return warnings, nil
+}
+
+// sample keeps the bitrate history and notes when the stream went live.
+func (e *Engine) sample(ctx context.Context, sess *Session, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	wasLive := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := sess.Stats()
+		live := sess.connected()
+		e.mu.Lock()
+		if live && !wasLive {
+			e.since = time.Now()
+		}
+		if st.T > 0 {
+			e.history = append(e.history, st.SentKbps)
+			if n := len(e.history); n > historyLen {
+				e.history = append(e.history[:0], e.history[n-historyLen:]...)
+			}
+		}
+		e.mu.Unlock()
+		wasLive = wasLive || live
+	}
+}
+
+// Stop ends the session: encoders flush, destinations unpublish, the recording
+// is finished. It returns at once; Status says "stopping" until it is done.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cancel != nil {
+		e.cancel()
+	}
+}
+
+// Wait blocks until the current session, if any, has ended, or ctx ends.
+func (e *Engine) Wait(ctx context.Context) error {
+	e.mu.Lock()
+	done := e.done
+	e.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Status reports the session's state and numbers.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	sess, since, lastErr := e.sess, e.since, e.lastErr
+	st := Status{Since: since, History: append([]float64(nil), e.history...), Reports: e.reports}
+	e.mu.Unlock()
+	if sess == nil {
+		st.State = "idle"
+		if lastErr != nil {
+			st.State, st.Error = "error", lastErr.Error()
+		}
+		return st
+	}
+	st.Stats = sess.Stats()
+	switch s := sess.State(); {
+	case s == "live" && !sess.connected():
+		st.State = "connecting"
+	case s == "live" || s == "connecting" || s == "stopping":
+		st.State = s
+	default: // stopped or error, while the engine collects the result
+		st.State = "stopping"
+	}
+	return st
+}
+
+// Close stops any session, waiting up to a few seconds for it to unpublish
+// and finish its recording, then closes the sources.
+func (e *Engine) Close() error {
+	e.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.Wait(ctx)
+	e.prog.close()
+	if err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	return nil
+}

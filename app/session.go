@@ -47,6 +47,9 @@ type Session struct {
 	state   atomic.Value // string
 	stats   statsState
 	counter counters
+	// sources, when set, supplies already-open sources (the studio's program);
+	// otherwise Run opens the ones the settings name.
+	sources func(wantVideo, wantAudio bool) (capture.VideoReader, capture.AudioReader, func(), error)
 }
 
 type destination struct {
@@ -171,7 +174,14 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	// Sources open last, just before the clock starts: live sources produce from
 	// the moment they open, and audio time is anchored at the first chunk read,
 	// so any set-up in between would shift audio against video.
-	vsrc, asrc, closeSources, err := openSources(v, a)
+	var vsrc capture.VideoReader
+	var asrc capture.AudioReader
+	var closeSources func()
+	if s.sources != nil {
+		vsrc, asrc, closeSources, err = s.sources(venc != nil, aenc != nil)
+	} else {
+		vsrc, asrc, closeSources, err = openSources(v, a)
+	}
 	if err != nil {
 		return err
 	}
@@ -232,6 +242,23 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// connected tells whether the stream is out: some destination is publishing,
+// or there is only a recording.
+func (s *Session) connected() bool {
+	if s.State() != "live" {
+		return false
+	}
+	if len(s.dests) == 0 {
+		return true
+	}
+	for _, d := range s.dests {
+		if d.pub.Stats().State == rtmpclient.StateLive {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *destination) setErr(err error) {

@@ -47,6 +47,8 @@ func kindOf(t driver.DeviceType) Kind {
 // Devices lists every registered source: real devices first, then the test
 // pattern and tone.
 func Devices() []Device {
+	driverMu.Lock()
+	defer driverMu.Unlock()
 	var out []Device
 	for _, d := range driver.GetManager().Query(func(driver.Driver) bool { return true }) {
 		info := d.Info()
@@ -140,6 +142,8 @@ func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error
 	if !ok {
 		return nil, fmt.Errorf("%s does not capture video", d.Info().Label)
 	}
+	driverMu.Lock()
+	defer driverMu.Unlock()
 	if err := d.Open(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.Info().Label, err)
 	}
@@ -175,7 +179,7 @@ func (v *VideoSource) Read() (image.Image, func(), error) {
 }
 
 // Close stops the device.
-func (v *VideoSource) Close() error { return v.d.Close() }
+func (v *VideoSource) Close() error { return closeDriver(v.d) }
 
 // AudioSource delivers packed 16-bit samples from an open device.
 type AudioSource struct {
@@ -196,6 +200,8 @@ func OpenAudio(spec string, rate, channels int) (*AudioSource, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s does not capture audio", d.Info().Label)
 	}
+	driverMu.Lock()
+	defer driverMu.Unlock()
 	if err := d.Open(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.Info().Label, err)
 	}
@@ -235,4 +241,15 @@ func (a *AudioSource) Read(dst []int16) ([]int16, error) {
 }
 
 // Close stops the device.
-func (a *AudioSource) Close() error { return a.d.Close() }
+func (a *AudioSource) Close() error { return closeDriver(a.d) }
+
+// driverMu serialises opening, closing and querying drivers: mediadevices'
+// driver state is not safe for concurrent use, and the studio lists devices
+// while it opens others.
+var driverMu sync.Mutex
+
+func closeDriver(d driver.Driver) error {
+	driverMu.Lock()
+	defer driverMu.Unlock()
+	return d.Close()
+}

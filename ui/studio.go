@@ -1,63 +1,407 @@
 // Package ui is Tally's Fyne user interface. It talks only to the studio engine
-// (package app), through the Engine interface, never to capture, encode or rtmpclient.
+// (package app), through the Engine interface, never to capture, encode or
+// rtmpclient. Nothing here blocks the UI thread on a device, the network or the
+// encoder: engine calls that may take time run on goroutines and report back
+// through fyne.Do.
 package ui
 
 import (
-	"image/color"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tallystudio/tally/app"
 	"github.com/tallystudio/tally/assets"
 )
 
-// Engine is what the window needs from the studio engine.
+// Engine is what the window needs from the studio engine (*app.Engine).
 type Engine interface {
 	About() app.BuildInfo
+	Devices() app.DeviceList
+	SetSources(app.VideoSettings, app.AudioSettings) error
+	PreviewFrame(dst *image.RGBA) bool
+	AudioLevel() app.Level
+	GoLive(app.Settings) (warnings []string, err error)
+	Stop()
+	Status() app.Status
+	Close() error
 }
 
 // Title is the studio window's title; tests find the window by it.
 const Title = "Tally"
 
-// NewStudio builds the studio window. It does not show it.
-func NewStudio(a fyne.App, eng Engine) fyne.Window {
-	w := a.NewWindow(Title)
+// ToggleLiveShortcut goes live or stops, each after a confirmation.
+var ToggleLiveShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL,
+	Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+
+// Studio is the main window and what it shows.
+type Studio struct {
+	Window fyne.Window
+	eng    Engine
+	keys   app.KeyStore
+	prefs  fyne.Preferences
+	log    *slog.Logger
+
+	preview *previewView
+	meter   *levelMeter
+	sources *sourcesPanel
+	output  *outputPanel
+	dests   *destinationsPanel
+	stats   *statsPanel
+
+	stateLabel *widget.Label
+	detail     *widget.Label
+	liveButton *widget.Button
+
+	mu          sync.Mutex
+	lastState   string
+	shownReport time.Time
+	ready       bool // panels are built; their change callbacks may act
+	askedKeys   bool // whether the no-keyring question was asked this run
+	keepKeys    bool // the answer: keep keys in memory for this session
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	loops  sync.WaitGroup
+}
+
+// NewStudio builds the studio window and starts its preview. It does not show
+// the window. keys keeps stream keys (app.SystemKeyring in the real app).
+func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
+	s := &Studio{Window: a.NewWindow(Title), eng: eng, keys: keys, prefs: a.Preferences(), log: slog.Default()}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	w := s.Window
 	w.SetIcon(assets.Icon)
 
-	w.SetContent(container.NewBorder(nil, statusBar(eng.About()), nil, nil,
-		container.NewHSplit(previewSlate(), sidePanel())))
-	w.Resize(fyne.NewSize(1100, 680))
-	return w
-}
+	saved := loadSettings(s.prefs)
+	s.preview = newPreviewView()
+	s.meter = newLevelMeter()
+	s.sources = newSourcesPanel(saved, s.sourcesChanged)
+	s.output = newOutputPanel(saved, s.settingsChanged)
+	s.dests = newDestinationsPanel(saved, s.keys, s.settingsChanged)
+	s.stats = newStatsPanel()
 
-// previewSlate is what the preview shows while no source is live: a dark frame with
-// a clear "no signal" message rather than an empty area that looks like a hang.
-func previewSlate() fyne.CanvasObject {
-	bg := canvas.NewRectangle(color.NRGBA{R: 0x12, G: 0x14, B: 0x1a, A: 0xff})
-	msg := canvas.NewText("No signal", color.NRGBA{R: 0xd0, G: 0xd4, B: 0xdc, A: 0xff})
-	msg.TextSize = 28
-	msg.TextStyle = fyne.TextStyle{Bold: true}
-	hint := canvas.NewText("Choose a video source to see the preview", color.NRGBA{R: 0x8a, G: 0x90, B: 0x9c, A: 0xff})
-	return container.NewStack(bg, container.NewCenter(container.NewVBox(
-		container.NewCenter(msg), container.NewCenter(hint))))
-}
+	s.stateLabel = widget.NewLabelWithStyle("Idle", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	s.detail = widget.NewLabel("")
+	s.detail.Wrapping = fyne.TextWrapWord
+	s.detail.Truncation = fyne.TextTruncateEllipsis
+	s.liveButton = widget.NewButton("Go Live", s.liveButtonTapped)
+	s.liveButton.Importance = widget.DangerImportance
 
-func sidePanel() fyne.CanvasObject {
-	live := widget.NewButton("Go Live", nil)
-	live.Importance = widget.DangerImportance
-	live.Disable() // enabled once a destination is configured
-	return container.NewVBox(
-		widget.NewLabelWithStyle("Destination", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		widget.NewLabel("No destination configured"),
-		layout.NewSpacer(),
-		live,
+	tabs := container.NewAppTabs(
+		container.NewTabItem("Destinations", container.NewVScroll(s.dests.content)),
+		container.NewTabItem("Sources", container.NewVScroll(s.sources.content)),
+		container.NewTabItem("Output", container.NewVScroll(s.output.content)),
 	)
+	left := container.NewBorder(nil, container.NewVBox(s.meter, s.stats.content), nil, nil, s.preview)
+	bar := container.NewBorder(nil, nil, s.stateLabel, container.NewHBox(widget.NewLabel(eng.About().Summary()), s.liveButton), s.detail)
+	split := container.NewHSplit(left, tabs)
+	split.Offset = 0.62
+	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
+	w.Resize(fyne.NewSize(1180, 760))
+
+	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
+	w.SetCloseIntercept(s.closeRequested)
+
+	s.loops.Add(3)
+	go s.previewLoop()
+	go s.meterLoop()
+	go s.statusLoop()
+	go s.loadDevices()
+	s.ready = true
+	s.applySources()
+	s.settingsChanged()
+	return s
 }
 
-func statusBar(b app.BuildInfo) fyne.CanvasObject {
-	return container.NewHBox(widget.NewLabel("Idle"), layout.NewSpacer(), widget.NewLabel(b.Summary()))
+// current gathers the settings from every panel.
+func (s *Studio) current() app.Settings {
+	st := app.DefaultSettings()
+	s.sources.apply(&st)
+	s.output.apply(&st)
+	st.Destinations = s.dests.destinations()
+	return st
 }
+
+func (s *Studio) loadDevices() {
+	d := s.eng.Devices()
+	runOnUI(func() { s.sources.setDevices(d); s.output.setEncoders(d.Encoders) })
+}
+
+func (s *Studio) sourcesChanged() {
+	if !s.ready {
+		return
+	}
+	s.applySources()
+	s.settingsChanged()
+}
+
+// applySources opens the picked sources on a goroutine; devices can take a
+// while to open and must not freeze the window.
+func (s *Studio) applySources() {
+	st := s.current()
+	go func() {
+		err := s.eng.SetSources(st.Video, st.Audio)
+		runOnUI(func() { s.sources.setError(err) })
+	}()
+}
+
+// settingsChanged refreshes the hints and platform warnings and saves.
+func (s *Studio) settingsChanged() {
+	if !s.ready {
+		return
+	}
+	st := s.current()
+	var warn []string
+	for _, d := range st.Destinations {
+		if svc, ok := app.ServiceByID(d.Service); ok {
+			warn = append(warn, svc.Warnings(st.Video, st.Audio)...)
+		}
+	}
+	s.output.setWarnings(warn)
+	s.dests.refreshHints()
+	saveSettings(s.prefs, st, s.dests.ids())
+}
+
+func (s *Studio) liveButtonTapped() {
+	switch s.eng.Status().State {
+	case "idle", "error":
+		s.goLive()
+	case "stopping":
+	default:
+		s.confirmStop()
+	}
+}
+
+func (s *Studio) confirmToggle() {
+	switch s.eng.Status().State {
+	case "idle", "error":
+		dialog.NewConfirm("Go live?", "Start streaming to "+s.dests.summary()+"?", func(ok bool) {
+			if ok {
+				s.goLive()
+			}
+		}, s.Window).Show()
+	case "stopping":
+	default:
+		s.confirmStop()
+	}
+}
+
+func (s *Studio) confirmStop() {
+	dialog.NewConfirm("Stop streaming?", "Your viewers will see the stream end.", func(ok bool) {
+		if ok {
+			s.eng.Stop()
+		}
+	}, s.Window).Show()
+}
+
+func (s *Studio) goLive() {
+	st := s.current()
+	ids := s.dests.ids()
+	s.liveButton.Disable()
+	s.setState("connecting", "Starting…")
+	go func() {
+		keyErr := s.storeKeys(st, ids)
+		warnings, err := s.eng.GoLive(st)
+		runOnUI(func() {
+			s.liveButton.Enable()
+			if keyErr != nil {
+				s.keyringMissing(keyErr)
+			}
+			if err != nil {
+				s.setState("error", err.Error())
+				return
+			}
+			if len(warnings) > 0 {
+				s.detail.SetText("Warning: " + strings.Join(warnings, "; "))
+			}
+		})
+	}()
+}
+
+// storeKeys puts the destinations' keys in the keyring (off the UI thread: a
+// keyring may take a while to answer) and returns why it could not.
+func (s *Studio) storeKeys(st app.Settings, ids []string) error {
+	var failed error
+	for i, d := range st.Destinations {
+		if d.Service == "local" || d.Key.Reveal() == "" {
+			continue
+		}
+		if err := s.keys.Set(ids[i], d.Key.Reveal()); err != nil {
+			failed = err
+		}
+	}
+	return failed
+}
+
+// keyringMissing asks, once a run, whether keys may stay in memory for this
+// session when there is no keyring to keep them in.
+func (s *Studio) keyringMissing(err error) {
+	if s.askedKeys {
+		if !s.keepKeys {
+			s.dests.clearKeys()
+		}
+		return
+	}
+	s.askedKeys = true
+	s.log.Warn("stream keys cannot be saved", "err", err)
+	why := err.Error()
+	if inner := errors.Unwrap(err); inner != nil {
+		why = inner.Error()
+	}
+	msg := widget.NewLabel("Tally keeps stream keys in the system keyring, and none is available here (" + why +
+		").\n\nKeep your keys for this session only? They will be forgotten when Tally quits. " +
+		"Choose \"Forget\" to clear them from the window now; the stream that is starting is not affected.")
+	msg.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("No keyring", "Keep for this session", "Forget", msg, func(keep bool) {
+		s.keepKeys = keep
+		if !keep {
+			s.dests.clearKeys()
+		}
+	}, s.Window)
+	d.Resize(fyne.NewSize(520, 260))
+	d.Show()
+}
+
+// statusLoop polls the engine four times a second and updates the state bar
+// and, once a second, the stats.
+func (s *Studio) statusLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := s.eng.Status()
+		runOnUI(func() { s.showStatus(st, n%4 == 0) })
+	}
+}
+
+func (s *Studio) showStatus(st app.Status, withStats bool) {
+	switch st.State {
+	case "live":
+		s.setState("live", "")
+		s.stateLabel.SetText("● LIVE  " + elapsed(time.Since(st.Since)))
+	case "connecting":
+		s.setState("connecting", "Connecting to "+s.dests.summary()+"…")
+	case "reconnecting":
+		s.setState("reconnecting", "")
+	case "stopping":
+		s.setState("stopping", "Finishing: sending what is queued, then unpublishing…")
+	case "error":
+		s.setState("error", st.Error)
+	default:
+		s.setState("idle", "")
+	}
+	if withStats && st.State != "idle" && st.State != "error" {
+		s.stats.update(st)
+	}
+	s.dests.showStatus(st)
+	if len(st.Reports) > 0 && st.Since != s.shownReport && (st.State == "idle" || st.State == "error") {
+		s.shownReport = st.Since
+		s.showReport(st.Reports)
+	}
+}
+
+// setState changes the state bar; a repeated state only updates the detail.
+func (s *Studio) setState(state, detail string) {
+	if state != s.lastState {
+		s.lastState = state
+		label, imp, button := "Idle", widget.MediumImportance, "Go Live"
+		switch state {
+		case "connecting":
+			label, imp, button = "Connecting…", widget.WarningImportance, "Stop"
+		case "live":
+			label, imp, button = "● LIVE", widget.DangerImportance, "Stop"
+		case "reconnecting":
+			label, imp, button = "Reconnecting…", widget.WarningImportance, "Stop"
+		case "stopping":
+			label, imp, button = "Stopping…", widget.WarningImportance, "Stop"
+		case "error":
+			label, imp = "Error", widget.DangerImportance
+		}
+		s.stateLabel.Importance = imp
+		s.stateLabel.SetText(label)
+		s.liveButton.SetText(button)
+		if state == "stopping" {
+			s.liveButton.Disable()
+		} else {
+			s.liveButton.Enable()
+		}
+		s.sources.setLive(state != "idle" && state != "error")
+		s.output.setLive(state != "idle" && state != "error")
+		s.dests.setLive(state != "idle" && state != "error")
+	}
+	if s.detail.Text != detail {
+		s.detail.SetText(detail)
+	}
+}
+
+func (s *Studio) showReport(reports []string) {
+	text := widget.NewLabel(strings.Join(reports, "\n"))
+	text.TextStyle = fyne.TextStyle{Monospace: true}
+	d := dialog.NewCustom("Local test: what the server received", "Close", container.NewVScroll(text), s.Window)
+	d.Resize(fyne.NewSize(640, 420))
+	d.Show()
+}
+
+func elapsed(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	return fmt.Sprintf("%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
+// closeRequested asks before closing while live, then stops cleanly (the
+// engine unpublishes and finishes the recording) before the window goes.
+func (s *Studio) closeRequested() {
+	state := s.eng.Status().State
+	if state == "idle" || state == "error" {
+		s.shutdown()
+		return
+	}
+	dialog.NewConfirm("Stop streaming and quit?", "The stream will end for your viewers.", func(ok bool) {
+		if ok {
+			s.setState("stopping", "Finishing the stream before quitting…")
+			s.shutdown()
+		}
+	}, s.Window).Show()
+}
+
+func (s *Studio) shutdown() {
+	saveSettings(s.prefs, s.current(), s.dests.ids())
+	go func() {
+		_ = s.Close()
+		runOnUI(s.Window.Close)
+	}()
+}
+
+// Close stops the loops and the engine; the window's own Close is separate.
+// It is safe to call more than once.
+func (s *Studio) Close() error {
+	s.cancel()
+	s.loops.Wait()
+	return s.eng.Close()
+}
+
+// column stacks objects with a heading.
+func column(title string, objs ...fyne.CanvasObject) *fyne.Container {
+	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	return container.NewVBox(append([]fyne.CanvasObject{head}, objs...)...)
+}
+
+// runOnUI runs fn on the UI thread. Tests replace it: Fyne's test driver runs
+// fn on the calling goroutine, and the tests serialise those calls themselves.
+var runOnUI = fyne.Do

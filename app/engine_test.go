@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"image"
+	"strings"
+	"testing"
+	"time"
+)
+
+func smallSettings() Settings {
+	s := DefaultSettings()
+	s.Video.Width, s.Video.Height, s.Video.Bitrate = 320, 180, 500_000
+	s.Video.Preset = "ultrafast"
+	return s
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// The preview and the meter work before going live; going live to the local
+// test ingest reaches "live" with moving numbers, and Stop ends cleanly with
+// the ingest's report.
+func TestEnginePreviewsThenGoesLiveAndStops(t *testing.T) {
+	e := NewEngine(nil)
+	defer e.Close()
+	s := smallSettings()
+	if err := e.SetSources(s.Video, s.Audio); err != nil {
+		t.Fatal(err)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, 160, 90))
+	waitUntil(t, "a preview frame", func() bool { return e.PreviewFrame(dst) })
+	if c := distinctColours(dst); c < 6 {
+		t.Errorf("preview has %d colours; the colour bars have more", c)
+	}
+	waitUntil(t, "the tone on the meter", func() bool { l := e.AudioLevel(); return l.PeakDB > -20 && l.RMSDB < l.PeakDB })
+
+	if _, err := e.GoLive(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.GoLive(s); err != ErrBusy {
+		t.Errorf("second GoLive: %v, want ErrBusy", err)
+	}
+	waitUntil(t, "live", func() bool { return e.Status().State == "live" })
+	waitUntil(t, "stats", func() bool { st := e.Status(); return st.Stats.FramesSent > 30 && len(st.History) >= 2 })
+	st := e.Status()
+	if st.Stats.SentKbps <= 0 || st.Since.IsZero() {
+		t.Errorf("live status %+v", st)
+	}
+	// The preview keeps running while live.
+	if !e.PreviewFrame(dst) {
+		t.Error("no preview while live")
+	}
+	e.Stop()
+	if err := e.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st = e.Status()
+	if st.State != "idle" || st.Error != "" || len(st.Reports) != 1 || !strings.Contains(st.Reports[0], "video: h264 320x180") {
+		t.Fatalf("after stop: %+v", st)
+	}
+}
+
+// A source picked while live replaces the old one without ending the stream.
+func TestEngineSwitchesSourceWhileLive(t *testing.T) {
+	e := NewEngine(nil)
+	defer e.Close()
+	s := smallSettings()
+	if _, err := e.GoLive(s); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "live", func() bool { st := e.Status(); return st.State == "live" && st.Stats.FramesSent > 15 })
+	s.Audio.Source = "none"
+	if err := e.SetSources(s.Video, s.Audio); err != nil {
+		t.Fatal(err)
+	}
+	s.Audio.Source = "tone"
+	s.Video.Loop = true // a different key: the video source reopens
+	if err := e.SetSources(s.Video, s.Audio); err != nil {
+		t.Fatal(err)
+	}
+	before := e.Status().Stats.FramesSent
+	waitUntil(t, "frames after the switch", func() bool { return e.Status().Stats.FramesSent > before+30 })
+	if st := e.Status(); st.State != "live" {
+		t.Fatalf("state %q after switching sources: %s", st.State, st.Error)
+	}
+	e.Stop()
+	_ = e.Wait(context.Background())
+	if st := e.Status(); st.Error != "" {
+		t.Errorf("session error: %s", st.Error)
+	}
+}
+
+// A refused destination shows as an error state carrying the server's words.
+func TestEngineReportsConnectionFailure(t *testing.T) {
+	e := NewEngine(nil)
+	defer e.Close()
+	s := smallSettings()
+	s.Destinations = []Destination{{Service: "custom", URL: "rtmp://127.0.0.1:1/live", Key: "live_0000_secretkey"}}
+	if _, err := e.GoLive(s); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the error", func() bool { return e.Status().State == "error" })
+	st := e.Status()
+	if !strings.Contains(st.Error, "refused") || strings.Contains(st.Error, "secretkey") {
+		t.Errorf("error %q", st.Error)
+	}
+}
+
+func distinctColours(img *image.RGBA) int {
+	seen := map[[3]uint8]bool{}
+	for i := 0; i+3 < len(img.Pix); i += 4 {
+		seen[[3]uint8{img.Pix[i], img.Pix[i+1], img.Pix[i+2]}] = true
+	}
+	return len(seen)
+}

@@ -1,0 +1,587 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tallystudio/tally/capture"
+)
+
+// program holds the studio's open sources. They run from the moment they are
+// picked, so the preview and the level meter work before going live; a session
+// reads them through taps, which the program keeps fed across source changes.
+type program struct {
+	log   *slog.Logger
+	mu    sync.Mutex // guards everything below; taps detach through it
+	video *videoFeed
+	audio *audioFeed
+	// what is open, so that re-applying the same settings does not reopen devices
+	vkey, akey string
+	closeFile  func() // a media file that feeds both tracks
+}
+
+// sharedFrame is a captured frame that the preview and a session may hold at
+// the same time; the source gets it back when the last holder lets go.
+type sharedFrame struct {
+	img      image.Image
+	release  func()
+	captured time.Time
+	refs     atomic.Int32
+}
+
+func (f *sharedFrame) unref() {
+	if f.refs.Add(-1) == 0 && f.release != nil {
+		f.release()
+	}
+}
+
+// videoFeed reads one video source on its own goroutine.
+type videoFeed struct {
+	mu     sync.Mutex
+	newest *sharedFrame
+	err    error // why the source stopped, once it has
+	taps   map[*videoTap]struct{}
+	done   chan struct{}
+	src    capture.VideoReader
+}
+
+func startVideoFeed(src capture.VideoReader, taps map[*videoTap]struct{}, log *slog.Logger) *videoFeed {
+	f := &videoFeed{src: src, taps: taps, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		for {
+			img, release, err := src.Read()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					log.Warn("video source stopped", "err", err)
+				}
+				f.mu.Lock()
+				f.err = err
+				for t := range f.taps {
+					t.fail(err)
+				}
+				f.mu.Unlock()
+				return
+			}
+			fr := &sharedFrame{img: img, release: release, captured: time.Now()}
+			fr.refs.Store(1) // the feed's own reference, as newest
+			f.mu.Lock()
+			old := f.newest
+			f.newest = fr
+			for t := range f.taps {
+				fr.refs.Add(1)
+				t.offer(fr)
+			}
+			f.mu.Unlock()
+			if old != nil {
+				old.unref()
+			}
+		}
+	}()
+	return f
+}
+
+// latest returns the newest frame with a reference the caller must drop.
+func (f *videoFeed) latest() *sharedFrame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.newest == nil || f.err != nil {
+		return nil
+	}
+	f.newest.refs.Add(1)
+	return f.newest
+}
+
+// stop closes the source and waits for the reader; the source's Close is what
+// unblocks a pending Read.
+func (f *videoFeed) stop() {
+	_ = f.src.Close()
+	select {
+	case <-f.done:
+	case <-time.After(2 * time.Second):
+	}
+	f.mu.Lock()
+	old := f.newest
+	f.newest = nil
+	f.mu.Unlock()
+	if old != nil {
+		old.unref()
+	}
+}
+
+// videoTap is a session's view of the program's video: every frame from now on.
+type videoTap struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending *sharedFrame
+	err     error
+	closed  bool
+	detach  func(*videoTap)
+}
+
+func (t *videoTap) offer(f *sharedFrame) {
+	t.mu.Lock()
+	old := t.pending
+	t.pending = f
+	t.mu.Unlock()
+	t.cond.Signal()
+	if old != nil {
+		old.unref() // the session was not reading; it counts the gap as a repeat
+	}
+}
+
+func (t *videoTap) fail(err error) {
+	t.mu.Lock()
+	t.err = err
+	t.mu.Unlock()
+	t.cond.Signal()
+}
+
+// Read blocks for the next frame.
+func (t *videoTap) Read() (image.Image, func(), error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.pending == nil && t.err == nil && !t.closed {
+		t.cond.Wait()
+	}
+	if t.pending != nil {
+		f := t.pending
+		t.pending = nil
+		return f.img, f.unref, nil
+	}
+	if t.closed {
+		return nil, nil, io.EOF
+	}
+	return nil, nil, t.err
+}
+
+// Close detaches the tap; the source keeps running for the preview.
+func (t *videoTap) Close() error {
+	t.detach(t)
+	t.mu.Lock()
+	t.closed = true
+	old := t.pending
+	t.pending = nil
+	t.mu.Unlock()
+	t.cond.Broadcast()
+	if old != nil {
+		old.unref()
+	}
+	return nil
+}
+
+// audioFeed reads one audio source, measures its level and copies each chunk
+// to the taps.
+type audioFeed struct {
+	mu    sync.Mutex
+	err   error
+	taps  map[*audioTap]struct{}
+	level levelMeter
+	done  chan struct{}
+	src   capture.AudioReader
+}
+
+type audioChunk struct {
+	samples        []int16
+	rate, channels int
+}
+
+func startAudioFeed(src capture.AudioReader, taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
+	f := &audioFeed{src: src, taps: taps, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		var buf []int16
+		for {
+			var err error
+			buf, err = src.Read(buf)
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					log.Warn("audio source stopped", "err", err)
+				}
+				f.mu.Lock()
+				f.err = err
+				for t := range f.taps {
+					t.fail(err)
+				}
+				f.mu.Unlock()
+				return
+			}
+			rate, channels := src.Format()
+			f.level.add(buf, rate, channels)
+			f.mu.Lock()
+			for t := range f.taps {
+				t.offer(buf, rate, channels)
+			}
+			f.mu.Unlock()
+		}
+	}()
+	return f
+}
+
+func (f *audioFeed) stop() {
+	_ = f.src.Close()
+	select {
+	case <-f.done:
+	case <-time.After(2 * time.Second):
+	}
+	f.level.reset()
+}
+
+// audioTap is a session's view of the program's audio. Chunks queue up to a
+// bound (a stalled session must not hold memory without end); past it they
+// are dropped and counted.
+type audioTap struct {
+	ch      chan audioChunk
+	free    chan []int16
+	errc    chan error
+	dropped atomic.Uint64
+	format  atomic.Uint64 // rate<<8 | channels of the last chunk read
+	detach  func(*audioTap)
+	closed  chan struct{}
+	once    sync.Once
+}
+
+const audioTapDepth = 200 // chunks; about 2 s of 10 ms chunks
+
+func newAudioTap(detach func(*audioTap)) *audioTap {
+	return &audioTap{ch: make(chan audioChunk, audioTapDepth), free: make(chan []int16, audioTapDepth),
+		errc: make(chan error, 1), detach: detach, closed: make(chan struct{})}
+}
+
+func (t *audioTap) offer(s []int16, rate, channels int) {
+	var buf []int16
+	select {
+	case buf = <-t.free:
+	default:
+	}
+	select {
+	case t.ch <- audioChunk{append(buf[:0], s...), rate, channels}:
+	default:
+		t.dropped.Add(1)
+	}
+}
+
+func (t *audioTap) fail(err error) {
+	select {
+	case t.errc <- err:
+	default:
+	}
+}
+
+func (t *audioTap) Read(dst []int16) ([]int16, error) {
+	select {
+	case c := <-t.ch:
+		dst = append(dst[:0], c.samples...)
+		t.format.Store(uint64(c.rate)<<8 | uint64(c.channels))
+		select {
+		case t.free <- c.samples:
+		default:
+		}
+		return dst, nil
+	case err := <-t.errc:
+		return dst, err
+	case <-t.closed:
+		return dst, io.EOF
+	}
+}
+
+func (t *audioTap) Format() (rate, channels int) {
+	f := t.format.Load()
+	return int(f >> 8), int(f & 0xff)
+}
+
+func (t *audioTap) Close() error {
+	t.once.Do(func() {
+		t.detach(t)
+		close(t.closed)
+	})
+	return nil
+}
+
+func newProgram(log *slog.Logger) *program { return &program{log: log} }
+
+// set opens the sources the settings name, reopening only what changed. Taps
+// attached to a source that is replaced carry on with the new one.
+func (p *program) set(v VideoSettings, a AudioSettings) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	vkey := fmt.Sprintf("%s|%v|%dx%d@%d", v.Source, v.Loop, v.Width, v.Height, v.FPS)
+	akey := fmt.Sprintf("%s|%d|%d", a.Source, a.SampleRate, a.Channels)
+	fileBoth := a.Source == "file"
+	if fileBoth {
+		akey += "|" + vkey // the sound of the video's file moves with it
+	}
+	if vkey == p.vkey && akey == p.akey {
+		return nil
+	}
+	changeVideo, changeAudio := vkey != p.vkey || fileBoth, akey != p.akey || fileBoth
+	if p.closeFile != nil { // a shared file goes as a whole
+		changeVideo, changeAudio = true, true
+	}
+	var vtaps map[*videoTap]struct{}
+	var ataps map[*audioTap]struct{}
+	if changeVideo {
+		vtaps = p.stopVideo()
+		p.vkey = ""
+	}
+	if changeAudio {
+		ataps = p.stopAudio()
+		p.akey = ""
+	}
+	if p.closeFile != nil {
+		p.closeFile()
+		p.closeFile = nil
+	}
+	if vtaps == nil {
+		vtaps = map[*videoTap]struct{}{}
+	}
+	if ataps == nil {
+		ataps = map[*audioTap]struct{}{}
+	}
+	vv, aa := v, a
+	if !changeVideo {
+		vv.Source = "none"
+	}
+	if !changeAudio {
+		aa.Source = "none"
+	}
+	vsrc, asrc, closeAll, err := openSources(vv, aa)
+	// Keep taps attached even when opening failed: they see the error and the
+	// next successful set feeds them again.
+	if err != nil {
+		if changeVideo {
+			p.video = &videoFeed{taps: vtaps, err: err, done: closedChan()}
+		}
+		if changeAudio {
+			p.audio = &audioFeed{taps: ataps, err: err, done: closedChan()}
+		}
+		return err
+	}
+	if vsrc != nil && asrc != nil && a.Source == "file" {
+		p.closeFile = closeAll
+		vsrc, asrc = noClose{vsrc}, noCloseAudio{asrc}
+	}
+	if changeVideo {
+		if vsrc != nil {
+			p.video = startVideoFeed(vsrc, vtaps, p.log)
+		} else {
+			p.video = &videoFeed{taps: vtaps, err: errSourceNone, done: closedChan()}
+		}
+		p.vkey = vkey
+	}
+	if changeAudio {
+		if asrc != nil {
+			p.audio = startAudioFeed(asrc, ataps, p.log)
+		} else {
+			p.audio = &audioFeed{taps: ataps, err: errSourceNone, done: closedChan()}
+		}
+		p.akey = akey
+	}
+	return nil
+}
+
+var errSourceNone = errors.New("no source")
+
+func closedChan() chan struct{} { c := make(chan struct{}); close(c); return c }
+
+// noClose lets a shared media file be closed once, by the program.
+type noClose struct{ capture.VideoReader }
+
+func (noClose) Close() error { return nil }
+
+type noCloseAudio struct{ capture.AudioReader }
+
+func (noCloseAudio) Close() error { return nil }
+
+// stopVideo stops the video source and returns its taps for the next one.
+func (p *program) stopVideo() map[*videoTap]struct{} {
+	f := p.video
+	if f == nil {
+		return nil
+	}
+	p.video = nil
+	if f.src != nil {
+		f.stop()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	taps := f.taps
+	for t := range taps {
+		t.mu.Lock()
+		t.err = nil // a failure of the old source is not the new one's
+		t.mu.Unlock()
+	}
+	return taps
+}
+
+func (p *program) stopAudio() map[*audioTap]struct{} {
+	f := p.audio
+	if f == nil {
+		return nil
+	}
+	p.audio = nil
+	if f.src != nil {
+		f.stop()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for t := range f.taps {
+		select {
+		case <-t.errc:
+		default:
+		}
+	}
+	return f.taps
+}
+
+// close stops every source; taps see the end of their stream.
+func (p *program) close() {
+	p.mu.Lock()
+	taps := p.detachAll()
+	p.mu.Unlock()
+	for _, t := range taps {
+		_ = t.Close()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopVideo()
+	p.stopAudio()
+	if p.closeFile != nil {
+		p.closeFile()
+		p.closeFile = nil
+	}
+	p.vkey, p.akey = "", ""
+}
+
+func (p *program) detachAll() []io.Closer {
+	var out []io.Closer
+	if f := p.video; f != nil {
+		f.mu.Lock()
+		for t := range f.taps {
+			out = append(out, t)
+		}
+		f.mu.Unlock()
+	}
+	if f := p.audio; f != nil {
+		f.mu.Lock()
+		for t := range f.taps {
+			out = append(out, t)
+		}
+		f.mu.Unlock()
+	}
+	return out
+}
+
+// taps gives a session readers for the current sources. A track whose source
+// failed to open returns that error.
+func (p *program) taps(wantVideo, wantAudio bool) (capture.VideoReader, capture.AudioReader, func(), error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var vt *videoTap
+	var at *audioTap
+	if wantVideo {
+		f := p.video
+		if f == nil {
+			return nil, nil, nil, fmt.Errorf("%w: no video source is open", ErrNoSource)
+		}
+		f.mu.Lock()
+		err := f.err
+		if err == nil {
+			vt = &videoTap{detach: func(t *videoTap) { p.detachVideo(t) }}
+			vt.cond = sync.NewCond(&vt.mu)
+			f.taps[vt] = struct{}{}
+		}
+		f.mu.Unlock()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: video: %v", ErrNoSource, err)
+		}
+	}
+	if wantAudio {
+		f := p.audio
+		var err error
+		if f == nil {
+			err = errors.New("no audio source is open")
+		} else {
+			f.mu.Lock()
+			if err = f.err; err == nil {
+				at = newAudioTap(func(t *audioTap) { p.detachAudio(t) })
+				f.taps[at] = struct{}{}
+			}
+			f.mu.Unlock()
+		}
+		if err != nil {
+			if vt != nil {
+				p.video.mu.Lock()
+				delete(p.video.taps, vt)
+				p.video.mu.Unlock()
+			}
+			return nil, nil, nil, fmt.Errorf("%w: audio: %v", ErrNoSource, err)
+		}
+	}
+	closeAll := func() {
+		if vt != nil {
+			_ = vt.Close()
+		}
+		if at != nil {
+			_ = at.Close()
+		}
+	}
+	var vr capture.VideoReader
+	var ar capture.AudioReader
+	if vt != nil {
+		vr = vt
+	}
+	if at != nil {
+		ar = at
+	}
+	return vr, ar, closeAll, nil
+}
+
+func (p *program) detachVideo(t *videoTap) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.video; f != nil {
+		f.mu.Lock()
+		delete(f.taps, t)
+		f.mu.Unlock()
+	}
+}
+
+func (p *program) detachAudio(t *audioTap) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.audio; f != nil {
+		f.mu.Lock()
+		delete(f.taps, t)
+		f.mu.Unlock()
+	}
+}
+
+// latestFrame returns the newest video frame, or nil when there is no signal;
+// the caller must unref it.
+func (p *program) latestFrame() *sharedFrame {
+	p.mu.Lock()
+	f := p.video
+	p.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f.latest()
+}
+
+// level is the audio meter's reading.
+func (p *program) level() Level {
+	p.mu.Lock()
+	f := p.audio
+	p.mu.Unlock()
+	if f == nil {
+		return silence
+	}
+	return f.level.read()
+}

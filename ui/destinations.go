@@ -1,0 +1,235 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tallystudio/tally/app"
+	"github.com/tallystudio/tally/rtmpclient"
+)
+
+// destinationsPanel lists where to stream: one row per destination.
+type destinationsPanel struct {
+	content *fyne.Container
+	list    *fyne.Container
+	add     *widget.Button
+	rows    []*destRow
+	keys    app.KeyStore
+	changed func()
+	live    bool
+}
+
+type destRow struct {
+	id      string
+	service *widget.Select
+	url     *widget.Entry
+	key     *widget.Entry
+	hint    *widget.Label
+	status  *widget.Label
+	remove  *widget.Button
+	fields  *fyne.Container
+	box     *fyne.Container
+}
+
+func serviceNames() []string {
+	var out []string
+	for _, s := range app.Services {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func serviceByName(name string) app.Service {
+	for _, s := range app.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return app.Service{ID: "custom"}
+}
+
+func newDestinationsPanel(l loaded, keys app.KeyStore, changed func()) *destinationsPanel {
+	p := &destinationsPanel{keys: keys, changed: changed, list: container.NewVBox()}
+	for i, d := range l.Destinations {
+		p.addRow(l.ids[i], d)
+	}
+	p.add = widget.NewButtonWithIcon("Add destination", theme.ContentAddIcon(), func() {
+		p.addRow(newID(), app.Destination{Service: "youtube", URL: app.Services[0].URL})
+		p.changed()
+	})
+	p.content = container.NewVBox(p.list, p.add)
+	// The keyring may be slow to answer (or start); fill keys in when it does.
+	go p.loadKeys()
+	return p
+}
+
+func (p *destinationsPanel) loadKeys() {
+	for _, r := range p.rows {
+		k, err := p.keys.Get(r.id)
+		if err != nil || k == "" {
+			continue
+		}
+		runOnUI(func() {
+			if r.key.Text == "" {
+				r.key.SetText(k)
+			}
+		})
+	}
+}
+
+func (p *destinationsPanel) addRow(id string, d app.Destination) {
+	r := &destRow{id: id}
+	r.service = widget.NewSelect(serviceNames(), nil)
+	r.url = widget.NewEntry()
+	r.url.SetPlaceHolder("rtmp://… or rtmps://…")
+	r.url.SetText(d.URL)
+	r.key = widget.NewPasswordEntry()
+	r.key.SetPlaceHolder("stream key")
+	// Enter in the key field does nothing: pasting a key and pressing Enter
+	// must never start a stream.
+	r.key.OnSubmitted = nil
+	r.hint = widget.NewLabel("")
+	r.hint.Wrapping = fyne.TextWrapWord
+	r.hint.Importance = widget.WarningImportance
+	r.status = widget.NewLabel("")
+	r.status.Wrapping = fyne.TextWrapWord
+	r.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.removeRow(r) })
+	r.fields = container.NewVBox(
+		widget.NewForm(widget.NewFormItem("Server", r.url), widget.NewFormItem("Stream key", r.key)))
+	svc, _ := app.ServiceByID(d.Service)
+	r.service.SetSelected(svc.Name)
+	r.service.OnChanged = func(name string) { p.serviceChanged(r, name) }
+	r.url.OnChanged = func(string) { p.changed() }
+	r.key.OnChanged = func(string) { p.changed() }
+	p.showFields(r)
+	r.box = container.NewVBox(
+		container.NewBorder(nil, nil, nil, r.remove, r.service),
+		r.fields, r.hint, r.status, widget.NewSeparator())
+	p.rows = append(p.rows, r)
+	p.list.Add(r.box)
+}
+
+// serviceChanged fills in the preset's server unless the user typed their own.
+func (p *destinationsPanel) serviceChanged(r *destRow, name string) {
+	svc := serviceByName(name)
+	cur := strings.TrimSpace(r.url.Text)
+	preset := cur == ""
+	for _, s := range app.Services {
+		preset = preset || (s.URL != "" && cur == s.URL)
+	}
+	if preset && svc.URL != "" {
+		r.url.SetText(svc.URL)
+	}
+	p.showFields(r)
+	p.changed()
+}
+
+func (p *destinationsPanel) showFields(r *destRow) {
+	if serviceByName(r.service.Selected).ID == "local" {
+		r.fields.Hide()
+	} else {
+		r.fields.Show()
+	}
+}
+
+func (p *destinationsPanel) removeRow(r *destRow) {
+	if len(p.rows) == 1 {
+		return // keep one: a new user always has somewhere to go
+	}
+	for i, x := range p.rows {
+		if x == r {
+			p.rows = append(p.rows[:i], p.rows[i+1:]...)
+		}
+	}
+	p.list.Remove(r.box)
+	go func() { _ = p.keys.Delete(r.id) }()
+	p.changed()
+}
+
+func (p *destinationsPanel) destinations() []app.Destination {
+	var out []app.Destination
+	for _, r := range p.rows {
+		svc := serviceByName(r.service.Selected)
+		d := app.Destination{Service: svc.ID}
+		if svc.ID != "local" {
+			d.URL, d.Key = r.url.Text, rtmpclient.StreamKey(r.key.Text)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (p *destinationsPanel) ids() []string {
+	var out []string
+	for _, r := range p.rows {
+		out = append(out, r.id)
+	}
+	return out
+}
+
+func (p *destinationsPanel) clearKeys() {
+	for _, r := range p.rows {
+		r.key.SetText("")
+	}
+}
+
+func (p *destinationsPanel) summary() string {
+	var names []string
+	for _, r := range p.rows {
+		names = append(names, r.service.Selected)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (p *destinationsPanel) refreshHints() {
+	for i, d := range p.destinations() {
+		text := strings.Join(d.Hints(), "\n")
+		if p.rows[i].hint.Text != text {
+			p.rows[i].hint.SetText(text)
+		}
+	}
+}
+
+// showStatus puts each destination's state and numbers under it.
+func (p *destinationsPanel) showStatus(st app.Status) {
+	for i, r := range p.rows {
+		text := ""
+		imp := widget.MediumImportance
+		if i < len(st.Stats.Destinations) && (st.State != "idle" && st.State != "error") {
+			d := st.Stats.Destinations[i]
+			text = fmt.Sprintf("%s · %.0f kb/s · queue %.0f ms · dropped %d · RTT %.0f ms",
+				d.State, d.SentKbps, d.QueueMs, d.Dropped, d.RTTMs)
+			if d.Error != "" {
+				text, imp = d.State+": "+d.Error, widget.DangerImportance
+			}
+		}
+		if r.status.Text != text {
+			r.status.Importance = imp
+			r.status.SetText(text)
+		}
+	}
+}
+
+// setLive locks the list while live; keys and servers cannot change mid-stream.
+func (p *destinationsPanel) setLive(live bool) {
+	p.live = live
+	for _, r := range p.rows {
+		for _, in := range []fyne.Disableable{r.service, r.url, r.key, r.remove} {
+			if live {
+				in.Disable()
+			} else {
+				in.Enable()
+			}
+		}
+	}
+	if live {
+		p.add.Disable()
+	} else {
+		p.add.Enable()
+	}
+}

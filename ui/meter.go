@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tallystudio/tally/app"
+)
+
+// meterFloor is the bottom of the meter's scale.
+const meterFloor = -60.0
+
+// levelMeter is a horizontal audio meter: an RMS bar, a peak marker that holds
+// for a second, and the figures in dBFS.
+type levelMeter struct {
+	widget.BaseWidget
+	track, rms *canvas.Rectangle
+	peak       *canvas.Rectangle
+	text       *canvas.Text
+	level      app.Level
+	held       float64
+	heldAt     time.Time
+}
+
+func newLevelMeter() *levelMeter {
+	m := &levelMeter{
+		track: canvas.NewRectangle(color.NRGBA{R: 0x26, G: 0x29, B: 0x30, A: 0xff}),
+		rms:   canvas.NewRectangle(color.NRGBA{R: 0x3c, G: 0xc8, B: 0x64, A: 0xff}),
+		peak:  canvas.NewRectangle(color.NRGBA{R: 0xf0, G: 0xd0, B: 0x40, A: 0xff}),
+		text:  canvas.NewText("", color.NRGBA{R: 0xc0, G: 0xc4, B: 0xcc, A: 0xff}),
+		level: app.Level{PeakDB: math.Inf(-1), RMSDB: math.Inf(-1)},
+		held:  math.Inf(-1),
+	}
+	m.text.TextSize = 11
+	m.ExtendBaseWidget(m)
+	m.set(m.level)
+	return m
+}
+
+// set shows a reading (UI thread).
+func (m *levelMeter) set(l app.Level) {
+	m.level = l
+	if l.PeakDB >= m.held || time.Since(m.heldAt) > time.Second {
+		m.held, m.heldAt = l.PeakDB, time.Now()
+	}
+	m.text.Text = "Audio  " + dbText(l.RMSDB) + " RMS  " + dbText(l.PeakDB) + " peak"
+	if l.PeakDB >= -0.5 {
+		m.peak.FillColor = color.NRGBA{R: 0xff, G: 0x40, B: 0x40, A: 0xff} // clipping
+	} else {
+		m.peak.FillColor = color.NRGBA{R: 0xf0, G: 0xd0, B: 0x40, A: 0xff}
+	}
+	m.Refresh()
+}
+
+// Text is what the meter reads out; for tests.
+func (m *levelMeter) Text() string { return m.text.Text }
+
+func dbText(db float64) string {
+	if math.IsInf(db, -1) || db < meterFloor {
+		return "-inf dBFS"
+	}
+	return fmt.Sprintf("%.1f dBFS", db)
+}
+
+func fraction(db float64) float32 {
+	if math.IsInf(db, -1) || db <= meterFloor {
+		return 0
+	}
+	return float32(math.Min(1, (db-meterFloor)/-meterFloor))
+}
+
+func (m *levelMeter) CreateRenderer() fyne.WidgetRenderer {
+	return &meterRenderer{m: m, objects: []fyne.CanvasObject{m.track, m.rms, m.peak, m.text}}
+}
+
+type meterRenderer struct {
+	m       *levelMeter
+	objects []fyne.CanvasObject
+}
+
+func (r *meterRenderer) Layout(size fyne.Size) {
+	barH := float32(10)
+	textW := r.m.text.MinSize().Width
+	barW := size.Width - textW - 12
+	r.m.track.Move(fyne.NewPos(0, (size.Height-barH)/2))
+	r.m.track.Resize(fyne.NewSize(barW, barH))
+	r.m.rms.Move(r.m.track.Position())
+	r.m.rms.Resize(fyne.NewSize(barW*fraction(r.m.level.RMSDB), barH))
+	r.m.peak.Move(fyne.NewPos(barW*fraction(r.m.held)-2, (size.Height-barH)/2))
+	r.m.peak.Resize(fyne.NewSize(3, barH))
+	if math.IsInf(r.m.held, -1) {
+		r.m.peak.Hide()
+	} else {
+		r.m.peak.Show()
+	}
+	r.m.text.Move(fyne.NewPos(barW+12, (size.Height-r.m.text.MinSize().Height)/2))
+}
+
+func (r *meterRenderer) MinSize() fyne.Size {
+	return fyne.NewSize(200+r.m.text.MinSize().Width, max(r.m.text.MinSize().Height, 18))
+}
+func (r *meterRenderer) Refresh() {
+	r.Layout(r.m.Size())
+	for _, o := range r.objects {
+		o.Refresh()
+	}
+}
+func (r *meterRenderer) Objects() []fyne.CanvasObject { return r.objects }
+func (r *meterRenderer) Destroy()                    {}
+
+// meterLoop reads the level 15 times a second.
+func (s *Studio) meterLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(time.Second / 15)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		l := s.eng.AudioLevel()
+		runOnUI(func() { s.meter.set(l) })
+	}
+}
+
+

@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+)
+
+// previewView shows the program picture, or a "no signal" slate.
+type previewView struct {
+	widget.BaseWidget
+	img   *canvas.Image
+	slate *fyne.Container
+	// the area's size in pixels, read by the preview loop to size its buffers
+	w, h atomic.Int32
+}
+
+func newPreviewView() *previewView {
+	p := &previewView{img: canvas.NewImageFromImage(image.NewRGBA(image.Rect(0, 0, 16, 9)))}
+	p.img.FillMode = canvas.ImageFillContain
+	p.img.ScaleMode = canvas.ImageScaleFastest
+	p.img.Hide()
+	msg := canvas.NewText("No signal", color.NRGBA{R: 0xd0, G: 0xd4, B: 0xdc, A: 0xff})
+	msg.TextSize = 28
+	msg.TextStyle = fyne.TextStyle{Bold: true}
+	hint := canvas.NewText("Choose a video source to see the preview", color.NRGBA{R: 0x8a, G: 0x90, B: 0x9c, A: 0xff})
+	p.slate = container.NewCenter(container.NewVBox(container.NewCenter(msg), container.NewCenter(hint)))
+	p.ExtendBaseWidget(p)
+	return p
+}
+
+func (p *previewView) CreateRenderer() fyne.WidgetRenderer {
+	bg := canvas.NewRectangle(color.NRGBA{R: 0x12, G: 0x14, B: 0x1a, A: 0xff})
+	return &previewRenderer{p: p, objects: []fyne.CanvasObject{bg, p.img, p.slate}}
+}
+
+// show puts a frame on screen (UI thread).
+func (p *previewView) show(frame *image.RGBA) {
+	p.img.Image = frame
+	if !p.img.Visible() {
+		p.img.Show()
+		p.slate.Hide()
+	}
+	p.img.Refresh()
+}
+
+// noSignal brings the slate back (UI thread).
+func (p *previewView) noSignal() {
+	if p.img.Visible() {
+		p.img.Hide()
+		p.slate.Show()
+	}
+}
+
+// HasSignal tells whether a picture is showing; for tests.
+func (p *previewView) HasSignal() bool { return p.img.Visible() }
+
+type previewRenderer struct {
+	p       *previewView
+	objects []fyne.CanvasObject
+}
+
+func (r *previewRenderer) Layout(size fyne.Size) {
+	for _, o := range r.objects {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+	scale := float32(1)
+	if c := fyne.CurrentApp().Driver().CanvasForObject(r.p); c != nil {
+		scale = c.Scale()
+	}
+	r.p.w.Store(int32(size.Width * scale))
+	r.p.h.Store(int32(size.Height * scale))
+}
+
+func (r *previewRenderer) MinSize() fyne.Size          { return fyne.NewSize(320, 180) }
+func (r *previewRenderer) Refresh()                    { canvas.Refresh(r.p) }
+func (r *previewRenderer) Objects() []fyne.CanvasObject { return r.objects }
+func (r *previewRenderer) Destroy()                    {}
+
+// previewFPS is the preview's refresh rate.
+const previewFPS = 30
+
+// previewLoop converts the newest frame into one of three buffers at the
+// preview's size, off the UI thread, and hands it over. Three buffers let the
+// renderer read one while the next is being drawn, without allocating per frame.
+func (s *Studio) previewLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(time.Second / previewFPS)
+	defer t.Stop()
+	var bufs [3]*image.RGBA
+	next, showing := 0, false
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		w, h := previewSize(int(s.preview.w.Load()), int(s.preview.h.Load()))
+		b := bufs[next]
+		if b == nil || b.Rect.Dx() != w || b.Rect.Dy() != h {
+			b = image.NewRGBA(image.Rect(0, 0, w, h))
+			bufs[next] = b
+		}
+		if !s.eng.PreviewFrame(b) {
+			if showing {
+				showing = false
+				runOnUI(s.preview.noSignal)
+			}
+			continue
+		}
+		showing = true
+		next = (next + 1) % len(bufs)
+		runOnUI(func() { s.preview.show(b) })
+	}
+}
+
+// previewSize is the buffer size for a preview area: its own size, within
+// 16x9 and 1280x720 pixels (more is not worth converting 30 times a second).
+func previewSize(w, h int) (int, int) {
+	w, h = max(w, 16), max(h, 9)
+	if w > 1280 || h > 720 {
+		f := min(1280/float64(w), 720/float64(h))
+		w, h = int(float64(w)*f), int(float64(h)*f)
+	}
+	return w, h
+}

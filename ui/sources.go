@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tallystudio/tally/app"
+)
+
+// mediaFileChoice is the video picker's entry for a media file.
+const mediaFileChoice = "Media file…"
+
+// sourcesPanel picks the video and audio sources.
+type sourcesPanel struct {
+	content       *fyne.Container
+	video, audio  *widget.Select
+	file          *widget.Entry
+	loop          *widget.Check
+	fileRow       *fyne.Container
+	status        *widget.Label
+	videoChoices  []app.SourceChoice
+	audioChoices  []app.SourceChoice
+	videoSpec     string
+	audioSpec     string
+	changed       func()
+	settingUp     bool
+}
+
+func newSourcesPanel(l loaded, changed func()) *sourcesPanel {
+	p := &sourcesPanel{videoSpec: l.Video.Source, audioSpec: l.Audio.Source, changed: changed, settingUp: true}
+	p.video = widget.NewSelect(nil, func(string) { p.pickVideo() })
+	p.audio = widget.NewSelect(nil, func(string) { p.pickAudio() })
+	p.file = widget.NewEntry()
+	p.file.SetPlaceHolder("/path/to/video.mp4")
+	p.file.OnSubmitted = func(string) { p.pickVideo() }
+	p.loop = widget.NewCheck("Loop", func(bool) { p.pickVideo() })
+	p.loop.Checked = l.Video.Loop
+	if path, ok := strings.CutPrefix(l.Video.Source, "file:"); ok {
+		p.file.SetText(path)
+	}
+	p.fileRow = container.NewBorder(nil, nil, nil, container.NewHBox(p.loop,
+		widget.NewButton("Use file", p.pickVideo)), p.file)
+	p.status = widget.NewLabel("")
+	p.status.Wrapping = fyne.TextWrapWord
+	p.status.Importance = widget.DangerImportance
+	p.content = container.NewVBox(
+		column("Video", p.video, p.fileRow),
+		column("Audio", p.audio),
+		p.status)
+	// Until the devices are probed, offer what always exists.
+	p.setDevices(app.DeviceList{
+		Video: []app.SourceChoice{{Spec: "testpattern", Label: "Test pattern (colour bars)"}, {Spec: "none", Label: "No video"}},
+		Audio: []app.SourceChoice{{Spec: "tone", Label: "Test tone (440 Hz, beep each second)"}, {Spec: "none", Label: "No audio"}},
+	})
+	p.settingUp = false
+	return p
+}
+
+// setDevices fills the pickers, keeping the current choices (UI thread).
+func (p *sourcesPanel) setDevices(d app.DeviceList) {
+	was := p.settingUp
+	p.settingUp = true
+	defer func() { p.settingUp = was }()
+	p.videoChoices, p.audioChoices = d.Video, d.Audio
+	p.video.Options = append(labels(d.Video), mediaFileChoice)
+	p.audio.Options = append(labels(d.Audio), "Sound of the media file")
+	p.video.SetSelected(p.videoLabel())
+	p.audio.SetSelected(p.audioLabel())
+	p.showFileRow()
+}
+
+func labels(cs []app.SourceChoice) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Label)
+	}
+	return out
+}
+
+func (p *sourcesPanel) videoLabel() string {
+	if strings.HasPrefix(p.videoSpec, "file:") {
+		return mediaFileChoice
+	}
+	for _, c := range p.videoChoices {
+		if c.Spec == p.videoSpec {
+			return c.Label
+		}
+	}
+	return p.videoSpec // a device not present now; shown as it was saved
+}
+
+func (p *sourcesPanel) audioLabel() string {
+	if p.audioSpec == "file" {
+		return "Sound of the media file"
+	}
+	for _, c := range p.audioChoices {
+		if c.Spec == p.audioSpec {
+			return c.Label
+		}
+	}
+	return p.audioSpec
+}
+
+func (p *sourcesPanel) pickVideo() {
+	if p.settingUp {
+		return
+	}
+	sel := p.video.Selected
+	switch {
+	case sel == mediaFileChoice:
+		path := strings.TrimSpace(p.file.Text)
+		p.showFileRow()
+		if path == "" {
+			return // wait for a path
+		}
+		p.videoSpec = "file:" + path
+	default:
+		for _, c := range p.videoChoices {
+			if c.Label == sel {
+				p.videoSpec = c.Spec
+			}
+		}
+		p.showFileRow()
+	}
+	p.changed()
+}
+
+func (p *sourcesPanel) pickAudio() {
+	if p.settingUp {
+		return
+	}
+	if p.audio.Selected == "Sound of the media file" {
+		p.audioSpec = "file"
+	}
+	for _, c := range p.audioChoices {
+		if c.Label == p.audio.Selected {
+			p.audioSpec = c.Spec
+		}
+	}
+	p.changed()
+}
+
+func (p *sourcesPanel) showFileRow() {
+	if p.video.Selected == mediaFileChoice {
+		p.fileRow.Show()
+	} else {
+		p.fileRow.Hide()
+	}
+}
+
+// setError shows why a source did not open, or clears it (UI thread).
+func (p *sourcesPanel) setError(err error) {
+	if err == nil {
+		p.status.SetText("")
+		return
+	}
+	p.status.SetText(err.Error())
+}
+
+func (p *sourcesPanel) setLive(bool) {} // sources can change while live
+
+func (p *sourcesPanel) apply(s *app.Settings) {
+	s.Video.Source, s.Audio.Source, s.Video.Loop = p.videoSpec, p.audioSpec, p.loop.Checked
+}
