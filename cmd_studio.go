@@ -1,6 +1,13 @@
 package main
 
 import (
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/tallystudio/tally/app"
@@ -12,9 +19,26 @@ import (
 const appID = "io.github.tallystudio.tally"
 
 func runStudio() int {
+	if v, err := strconv.Atoi(os.Getenv("TALLY_PREVIEW_FPS")); err == nil {
+		ui.PreviewFPS = v // for measuring the preview's cost
+	}
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
 	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{})
+	// SIGINT/SIGTERM stop the stream cleanly, as closing the window does; a
+	// second signal quits at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fyne.Do(s.Quit)
+		if _, ok := <-sigs; ok {
+			os.Exit(exitSignal)
+		}
+	}()
 	s.Window.ShowAndRun()
 	_ = s.Close()
 	return exitOK

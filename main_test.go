@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,20 +78,38 @@ func TestHelpListsCommands(t *testing.T) {
 	}
 }
 
-// TestStudioWindowOpensUnderXvfb starts the real studio in a real X server and
-// proves it draws a non-blank window titled "Tally".
-func TestStudioWindowOpensUnderXvfb(t *testing.T) {
+// The real studio in a real X server: it opens with the test pattern in the
+// preview, a click on Go Live streams to nginx-rtmp, the window shows the live
+// state and stats (saved as docs/screenshot.png by make screenshots), and
+// SIGTERM stops cleanly with the server's recording intact.
+func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("Xvfb runs on Linux only")
 	}
 	peers.Require(t, "xdotool")
 	peers.Require(t, "import")
 	x := peers.StartXvfb(t)
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A returning user's settings: 720p test pattern and tone, one custom server.
+	cfg := t.TempDir()
+	prefsDir := filepath.Join(cfg, "fyne", appID)
+	settings := `{"Video":{"Source":"testpattern","Width":1280,"Height":720,"FPS":30,"Bitrate":2500000,` +
+		`"KeyframeInterval":2000000000,"Encoder":"libx264","Preset":"veryfast","Profile":"high"},` +
+		`"Audio":{"Source":"tone","SampleRate":48000,"Channels":2,"Bitrate":160000},` +
+		`"Destinations":[{"ID":"dest-xvfb","Service":"custom","URL":"` + ng.URL() + `/xvfbshow"}]}`
+	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings})
+	if err := os.MkdirAll(prefsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(prefsDir, "preferences.json"), prefs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := tallyCommand(ctx)
-	cmd.Env = append(x.Env(), "TALLY_TEST_AS_MAIN=1", "FYNE_THEME=dark")
+	cmd.Env = append(x.Env(), "TALLY_TEST_AS_MAIN=1", "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -110,26 +131,80 @@ func TestStudioWindowOpensUnderXvfb(t *testing.T) {
 		}
 		t.Fatalf("%v\n%s", err, logs.String())
 	}
-
 	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	shot := filepath.Join(dir, "screenshot.png")
-	// The window maps before its first frame is drawn; poll until it shows content.
+	// The window maps before its first frame is drawn; wait for the colour bars.
 	var colors int
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		img, err := x.Screenshot(ctx, win, shot)
 		if err != nil {
 			t.Fatal(err)
 		}
-		colors = peers.DistinctColors(img, img.Bounds(), 64)
-		if colors >= 64 {
+		if colors = peers.DistinctColors(img, img.Bounds(), 64); colors >= 64 {
 			break
 		}
 	}
 	if colors < 64 {
 		t.Fatalf("window looks blank: %d distinct colours in %s\n%s", colors, shot, logs.String())
 	}
-	t.Logf("screenshot with %d+ colours: %s", colors, shot)
+
+	// Go Live is the bottom-right button.
+	w, h, err := x.Size(ctx, win)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Click(ctx, win, w-40, h-23); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "publish: name='xvfbshow'") })
+	time.Sleep(5 * time.Second) // let the stats and the graph fill in
+	img, err := x.Screenshot(ctx, win, shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The live state is drawn in red at the bottom left ("● LIVE").
+	if !hasRedText(img, image.Rect(0, h-40, 200, h)) {
+		t.Errorf("no red LIVE state in the bottom bar of %s", shot)
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the studio did not quit within 30 s of SIGTERM\n%s", logs.String())
+	}
+	log := ng.ErrorLog()
+	if del, disc := strings.Index(log, "deleteStream"), strings.LastIndex(log, "disconnect"); del < 0 || del > disc {
+		t.Errorf("no deleteStream before the disconnect")
+	}
+	rec := ng.Recording("xvfbshow")
+	pr := peers.ProbeFile(t, rec)
+	if v := pr.Stream("video"); v == nil || v.Width != 1280 || v.Frames() < 120 || pr.Stream("audio") == nil {
+		t.Fatalf("recording of the studio's stream: %+v", pr.Streams)
+	}
+	if errs := peers.DecodeErrors(t, rec); errs != "" {
+		t.Errorf("recording does not decode cleanly: %s", errs)
+	}
+	t.Logf("screenshot: %s", shot)
+}
+
+// hasRedText tells whether a region holds the danger colour's text.
+func hasRedText(img image.Image, r image.Rectangle) bool {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr>>8 > 200 && cg>>8 < 110 && cb>>8 < 110 {
+				n++
+			}
+		}
+	}
+	return n > 20
 }

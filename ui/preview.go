@@ -84,15 +84,19 @@ func (r *previewRenderer) Refresh()                    { canvas.Refresh(r.p) }
 func (r *previewRenderer) Objects() []fyne.CanvasObject { return r.objects }
 func (r *previewRenderer) Destroy()                    {}
 
-// previewFPS is the preview's refresh rate.
-const previewFPS = 30
+// PreviewFPS is the preview's refresh rate; 0 turns the preview off (for
+// measuring what it costs).
+var PreviewFPS = 30
 
 // previewLoop converts the newest frame into one of three buffers at the
 // preview's size, off the UI thread, and hands it over. Three buffers let the
 // renderer read one while the next is being drawn, without allocating per frame.
 func (s *Studio) previewLoop() {
 	defer s.loops.Done()
-	t := time.NewTicker(time.Second / previewFPS)
+	if PreviewFPS <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Second / time.Duration(PreviewFPS))
 	defer t.Stop()
 	var bufs [3]*image.RGBA
 	next, showing := 0, false

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,33 @@ func DistinctColors(img image.Image, r image.Rectangle, limit int) int {
 		}
 	}
 	return len(seen)
+}
+
+// Size returns a window's width and height.
+func (x *Xvfb) Size(ctx context.Context, window string) (w, h int, err error) {
+	cmd := exec.CommandContext(ctx, "xdotool", "getwindowgeometry", "--shell", window)
+	cmd.Env = x.Env()
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("xdotool getwindowgeometry: %w", err)
+	}
+	for _, line := range strings.Fields(string(out)) {
+		if v, ok := strings.CutPrefix(line, "WIDTH="); ok {
+			w, _ = strconv.Atoi(v)
+		}
+		if v, ok := strings.CutPrefix(line, "HEIGHT="); ok {
+			h, _ = strconv.Atoi(v)
+		}
+	}
+	return w, h, nil
+}
+
+// Click presses the left button at (px, py) inside a window, as a user would.
+func (x *Xvfb) Click(ctx context.Context, window string, px, py int) error {
+	cmd := exec.CommandContext(ctx, "xdotool", "mousemove", "--window", window, strconv.Itoa(px), strconv.Itoa(py), "click", "1")
+	cmd.Env = x.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("xdotool click: %v: %s", err, out)
+	}
+	return nil
 }
