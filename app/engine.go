@@ -163,7 +163,7 @@ func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 		e.mu.Unlock()
 		return nil, err
 	}
-	sess.sources = e.prog.taps
+	sess.sources, sess.phase = e.prog.taps, e.prog.lastFrameTime
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	e.sess, e.cancel, e.done = sess, cancel, done

@@ -585,3 +585,13 @@ func (p *program) level() Level {
 	}
 	return f.level.read()
 }
+
+// lastFrameTime is when the video source last delivered a frame, zero if never.
+func (p *program) lastFrameTime() time.Time {
+	f := p.latestFrame()
+	if f == nil {
+		return time.Time{}
+	}
+	defer f.unref()
+	return f.captured
+}

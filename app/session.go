@@ -50,6 +50,9 @@ type Session struct {
 	// sources, when set, supplies already-open sources (the studio's program);
 	// otherwise Run opens the ones the settings name.
 	sources func(wantVideo, wantAudio bool) (capture.VideoReader, capture.AudioReader, func(), error)
+	// phase, when set, is when the already-running video source last delivered
+	// a frame: the session clock starts in step with it.
+	phase func() time.Time
 }
 
 type destination struct {
@@ -187,6 +190,15 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	}
 	defer closeSources()
 	s.start = time.Now()
+	if s.phase != nil && v.FPS > 0 {
+		// Sample the slots half-way between the source's frames, not at a
+		// random phase where jitter moves frames across slot edges (a repeat
+		// and a drop for each crossing).
+		if p := s.phase(); !p.IsZero() && time.Since(p) < time.Second {
+			interval := time.Second / time.Duration(v.FPS)
+			s.start = p.Add(time.Since(p).Truncate(interval) + interval)
+		}
+	}
 	s.state.Store("live")
 	stopStats := s.startStats()
 	defer stopStats()

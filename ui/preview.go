@@ -129,9 +129,13 @@ func (s *Studio) previewLoop() {
 // 16x9 and 1280x720 pixels (more is not worth converting 30 times a second).
 func previewSize(w, h int) (int, int) {
 	w, h = max(w, 16), max(h, 9)
-	if w > 1280 || h > 720 {
-		f := min(1280/float64(w), 720/float64(h))
+	if w > previewMaxW || h > previewMaxH {
+		f := min(float64(previewMaxW)/float64(w), float64(previewMaxH)/float64(h))
 		w, h = int(float64(w)*f), int(float64(h)*f)
 	}
 	return w, h
 }
+
+// The largest preview buffer. Beyond it the renderer scales up: converting
+// and uploading more pixels 30 times a second costs more than it shows.
+var previewMaxW, previewMaxH = 640, 360
