@@ -112,7 +112,7 @@ func (r *meterRenderer) Refresh() {
 	}
 }
 func (r *meterRenderer) Objects() []fyne.CanvasObject { return r.objects }
-func (r *meterRenderer) Destroy()                    {}
+func (r *meterRenderer) Destroy()                     {}
 
 // meterLoop reads the level 15 times a second.
 func (s *Studio) meterLoop() {
@@ -129,5 +129,3 @@ func (s *Studio) meterLoop() {
 		runOnUI(func() { s.meter.set(l) })
 	}
 }
-
-

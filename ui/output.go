@@ -15,14 +15,14 @@ import (
 
 // outputPanel holds the encode settings.
 type outputPanel struct {
-	content                         *fyne.Container
-	size, fps, encoder, keyint      *widget.Select
-	preset, abitrate, samplerate    *widget.Select
-	vbitrate, record                *widget.Entry
-	lowLatency                      *widget.Check
-	warnings                        *widget.Label
-	inputs                          []fyne.Disableable
-	changed                         func()
+	content                      *fyne.Container
+	size, fps, encoder, keyint   *widget.Select
+	preset, abitrate, samplerate *widget.Select
+	vbitrate, record             *widget.Entry
+	lowLatency                   *widget.Check
+	warnings                     *widget.Label
+	inputs                       []fyne.Disableable
+	changed                      func()
 }
 
 var (

@@ -79,10 +79,10 @@ func (r *previewRenderer) Layout(size fyne.Size) {
 	r.p.h.Store(int32(size.Height * scale))
 }
 
-func (r *previewRenderer) MinSize() fyne.Size          { return fyne.NewSize(320, 180) }
-func (r *previewRenderer) Refresh()                    { canvas.Refresh(r.p) }
+func (r *previewRenderer) MinSize() fyne.Size           { return fyne.NewSize(320, 180) }
+func (r *previewRenderer) Refresh()                     { canvas.Refresh(r.p) }
 func (r *previewRenderer) Objects() []fyne.CanvasObject { return r.objects }
-func (r *previewRenderer) Destroy()                    {}
+func (r *previewRenderer) Destroy()                     {}
 
 // PreviewFPS is the preview's refresh rate; 0 turns the preview off (for
 // measuring what it costs).

@@ -15,18 +15,18 @@ const mediaFileChoice = "Media file…"
 
 // sourcesPanel picks the video and audio sources.
 type sourcesPanel struct {
-	content       *fyne.Container
-	video, audio  *widget.Select
-	file          *widget.Entry
-	loop          *widget.Check
-	fileRow       *fyne.Container
-	status        *widget.Label
-	videoChoices  []app.SourceChoice
-	audioChoices  []app.SourceChoice
-	videoSpec     string
-	audioSpec     string
-	changed       func()
-	settingUp     bool
+	content      *fyne.Container
+	video, audio *widget.Select
+	file         *widget.Entry
+	loop         *widget.Check
+	fileRow      *fyne.Container
+	status       *widget.Label
+	videoChoices []app.SourceChoice
+	audioChoices []app.SourceChoice
+	videoSpec    string
+	audioSpec    string
+	changed      func()
+	settingUp    bool
 }
 
 func newSourcesPanel(l loaded, changed func()) *sourcesPanel {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net"
 	"os"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,7 +121,9 @@ func noKeyShown(t *testing.T, s *Studio) {
 func TestStudioGoesLiveToLocalTestAndStops(t *testing.T) {
 	s, _ := newTestStudio(t, &app.MemoryKeys{})
 	eventually(t, "the preview", func() bool { return s.preview.HasSignal() })
-	eventually(t, "the meter", func() bool { return strings.Contains(s.meter.Text(), "dBFS peak") && !strings.Contains(s.meter.Text(), "-inf dBFS peak") })
+	eventually(t, "the meter", func() bool {
+		return strings.Contains(s.meter.Text(), "dBFS peak") && !strings.Contains(s.meter.Text(), "-inf dBFS peak")
+	})
 	if got := s.dests.summary(); got != "Local test" {
 		t.Fatalf("first run destinations %q, want the local test", got)
 	}
@@ -131,7 +133,9 @@ func TestStudioGoesLiveToLocalTestAndStops(t *testing.T) {
 	eventually(t, "stats moving", func() bool {
 		return s.stats.Value("Bitrate") != "–" && s.stats.Value("Bitrate") != "0 kb/s" && strings.HasPrefix(s.stats.Value("Frame rate"), "3")
 	})
-	eventually(t, "the clock", func() bool { return strings.Contains(s.stateLabel.Text, "00:00:0") && !strings.HasSuffix(s.stateLabel.Text, "00:00:00") })
+	eventually(t, "the clock", func() bool {
+		return strings.Contains(s.stateLabel.Text, "00:00:0") && !strings.HasSuffix(s.stateLabel.Text, "00:00:00")
+	})
 	onUI(func() {
 		if !s.output.size.Disabled() || !s.dests.add.Disabled() {
 			t.Error("output settings stay editable while live")
