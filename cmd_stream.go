@@ -55,6 +55,9 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	statsMode := fs.String("stats", "text", "stats output: json (one object a second on stdout), text (stderr) or none")
 	caFile := fs.String("ca-file", "", "extra CA certificates (PEM) for an RTMPS server")
 	insecure := fs.Bool("insecure", false, "do not verify the RTMPS certificate (testing only)")
+	reconnect := fs.Bool("reconnect", true, "reconnect when a live connection drops (a refused key or bad certificate is never retried)")
+	retries := fs.Int("retries", 0, "give up after this many failed reconnect attempts in a row (0: never)")
+	retryMax := fs.Duration("retry-max", 60*time.Second, "the longest wait between reconnect attempts")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
 		fmt.Fprintln(stderr, "built-in test server and prints its health report at the end.\n\nFlags:")
@@ -91,6 +94,10 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	}
 	s.Video.Encoder, s.Video.Preset, s.Video.Tune, s.Video.Profile, s.Video.BFrames = *encoder, *preset, *tune, *profile, *bframes
 	s.Record, s.Duration = *record, *duration
+	s.Reconnect = app.Reconnect{Off: !*reconnect, MaxAttempts: *retries, MaxWait: *retryMax}
+	if *retries < 0 || *retryMax < time.Second {
+		return fail(exitSettings, "--retries must be 0 or more and --retry-max at least 1s")
+	}
 	switch *statsMode {
 	case "json", "text", "none":
 	default:
@@ -189,7 +196,7 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 		case <-t.C:
 		}
 		st := sess.Stats()
-		if (st.State != "live" && st.State != "stopping") || st.T == 0 {
+		if (st.State != "live" && st.State != "reconnecting" && st.State != "stopping") || st.T == 0 {
 			continue // nothing sampled yet
 		}
 		if mode == "json" {
@@ -197,6 +204,8 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 		} else if n%5 == 0 {
 			fmt.Fprintf(stderr, "%6.0fs %s  %.0f fps  sent %.0f kb/s  queue %.0f ms  dropped %d  skipped %d  cpu %.0f%%\n",
 				st.T, st.State, st.FPS, st.SentKbps, st.QueueMs, st.DroppedNetwork, st.SkippedEncoding, st.CPUPercent)
+		} else if st.State == "reconnecting" {
+			fmt.Fprintf(stderr, "%6.0fs reconnecting: attempt %d in %.0fs\n", st.T, st.Attempt, st.NextRetryS)
 		}
 	}
 }

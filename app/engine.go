@@ -134,7 +134,7 @@ func (e *Engine) AudioLevel() Level { return e.prog.level() }
 
 // Status is what the window shows about going live.
 type Status struct {
-	State   string    // "idle", "connecting", "live", "stopping", "error"
+	State   string    // "idle", "connecting", "live", "reconnecting", "stopping", "error"
 	Since   time.Time // when State began; for "live", when the stream went live
 	Error   string    // why the last session failed, with any key masked
 	Stats   Stats
@@ -262,6 +262,8 @@ func (e *Engine) Status() Status {
 	}
 	st.Stats = sess.Stats()
 	switch s := sess.State(); {
+	case st.Stats.State == "reconnecting":
+		st.State = "reconnecting"
 	case s == "live" && !sess.connected():
 		st.State = "connecting"
 	case s == "live" || s == "connecting" || s == "stopping":

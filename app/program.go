@@ -49,6 +49,9 @@ type videoFeed struct {
 	taps   map[*videoTap]struct{}
 	done   chan struct{}
 	src    capture.VideoReader
+	// stopping: the source is being replaced, and the error its Read returns
+	// is not the taps' business
+	stopping atomic.Bool
 }
 
 func startVideoFeed(src capture.VideoReader, taps map[*videoTap]struct{}, log *slog.Logger) *videoFeed {
@@ -58,6 +61,9 @@ func startVideoFeed(src capture.VideoReader, taps map[*videoTap]struct{}, log *s
 		for {
 			img, release, err := src.Read()
 			if err != nil {
+				if f.stopping.Load() {
+					return
+				}
 				if !errors.Is(err, io.EOF) {
 					log.Warn("video source stopped", "err", err)
 				}
@@ -101,6 +107,7 @@ func (f *videoFeed) latest() *sharedFrame {
 // stop closes the source and waits for the reader; the source's Close is what
 // unblocks a pending Read.
 func (f *videoFeed) stop() {
+	f.stopping.Store(true)
 	_ = f.src.Close()
 	select {
 	case <-f.done:
@@ -185,6 +192,8 @@ type audioFeed struct {
 	level levelMeter
 	done  chan struct{}
 	src   capture.AudioReader
+	// stopping: as for videoFeed
+	stopping atomic.Bool
 }
 
 type audioChunk struct {
@@ -201,6 +210,9 @@ func startAudioFeed(src capture.AudioReader, taps map[*audioTap]struct{}, log *s
 			var err error
 			buf, err = src.Read(buf)
 			if err != nil {
+				if f.stopping.Load() {
+					return
+				}
 				if !errors.Is(err, io.EOF) {
 					log.Warn("audio source stopped", "err", err)
 				}
@@ -225,6 +237,7 @@ func startAudioFeed(src capture.AudioReader, taps map[*audioTap]struct{}, log *s
 }
 
 func (f *audioFeed) stop() {
+	f.stopping.Store(true)
 	_ = f.src.Close()
 	select {
 	case <-f.done:

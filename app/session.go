@@ -53,6 +53,8 @@ type Session struct {
 	// phase, when set, is when the already-running video source last delivered
 	// a frame: the session clock starts in step with it.
 	phase func() time.Time
+	// forceKey asks the video loop for a keyframe: a destination resumed.
+	forceKey atomic.Bool
 }
 
 type destination struct {
@@ -304,8 +306,11 @@ func (s *Session) openDestinations(venc *encode.VideoEncoder, aenc *encode.Audio
 		if err != nil {
 			return err
 		}
+		rc := s.settings.Reconnect
 		pub := rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: ep, Metadata: meta,
-			Options: rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log}})
+			Options:     rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log},
+			Reconnect:   rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait},
+			OnReconnect: func() { s.forceKey.Store(true) }})
 		s.dests = append(s.dests, &destination{cfg: d, ep: ep, pub: pub})
 		s.fan.Add(pub)
 	}
@@ -525,7 +530,7 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 		if last != nil {
 			img, captured = last.img, last.captured
 		}
-		if err := enc.Encode(img, n, false, captured, s.emitVideo); err != nil {
+		if err := enc.Encode(img, n, s.forceKey.Swap(false), captured, s.emitVideo); err != nil {
 			return err
 		}
 		s.counter.framesEncoded.Add(1)

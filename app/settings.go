@@ -51,6 +51,14 @@ type Settings struct {
 	Destinations []Destination
 	Record       string        // a file to record to, "" for none
 	Duration     time.Duration // stop after this long; 0 runs until stopped
+	Reconnect    Reconnect
+}
+
+// Reconnect is what destinations do when a live connection drops.
+type Reconnect struct {
+	Off         bool          // report the drop instead of retrying
+	MaxAttempts int           // give up after this many failed attempts in a row; 0: never
+	MaxWait     time.Duration // the longest wait between attempts; 0: 60s
 }
 
 // DefaultSettings are what a new user starts with: the test sources, 720p30 at

@@ -2,6 +2,8 @@ package app
 
 import (
 	"math"
+
+	"github.com/tallystudio/tally/rtmpclient"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +26,8 @@ type Stats struct {
 	DroppedCapture  uint64             `json:"dropped_capture"`
 	DroppedAudioCap uint64             `json:"dropped_audio_capture"`
 	Reconnects      uint64             `json:"reconnects"`
+	Attempt         int                `json:"attempt,omitempty"`      // while reconnecting
+	NextRetryS      float64            `json:"next_retry_s,omitempty"` // while reconnecting: seconds to the next attempt
 	CPUPercent      float64            `json:"cpu_percent"`
 	Destinations    []DestinationStats `json:"destinations"`
 }
@@ -38,6 +42,9 @@ type DestinationStats struct {
 	Dropped    uint64  `json:"dropped"`
 	RTTMs      float64 `json:"rtt_ms"`
 	BytesSent  uint64  `json:"bytes_sent"`
+	Reconnects uint64  `json:"reconnects"`
+	Attempt    int     `json:"attempt,omitempty"`
+	NextRetryS float64 `json:"next_retry_s,omitempty"`
 	Error      string  `json:"error,omitempty"`
 }
 
@@ -53,6 +60,27 @@ func (s *Session) Stats() Stats {
 	st := s.stats.latest
 	st.State = s.State()
 	st.Destinations = append([]DestinationStats(nil), st.Destinations...)
+	// Live but with every destination away: say so, with the soonest retry.
+	if st.State == "live" && len(s.dests) > 0 {
+		away := 0
+		st.Attempt, st.NextRetryS = 0, 0
+		for _, d := range s.dests {
+			ps := d.pub.Stats()
+			if ps.State != rtmpclient.StateReconnecting {
+				continue
+			}
+			away++
+			next := max(time.Until(ps.NextRetry).Seconds(), 0)
+			if st.Attempt == 0 || next < st.NextRetryS {
+				st.Attempt, st.NextRetryS = ps.Attempt, round1(next)
+			}
+		}
+		if away == len(s.dests) {
+			st.State = "reconnecting"
+		} else {
+			st.Attempt, st.NextRetryS = 0, 0
+		}
+	}
 	return st
 }
 
@@ -110,10 +138,17 @@ func (s *Session) startStats() (stop func()) {
 						Dropped:    ps.DroppedVideo + ps.DroppedAudio,
 						RTTMs:      round1(float64(ps.RTT) / float64(time.Millisecond)),
 						BytesSent:  ps.BytesSent,
+						Reconnects: ps.Reconnects,
+					}
+					if ps.State == rtmpclient.StateReconnecting {
+						ds.Attempt = ps.Attempt
+						ds.NextRetryS = round1(max(time.Until(ps.NextRetry).Seconds(), 0))
+						ds.Error = ps.LastError
 					}
 					if err := d.getErr(); err != nil {
 						ds.Error = err.Error()
 					}
+					st.Reconnects += ps.Reconnects
 					prev.destBytes[i] = ps.BytesSent
 					st.SentKbps += ds.SentKbps
 					st.QueueMs = math.Max(st.QueueMs, ds.QueueMs)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,53 @@ type PublisherConfig struct {
 	MaxQueue time.Duration
 	// Metadata is sent as @setDataFrame onMetaData after publish starts.
 	Metadata ECMAArray
+	// Reconnect says what to do when a live connection fails.
+	Reconnect ReconnectPolicy
+	// OnReconnect, when set, is called each time publishing resumes after an
+	// outage: the place to ask the encoder for a keyframe, since video resumes
+	// only at one.
+	OnReconnect func()
+}
+
+// ReconnectPolicy is how a Publisher retries after a live connection fails:
+// exponential backoff with jitter. Failures that cannot heal (a refused key, a
+// bad certificate) are never retried, and a first connection that fails is
+// reported at once, since someone is there to fix the settings.
+type ReconnectPolicy struct {
+	Enabled bool
+	// First is the wait before the first retry. Default 2s.
+	First time.Duration
+	// Factor multiplies the wait after each failed attempt. Default 1.5.
+	Factor float64
+	// Max caps the wait. Default 60s.
+	Max time.Duration
+	// MaxAttempts gives up after this many failed attempts in a row; 0 never gives up.
+	MaxAttempts int
+}
+
+func (r ReconnectPolicy) withDefaults() ReconnectPolicy {
+	if r.First <= 0 {
+		r.First = 2 * time.Second
+	}
+	if r.Factor < 1 {
+		r.Factor = 1.5
+	}
+	if r.Max <= 0 {
+		r.Max = 60 * time.Second
+	}
+	if r.Max < r.First {
+		r.Max = r.First
+	}
+	return r
+}
+
+// delay is the wait before attempt n (1-based): First×Factor^(n-1), capped,
+// with ±20 % jitter so that many clients cut off together do not return
+// together.
+func (r ReconnectPolicy) delay(n int, jitter float64) time.Duration {
+	d := float64(r.First) * math.Pow(r.Factor, float64(n-1))
+	d = math.Min(d, float64(r.Max))
+	return time.Duration(d * (0.8 + 0.4*jitter))
 }
 
 // PublisherStats is a snapshot of one destination's counters.
@@ -49,6 +97,10 @@ type PublisherStats struct {
 	AcksReceived    uint64
 	RTT             time.Duration // round-trip time, when the server answers pings
 	Unacked         uint64        // bytes sent the server has not acknowledged
+	Reconnects      uint64        // times publishing resumed after an outage
+	Attempt         int           // while reconnecting: the attempt being waited for
+	NextRetry       time.Time     // while reconnecting: when the next attempt starts
+	LastError       string        // why the connection was last lost (key masked)
 }
 
 // State is where a Publisher is in its life.
@@ -61,6 +113,7 @@ const (
 	StateStopping
 	StateStopped
 	StateFailed
+	StateReconnecting
 )
 
 func (s State) String() string {
@@ -77,6 +130,8 @@ func (s State) String() string {
 		return "stopped"
 	case StateFailed:
 		return "error"
+	case StateReconnecting:
+		return "reconnecting"
 	}
 	return fmt.Sprintf("State(%d)", int32(s))
 }
@@ -105,6 +160,12 @@ type Publisher struct {
 	droppedAudio atomic.Uint64
 	bitrate      atomic.Uint64 // bits/s, as float64 bits
 	bytesBase    atomic.Uint64 // bytes of earlier connections
+	reconnects   atomic.Uint64
+
+	retryMu   sync.Mutex // guards the three below
+	attempt   int
+	nextRetry time.Time
+	lastErr   string
 }
 
 // NewPublisher returns an idle Publisher; Run connects it.
@@ -119,6 +180,7 @@ func NewPublisher(cfg PublisherConfig) *Publisher {
 		cfg.MaxQueue = cfg.DropThreshold
 	}
 	cfg.Options = cfg.Options.withDefaults()
+	cfg.Reconnect = cfg.Reconnect.withDefaults()
 	return &Publisher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), lastDTS: [3]int64{-1 << 62, -1 << 62, -1 << 62}}
 }
 
@@ -326,7 +388,11 @@ func (p *Publisher) Stats() PublisherStats {
 		DroppedAudio:    p.droppedAudio.Load(),
 		Bitrate:         math.Float64frombits(p.bitrate.Load()),
 		BytesSent:       p.bytesBase.Load(),
+		Reconnects:      p.reconnects.Load(),
 	}
+	p.retryMu.Lock()
+	s.Attempt, s.NextRetry, s.LastError = p.attempt, p.nextRetry, p.lastErr
+	p.retryMu.Unlock()
 	if c := p.conn.Load(); c != nil {
 		out := c.t.bytesOut.Load()
 		s.BytesSent += out
@@ -345,23 +411,101 @@ func (p *Publisher) Stats() PublisherStats {
 
 // Run connects, publishes and sends until ctx is cancelled (a clean stop:
 // FCUnpublish and deleteStream are sent, and Run returns nil) or the connection
-// fails (Run returns why).
+// fails for good (Run returns why). With Reconnect enabled, a connection lost
+// after publishing started is retried by the policy; the queue keeps taking
+// packets meanwhile, under the usual drop policy.
 func (p *Publisher) Run(ctx context.Context) error {
 	p.state.Store(int32(StateConnecting))
-	c, streamID, err := p.connect(ctx)
-	if err != nil {
-		p.state.Store(int32(StateFailed))
-		return err
+	wasLive := false
+	failures := 0
+	for {
+		c, streamID, err := p.connect(ctx)
+		if err == nil {
+			if wasLive {
+				p.resume()
+			}
+			wasLive, failures = true, 0
+			p.setRetry(0, time.Time{})
+			p.conn.Store(c)
+			p.state.Store(int32(StateLive))
+			if err = p.send(ctx, c, streamID); err == nil {
+				p.state.Store(int32(StateStopped))
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			p.state.Store(int32(StateStopped))
+			return nil
+		}
+		r := p.cfg.Reconnect
+		failures++
+		if !r.Enabled || !wasLive || !retryable(err) || (r.MaxAttempts > 0 && failures > r.MaxAttempts) {
+			p.state.Store(int32(StateFailed))
+			return err
+		}
+		wait := r.delay(failures, rand.Float64())
+		p.retryMu.Lock()
+		p.lastErr = err.Error()
+		p.retryMu.Unlock()
+		p.setRetry(failures, time.Now().Add(wait))
+		p.state.Store(int32(StateReconnecting))
+		p.cfg.Options.Logger.Warn("rtmp connection lost; reconnecting", "server", p.cfg.Endpoint.String(),
+			"attempt", failures, "in", wait.Round(time.Millisecond), "err", err)
+		select {
+		case <-ctx.Done():
+			p.state.Store(int32(StateStopped))
+			return nil
+		case <-time.After(wait):
+		}
 	}
-	p.conn.Store(c)
-	p.state.Store(int32(StateLive))
-	err = p.send(ctx, c, streamID)
-	if err == nil {
-		p.state.Store(int32(StateStopped))
-	} else {
-		p.state.Store(int32(StateFailed))
+}
+
+func (p *Publisher) setRetry(attempt int, next time.Time) {
+	p.retryMu.Lock()
+	p.attempt, p.nextRetry = attempt, next
+	p.retryMu.Unlock()
+}
+
+// retryable tells whether another attempt could succeed: not for a refused
+// key or application, nor for a certificate that does not verify.
+func retryable(err error) bool {
+	var se *StatusError
+	if errors.As(err, &se) && se.Permanent() {
+		return false
 	}
-	return err
+	return !errors.Is(err, ErrCertificate) && !errors.Is(err, ErrBadURL)
+}
+
+// resume prepares the queue for a new connection: what piled up during the
+// outage is stale, so video restarts at the newest queued keyframe (or waits
+// for the next one, which OnReconnect asks for), and audio from the same time.
+func (p *Publisher) resume() {
+	p.reconnects.Add(1)
+	p.mu.Lock()
+	key := -1
+	for i := len(p.q) - 1; i >= p.head; i-- {
+		if pk := &p.q[i]; pk.Type == TypeVideo && pk.Keyframe && !pk.Header {
+			key = i
+			break
+		}
+	}
+	from := int64(math.MaxInt64)
+	if key >= 0 {
+		from = p.q[key].DTS
+	}
+	for i := p.head; i < len(p.q); i++ {
+		if pk := &p.q[i]; !pk.Header && pk.Type != TypeDataAMF0 && pk.DTS < from && i != key {
+			pk.Payload = nil
+		}
+	}
+	p.compact()
+	if key < 0 {
+		p.waitKey = true
+	}
+	p.mu.Unlock()
+	if p.cfg.OnReconnect != nil {
+		p.cfg.OnReconnect()
+	}
 }
 
 // connect dials and runs the publish sequence the way the big encoders do, so

@@ -204,7 +204,10 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 			d := st.Stats.Destinations[i]
 			text = fmt.Sprintf("%s · %.0f kb/s · queue %.0f ms · dropped %d · RTT %.0f ms",
 				d.State, d.SentKbps, d.QueueMs, d.Dropped, d.RTTMs)
-			if d.Error != "" {
+			switch {
+			case d.Attempt > 0:
+				text, imp = fmt.Sprintf("reconnecting: attempt %d in %.0f s (%s)", d.Attempt, d.NextRetryS, d.Error), widget.WarningImportance
+			case d.Error != "":
 				text, imp = d.State+": "+d.Error, widget.DangerImportance
 			}
 		}

@@ -299,7 +299,14 @@ func (s *Studio) showStatus(st app.Status, withStats bool) {
 	case "connecting":
 		s.setState("connecting", "Connecting to "+s.dests.summary()+"…")
 	case "reconnecting":
-		s.setState("reconnecting", "")
+		why := ""
+		for _, d := range st.Stats.Destinations {
+			if d.Error != "" {
+				why = ": " + d.Error
+			}
+		}
+		s.setState("reconnecting", fmt.Sprintf("Connection lost%s. Attempt %d in %.0f s; encoding and recording carry on.",
+			why, st.Stats.Attempt, st.Stats.NextRetryS))
 	case "stopping":
 		s.setState("stopping", "Finishing: sending what is queued, then unpublishing…")
 	case "error":
@@ -307,7 +314,7 @@ func (s *Studio) showStatus(st app.Status, withStats bool) {
 	default:
 		s.setState("idle", "")
 	}
-	if withStats && st.State != "idle" && st.State != "error" {
+	if withStats && st.State != "idle" && st.State != "error" && st.State != "connecting" {
 		s.stats.update(st)
 	}
 	s.dests.showStatus(st)
