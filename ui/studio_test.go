@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tallystudio/tally/app"
+	"github.com/tallystudio/tally/ingest"
 	"github.com/tallystudio/tally/rtmpclient"
 )
 
@@ -285,4 +289,58 @@ func TestStudioRemembersSettingsButNotKeysInPreferences(t *testing.T) {
 			t.Errorf("restored %s, %s", s2.output.size.Selected, s2.dests.rows[0].service.Selected)
 		}
 	})
+}
+
+// Two destinations at once, each with its own state and numbers; the
+// shortcut stops after a confirmation; nothing logged holds the key.
+func TestStudioStreamsToTwoDestinationsAndShortcutStops(t *testing.T) {
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil)))
+	defer slog.SetDefault(prev)
+
+	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	onUI(func() {
+		test.Tap(s.dests.add)
+		r := s.dests.rows[1]
+		r.service.SetSelected("Custom RTMP server")
+		r.url.SetText(in.URL("live"))
+		r.key.SetText(secret)
+	})
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "both live", func() bool {
+		return strings.HasPrefix(s.dests.rows[0].status.Text, "live ·") && strings.HasPrefix(s.dests.rows[1].status.Text, "live ·")
+	})
+	onUI(func() {
+		s.Window.Canvas().(fyne.Shortcutable).TypedShortcut(ToggleLiveShortcut)
+	})
+	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
+	onUI(func() { tapButton(t, s, "Yes") })
+	eventually(t, "idle", func() bool { return s.stateLabel.Text == "Idle" })
+	if reps := in.Reports(); len(reps) != 1 || reps[0].Video.Frames < 30 {
+		t.Errorf("the second destination's server saw %+v", reps)
+	}
+	noKeyShown(t, s)
+	logMu.Lock()
+	defer logMu.Unlock()
+	if strings.Contains(logs.String(), "7700112233") {
+		t.Errorf("the key is in the log:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
