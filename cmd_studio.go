@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"syscall"
 
-	"fyne.io/fyne/v2"
-
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/tallystudio/tally/app"
@@ -25,18 +23,20 @@ func runStudio() int {
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
 	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{})
-	// SIGINT/SIGTERM stop the stream cleanly, as closing the window does; a
-	// second signal quits at once.
+	// On SIGINT/SIGTERM Fyne ends its main loop itself; the stream is then
+	// stopped cleanly below (unpublished, recording finished), as when the
+	// window closes. A second signal quits at once.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		if _, ok := <-sigs; !ok {
-			return
-		}
-		fyne.Do(s.Quit)
-		if _, ok := <-sigs; ok {
-			os.Exit(exitSignal)
+		for n := 0; ; n++ {
+			if _, ok := <-sigs; !ok {
+				return
+			}
+			if n == 1 {
+				os.Exit(exitSignal)
+			}
 		}
 	}()
 	s.Window.ShowAndRun()

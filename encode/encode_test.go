@@ -258,3 +258,42 @@ func BenchmarkFrameCopyAstiav(b *testing.B) {
 		}
 	}
 }
+
+// SetBitrate takes effect mid-stream: after dropping from 2 Mb/s to 400 kb/s
+// the output shrinks to about the new rate (busy random frames make x264
+// spend all it is given).
+func TestVideoEncoderChangesBitrateMidStream(t *testing.T) {
+	e, err := NewVideoEncoder(VideoConfig{Width: 320, Height: 180, FPS: 30, Bitrate: 2_000_000,
+		KeyframeInterval: 2 * time.Second, Preset: "ultrafast", Tune: "zerolatency", Adjustable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	img := image.NewYCbCr(image.Rect(0, 0, 320, 180), image.YCbCrSubsampleRatio420)
+	seed := uint32(1)
+	noise := func() {
+		for i := range img.Y {
+			seed = seed*1664525 + 1013904223
+			img.Y[i] = byte(seed >> 24)
+		}
+	}
+	rate := func(from, to int64) float64 {
+		bytes := 0
+		for n := from; n < to; n++ {
+			noise()
+			if err := e.Encode(img, n, false, time.Time{}, func(p Packet) { bytes += len(p.Data) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return float64(bytes*8) / (float64(to-from) / 30)
+	}
+	rate(0, 60) // settle
+	high := rate(60, 150)
+	e.SetBitrate(400_000)
+	rate(150, 180) // the VBV drains
+	low := rate(180, 270)
+	if high < 1_500_000 || low > 600_000 || e.Bitrate() != 400_000 {
+		t.Errorf("%.0f kb/s before, %.0f kb/s after asking for 400 kb/s", high/1000, low/1000)
+	}
+	t.Logf("%.0f kb/s at 2000, %.0f kb/s at 400", high/1000, low/1000)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -24,6 +25,10 @@ type VideoConfig struct {
 	Profile          string        // "baseline", "main", "high"; default "high"
 	BFrames          int           // 0 for none
 	Threads          int           // 0: libav chooses
+	// Adjustable keeps the bitrate changeable with SetBitrate. x264 cannot
+	// change rate under NAL HRD signalling, so the stream is CBR by its rate
+	// control (maxrate = bufsize = bitrate) without the HRD flags.
+	Adjustable bool
 }
 
 // Packet is one encoded access unit, copied out of libav.
@@ -42,6 +47,10 @@ type VideoEncoder struct {
 	tb    astiav.Rational
 	conv  converter
 	sei   []byte
+	// wantBitrate is a bitrate asked for by SetBitrate, applied by Encode on
+	// the encoding goroutine; bitrate is the one in force.
+	wantBitrate atomic.Int64
+	bitrate     int64
 }
 
 // ErrEncoderUnavailable is returned when the asked-for encoder is not built into
@@ -93,6 +102,7 @@ func (e *VideoEncoder) open(codec *astiav.Codec) error {
 	e.cc.SetFramerate(astiav.NewRational(cfg.FPS, 1))
 	e.cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
 	// CBR, as ingests ask: bit_rate = maxrate = bufsize.
+	e.bitrate = int64(cfg.Bitrate)
 	e.cc.SetBitRate(int64(cfg.Bitrate))
 	e.cc.SetRateControlMaxRate(int64(cfg.Bitrate))
 	e.cc.SetRateControlMinRate(int64(cfg.Bitrate))
@@ -124,7 +134,11 @@ func (e *VideoEncoder) open(codec *astiav.Codec) error {
 		// Keyframes exactly every gop frames (no scene-cut keyframes, which ingests
 		// count against the interval), HRD-conformant CBR, and forced keyframes as IDR
 		// so a reconnect can start a clean GOP.
-		set("x264-params", "keyint="+strconv.Itoa(gop)+":min-keyint="+strconv.Itoa(gop)+":scenecut=0:nal-hrd=cbr:force-cfr=1")
+		params := "keyint=" + strconv.Itoa(gop) + ":min-keyint=" + strconv.Itoa(gop) + ":scenecut=0:force-cfr=1"
+		if !cfg.Adjustable {
+			params += ":nal-hrd=cbr"
+		}
+		set("x264-params", params)
 		set("forced-idr", "1")
 		set("udu_sei", "1") // carry the capture-time SEI (see Encode)
 	} else if codec.ID() == astiav.CodecIDH264 {
@@ -148,6 +162,19 @@ func (e *VideoEncoder) open(codec *astiav.Codec) error {
 // Extradata is the encoder's parameter sets (Annex-B SPS and PPS for libx264).
 func (e *VideoEncoder) Extradata() []byte { return append([]byte(nil), e.cc.ExtraData()...) }
 
+// SetBitrate changes the target bitrate (b/s) from the next frame on; it is
+// safe to call from any goroutine. Encoders that cannot change rate mid-stream
+// keep their first one (libx264 can).
+func (e *VideoEncoder) SetBitrate(bps int) { e.wantBitrate.Store(int64(bps)) }
+
+// Bitrate is the target bitrate in force.
+func (e *VideoEncoder) Bitrate() int {
+	if b := e.wantBitrate.Load(); b > 0 {
+		return int(b)
+	}
+	return e.cfg.Bitrate
+}
+
 // Config is the configuration the encoder was opened with, defaults filled in.
 func (e *VideoEncoder) Config() VideoConfig { return e.cfg }
 
@@ -157,6 +184,14 @@ func (e *VideoEncoder) Config() VideoConfig { return e.cfg }
 // captured, when not zero, is when the frame was captured: it travels in the
 // bitstream (flv.CaptureTimeSEI) so a receiver can measure end-to-end latency.
 func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured time.Time, emit func(Packet)) error {
+	if b := e.wantBitrate.Load(); b > 0 && b != e.bitrate {
+		// libx264 reconfigures its rate control when these change between frames.
+		e.cc.SetBitRate(b)
+		e.cc.SetRateControlMaxRate(b)
+		e.cc.SetRateControlMinRate(b)
+		e.cc.SetRateControlBufferSize(int(b))
+		e.bitrate = b
+	}
 	if err := e.conv.fill(e.frame, img); err != nil {
 		return err
 	}

@@ -387,13 +387,6 @@ func (s *Studio) closeRequested() {
 	}, s.Window).Show()
 }
 
-// Quit stops any stream cleanly (unpublish, recording finished) and closes
-// the window, without asking: for a signal from the system.
-func (s *Studio) Quit() {
-	s.setState("stopping", "Finishing the stream before quitting…")
-	s.shutdown()
-}
-
 func (s *Studio) shutdown() {
 	saveSettings(s.prefs, s.current(), s.dests.ids())
 	go func() {
