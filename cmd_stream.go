@@ -57,6 +57,7 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	insecure := fs.Bool("insecure", false, "do not verify the RTMPS certificate (testing only)")
 	reconnect := fs.Bool("reconnect", true, "reconnect when a live connection drops (a refused key or bad certificate is never retried)")
 	retries := fs.Int("retries", 0, "give up after this many failed reconnect attempts in a row (0: never)")
+	dynamic := fs.Bool("dynamic-bitrate", false, "lower the video bitrate while the link cannot carry it, and raise it again when it can")
 	retryMax := fs.Duration("retry-max", 60*time.Second, "the longest wait between reconnect attempts")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
@@ -108,7 +109,8 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	if k == "" {
 		k = os.Getenv("TALLY_STREAM_KEY")
 	}
-	dest := app.Destination{Service: *service, URL: *url, Key: rtmpclient.StreamKey(k), CAFile: *caFile, Insecure: *insecure}
+	dest := app.Destination{Service: *service, URL: *url, Key: rtmpclient.StreamKey(k), CAFile: *caFile, Insecure: *insecure,
+		DynamicBitrate: *dynamic}
 	switch {
 	case dest.Service == "" && dest.URL == "":
 		dest.Service = "local"

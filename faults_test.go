@@ -6,6 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,4 +108,159 @@ func TestStreamResumesAfterNginxRestarts(t *testing.T) {
 	if errs := peers.DecodeErrors(t, path); errs != "" {
 		t.Errorf("second recording does not decode cleanly: %s", errs)
 	}
+}
+
+// noisyFile makes a 640x360 clip of moving noise: no encoder can squeeze it,
+// so the stream really needs the bitrate it is given.
+func noisyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "noise.mp4")
+	out, err := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-f", "lavfi", "-i",
+		"testsrc2=size=640x360:rate=30,noise=alls=80:allf=t+u", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
+		"-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "18", "-c:a", "aac", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	return path
+}
+
+// streamThrough runs tally stream with the noisy file through a throttle to
+// nginx, calls during(t, stats) while it runs, and returns every stats line.
+func streamThrough(t *testing.T, th *peers.Throttle, extra []string, during func(rec *statsRecorder)) []app.Stats {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args := append([]string{"stream", "--url", "rtmp://" + th.Addr() + "/live", "--key", streamKey,
+		"--video", "file:" + noisyFile(t), "--loop", "--audio", "file", "--size", "640x360", "--vbitrate", "2M",
+		"--abitrate", "128k", "--preset", "ultrafast", "--stats", "json", "--retry-max", "2s"}, extra...)
+	cmd := tallyCommand(ctx, args...)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var rec statsRecorder
+	done := make(chan struct{})
+	go func() { defer close(done); rec.read(out) }()
+	during(&rec)
+	<-done
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, errOut.String())
+	}
+	return rec.all()
+}
+
+// waitStat waits until the newest stats line satisfies ok.
+func waitStat(t *testing.T, rec *statsRecorder, what string, ok func(app.Stats) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if l := rec.all(); len(l) > 0 && ok(l[len(l)-1]) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func checkRecordingDecodes(t *testing.T, ng *peers.Nginx) {
+	t.Helper()
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(300 * time.Millisecond)
+	rec := ng.Recording(streamKey)
+	if pr := peers.ProbeFile(t, rec); pr.Stream("video") == nil || pr.Stream("video").Frames() < 60 {
+		t.Fatalf("server recording: %+v", pr.Streams)
+	}
+	if errs := peers.DecodeErrors(t, rec); errs != "" {
+		t.Errorf("server recording does not decode cleanly: %s", errs)
+	}
+}
+
+// At half the bandwidth the stream needs, the queue stays bounded (the drop
+// threshold plus one GOP), drops are counted, and what the server records
+// decodes without errors.
+func TestHalfBandwidthKeepsQueueBoundedAndRecordingClean(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	th := peers.StartThrottle(t, "127.0.0.1:"+strconv.Itoa(ng.Port))
+	th.SetRate(1_050_000) // the stream needs 2128 kb/s plus overhead
+	lines := streamThrough(t, th, []string{"--duration", "20s"}, func(*statsRecorder) {})
+	maxQueue := 0.0
+	for _, st := range lines {
+		maxQueue = math.Max(maxQueue, st.QueueMs)
+	}
+	last := lines[len(lines)-1]
+	if maxQueue > 700+2000+300 {
+		t.Errorf("queue reached %.0f ms; the bound is the 700 ms drop threshold plus a 2 s GOP", maxQueue)
+	}
+	if last.DroppedNetwork == 0 {
+		t.Errorf("no drops counted at half the bandwidth: %+v", last)
+	}
+	t.Logf("max queue %.0f ms, %d frames sent, %d dropped, sent %.0f kb/s at the end", maxQueue, last.FramesSent, last.DroppedNetwork, last.SentKbps)
+	checkRecordingDecodes(t, ng)
+}
+
+// With dynamic bitrate on, a link at half the rate brings the encoder down
+// near the link within seconds, without drops piling up; when the link
+// recovers the bitrate climbs back to what was asked for.
+func TestDynamicBitrateFollowsTheLinkAndRecovers(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	th := peers.StartThrottle(t, "127.0.0.1:"+strconv.Itoa(ng.Port))
+	th.SetRate(1_050_000)
+	var limited []app.Stats
+	lines := streamThrough(t, th, []string{"--duration", "40s", "--dynamic-bitrate"}, func(rec *statsRecorder) {
+		waitStat(t, rec, "16 s of stream", func(st app.Stats) bool { return st.T >= 16 })
+		for _, st := range rec.all() {
+			if st.T >= 10 {
+				limited = append(limited, st)
+			}
+		}
+		th.SetRate(0)
+	})
+	for _, st := range lines {
+		t.Logf("t=%4.0f %-12s sent %5.0f target %5.0f queue %4.0f dropped %d", st.T, st.State, st.SentKbps, st.TargetKbps, st.QueueMs, st.DroppedNetwork)
+	}
+	sent, target := 0.0, 0.0
+	for _, st := range limited {
+		sent += st.SentKbps / float64(len(limited))
+		if st.T <= 15 { // at 16 s the link recovers, and a probe may rightly climb
+			target = math.Max(target, st.TargetKbps)
+		}
+	}
+	// Video plus 128 kb/s of audio must fit the link, with the margin a probe takes.
+	if sent < 700 || sent > 1100 || target+128 > 1.1*1050 {
+		t.Errorf("on the 1050 kb/s link from 10 s to 15 s: sent %.0f kb/s on average, encoder up to %.0f kb/s", sent, target)
+	}
+	last := lines[len(lines)-1]
+	if last.TargetKbps < 1800 {
+		t.Errorf("20 s after the link recovered the encoder is at %.0f kb/s of 2000", last.TargetKbps)
+	}
+	t.Logf("limited: sent %.0f kb/s, encoder up to %.0f kb/s; recovered: encoder %.0f kb/s, sent %.0f kb/s, %d dropped in all",
+		sent, target, last.TargetKbps, last.SentKbps, last.DroppedNetwork)
+	checkRecordingDecodes(t, ng)
+}
+
+// A reset and a stall of the link: each is noticed (the stall by the write
+// timeout), the stream reconnects and carries on.
+func TestLinkResetAndStallReconnect(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	th := peers.StartThrottle(t, "127.0.0.1:"+strconv.Itoa(ng.Port))
+	lines := streamThrough(t, th, []string{"--duration", "40s", "--vbitrate", "800k"}, func(rec *statsRecorder) {
+		waitStat(t, rec, "live", func(st app.Stats) bool { return st.State == "live" && st.T > 3 })
+		th.Reset()
+		waitStat(t, rec, "the first reconnect", func(st app.Stats) bool { return st.State == "live" && st.Reconnects == 1 })
+		th.Stall(true)
+		stalled := time.Now()
+		waitStat(t, rec, "the stall noticed", func(st app.Stats) bool { return st.State == "reconnecting" })
+		t.Logf("stall noticed after %.1f s", time.Since(stalled).Seconds())
+		th.Stall(false)
+		waitStat(t, rec, "the second reconnect", func(st app.Stats) bool { return st.State == "live" && st.Reconnects == 2 })
+	})
+	if last := lines[len(lines)-1]; last.Reconnects != 2 {
+		t.Errorf("%d reconnects at the end", last.Reconnects)
+	}
+	checkRecordingDecodes(t, ng)
 }

@@ -76,6 +76,7 @@ type counters struct {
 	audioFrames     atomic.Uint64
 	// audio chunks dropped because the device ran ahead of real time
 	droppedAudioCapture atomic.Uint64
+	videoTarget         atomic.Uint64 // the encoder's bitrate now, b/s
 }
 
 // NewSession validates the settings. Nothing starts until Run.
@@ -127,7 +128,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	if v.Source != "none" {
 		venc, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: v.Encoder, Width: v.Width, Height: v.Height,
 			FPS: v.FPS, Bitrate: v.Bitrate, KeyframeInterval: v.KeyframeInterval, Preset: v.Preset, Tune: v.Tune,
-			Profile: v.Profile, BFrames: v.BFrames})
+			Profile: v.Profile, BFrames: v.BFrames, Adjustable: s.dynamicBitrate()})
 		if err != nil {
 			return err
 		}
@@ -191,6 +192,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer closeSources()
+	s.counter.videoTarget.Store(uint64(v.Bitrate))
 	s.start = time.Now()
 	if s.phase != nil && v.FPS > 0 {
 		// Sample the slots half-way between the source's frames, not at a
@@ -216,6 +218,10 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	if aenc != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); errc <- s.audioLoop(captureCtx, asrc, aenc) }()
+	}
+	if venc != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runBitrateController(captureCtx, venc) }()
 	}
 	// A destination failing alone does not end the session while something else
 	// (another destination, the recording) still works.
@@ -256,6 +262,15 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+func (s *Session) dynamicBitrate() bool {
+	for _, d := range s.settings.Destinations {
+		if d.DynamicBitrate {
+			return true
+		}
+	}
+	return false
 }
 
 // connected tells whether the stream is out: some destination is publishing,
@@ -307,8 +322,13 @@ func (s *Session) openDestinations(venc *encode.VideoEncoder, aenc *encode.Audio
 			return err
 		}
 		rc := s.settings.Reconnect
+		// Half a second of the stream in the socket (Linux doubles what is
+		// asked): enough for any link's bandwidth-delay product at these rates,
+		// and small enough that a slow link shows up in Tally's own queue, where
+		// the drop policy and the bitrate control see it, not in the kernel.
+		sndbuf := max(32<<10, (s.settings.Video.Bitrate+s.settings.Audio.Bitrate)/32)
 		pub := rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: ep, Metadata: meta,
-			Options:     rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log},
+			Options:     rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log, SendBuffer: sndbuf},
 			Reconnect:   rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait},
 			OnReconnect: func() { s.forceKey.Store(true) }})
 		s.dests = append(s.dests, &destination{cfg: d, ep: ep, pub: pub})

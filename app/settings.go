@@ -42,6 +42,9 @@ type Destination struct {
 	// CAFile adds a CA for RTMPS to a private server; Insecure skips verification.
 	CAFile   string
 	Insecure bool
+	// DynamicBitrate lowers the video bitrate while this destination's link
+	// cannot carry it, and raises it again when it can.
+	DynamicBitrate bool
 }
 
 // Settings are everything a session needs.

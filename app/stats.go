@@ -16,6 +16,7 @@ type Stats struct {
 	State           string             `json:"state"`
 	FPS             float64            `json:"fps"` // frames encoded per second
 	VideoKbps       float64            `json:"video_kbps"`
+	TargetKbps      float64            `json:"video_target_kbps"` // the encoder's bitrate now (dynamic bitrate moves it)
 	AudioKbps       float64            `json:"audio_kbps"`
 	SentKbps        float64            `json:"sent_kbps"` // all destinations together
 	QueueMs         float64            `json:"queue_ms"`  // the longest destination queue
@@ -118,6 +119,7 @@ func (s *Session) startStats() (stop func()) {
 				st := Stats{
 					T:               round1(time.Since(s.start).Seconds()),
 					FPS:             round1(float64(frames-prev.frames) / dt),
+					TargetKbps:      float64(s.counter.videoTarget.Load() / 1000),
 					VideoKbps:       round1(float64(vb-prev.vbytes) * 8 / 1000 / dt),
 					AudioKbps:       round1(float64(ab-prev.abytes) * 8 / 1000 / dt),
 					SkippedEncoding: s.counter.skippedEncoding.Load(),

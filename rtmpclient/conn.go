@@ -35,6 +35,10 @@ type Options struct {
 	FlashVer string
 	// Dial replaces the TCP dialler (tests use it to interpose proxies).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// SendBuffer sets the socket's send buffer in bytes (0: the system's
+	// autotuning). A bound keeps a slow link's backlog in the Publisher's queue,
+	// where the drop policy sees it.
+	SendBuffer int
 	// MaxMessageSize bounds any message the server sends. Default 8 MiB.
 	MaxMessageSize uint32
 	// Logger receives protocol events at debug level. Default: slog's default.
@@ -158,6 +162,9 @@ func dialTransport(ctx context.Context, ep Endpoint, opts Options) (net.Conn, er
 		return nil, fmt.Errorf("rtmp dial %s: %w", ep.Address(), err)
 	}
 	setUserTimeout(nc, opts.WriteTimeout)
+	if tc, ok := nc.(*net.TCPConn); ok && opts.SendBuffer > 0 {
+		_ = tc.SetWriteBuffer(opts.SendBuffer)
+	}
 	if ep.Scheme != "rtmps" {
 		return nc, nil
 	}

@@ -98,9 +98,13 @@ type PublisherStats struct {
 	RTT             time.Duration // round-trip time, when the server answers pings
 	Unacked         uint64        // bytes sent the server has not acknowledged
 	Reconnects      uint64        // times publishing resumed after an outage
-	Attempt         int           // while reconnecting: the attempt being waited for
-	NextRetry       time.Time     // while reconnecting: when the next attempt starts
-	LastError       string        // why the connection was last lost (key masked)
+	// BlockedBytes were written while the socket pushed back, over
+	// BlockedTime: their ratio is what the link carries when it is the limit.
+	BlockedBytes uint64
+	BlockedTime  time.Duration
+	Attempt      int       // while reconnecting: the attempt being waited for
+	NextRetry    time.Time // while reconnecting: when the next attempt starts
+	LastError    string    // why the connection was last lost (key masked)
 }
 
 // State is where a Publisher is in its life.
@@ -161,6 +165,8 @@ type Publisher struct {
 	bitrate      atomic.Uint64 // bits/s, as float64 bits
 	bytesBase    atomic.Uint64 // bytes of earlier connections
 	reconnects   atomic.Uint64
+	blockedBytes atomic.Uint64
+	blockedNanos atomic.Int64
 
 	retryMu   sync.Mutex // guards the three below
 	attempt   int
@@ -389,6 +395,8 @@ func (p *Publisher) Stats() PublisherStats {
 		Bitrate:         math.Float64frombits(p.bitrate.Load()),
 		BytesSent:       p.bytesBase.Load(),
 		Reconnects:      p.reconnects.Load(),
+		BlockedBytes:    p.blockedBytes.Load(),
+		BlockedTime:     time.Duration(p.blockedNanos.Load()),
 	}
 	p.retryMu.Lock()
 	s.Attempt, s.NextRetry, s.LastError = p.attempt, p.nextRetry, p.lastErr
@@ -625,6 +633,15 @@ func (p *Publisher) sendPreamble(c *ClientConn, streamID uint32) error {
 
 func (p *Publisher) sendBatch(c *ClientConn, streamID uint32, batch []Packet) error {
 	var video, audio uint64
+	start, before := time.Now(), c.t.bytesOut.Load()
+	defer func() {
+		// A write that had to wait measured the link: it went as fast as the
+		// link took it. One that did not only says the link was fast enough.
+		if d := time.Since(start); d > 2*time.Millisecond {
+			p.blockedBytes.Add(c.t.bytesOut.Load() - before)
+			p.blockedNanos.Add(int64(d))
+		}
+	}()
 	err := c.t.write(func(cw *chunkWriter) error {
 		for i := range batch {
 			pk := &batch[i]

@@ -29,6 +29,7 @@ type destRow struct {
 	service *widget.Select
 	url     *widget.Entry
 	key     *widget.Entry
+	dynamic *widget.Check
 	hint    *widget.Label
 	status  *widget.Label
 	remove  *widget.Button
@@ -99,8 +100,10 @@ func (p *destinationsPanel) addRow(id string, d app.Destination) {
 	r.status = widget.NewLabel("")
 	r.status.Wrapping = fyne.TextWrapWord
 	r.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.removeRow(r) })
+	r.dynamic = widget.NewCheck("Dynamic bitrate: lower the bitrate while this link is congested", func(bool) { p.changed() })
+	r.dynamic.Checked = d.DynamicBitrate
 	r.fields = container.NewVBox(
-		widget.NewForm(widget.NewFormItem("Server", r.url), widget.NewFormItem("Stream key", r.key)))
+		widget.NewForm(widget.NewFormItem("Server", r.url), widget.NewFormItem("Stream key", r.key)), r.dynamic)
 	svc, _ := app.ServiceByID(d.Service)
 	r.service.SetSelected(svc.Name)
 	r.service.OnChanged = func(name string) { p.serviceChanged(r, name) }
@@ -157,7 +160,7 @@ func (p *destinationsPanel) destinations() []app.Destination {
 		svc := serviceByName(r.service.Selected)
 		d := app.Destination{Service: svc.ID}
 		if svc.ID != "local" {
-			d.URL, d.Key = r.url.Text, rtmpclient.StreamKey(r.key.Text)
+			d.URL, d.Key, d.DynamicBitrate = r.url.Text, rtmpclient.StreamKey(r.key.Text), r.dynamic.Checked
 		}
 		out = append(out, d)
 	}
@@ -222,7 +225,7 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 func (p *destinationsPanel) setLive(live bool) {
 	p.live = live
 	for _, r := range p.rows {
-		for _, in := range []fyne.Disableable{r.service, r.url, r.key, r.remove} {
+		for _, in := range []fyne.Disableable{r.service, r.url, r.key, r.dynamic, r.remove} {
 			if live {
 				in.Disable()
 			} else {

@@ -21,6 +21,7 @@ type savedDest struct {
 	Service string
 	URL     string
 	CAFile  string `json:",omitempty"`
+	Dynamic bool   `json:",omitempty"`
 }
 
 type savedSettings struct {
@@ -48,7 +49,7 @@ func loadSettings(p fyne.Preferences) loaded {
 	l.Video, l.Audio, l.Record = s.Video, s.Audio, s.Record
 	l.Destinations = nil
 	for _, d := range s.Destinations {
-		l.Destinations = append(l.Destinations, app.Destination{Service: d.Service, URL: d.URL, CAFile: d.CAFile})
+		l.Destinations = append(l.Destinations, app.Destination{Service: d.Service, URL: d.URL, CAFile: d.CAFile, DynamicBitrate: d.Dynamic})
 		l.ids = append(l.ids, d.ID)
 	}
 	if len(l.Destinations) == 0 {
@@ -60,7 +61,7 @@ func loadSettings(p fyne.Preferences) loaded {
 func saveSettings(p fyne.Preferences, st app.Settings, ids []string) {
 	s := savedSettings{Video: st.Video, Audio: st.Audio, Record: st.Record}
 	for i, d := range st.Destinations {
-		s.Destinations = append(s.Destinations, savedDest{ID: ids[i], Service: d.Service, URL: d.URL, CAFile: d.CAFile})
+		s.Destinations = append(s.Destinations, savedDest{ID: ids[i], Service: d.Service, URL: d.URL, CAFile: d.CAFile, Dynamic: d.DynamicBitrate})
 	}
 	raw, err := json.Marshal(s)
 	if err == nil {

@@ -1,0 +1,145 @@
+package peers
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Throttle is a TCP proxy that shapes the client → server direction: a rate
+// limit, added latency, a stall (stops reading, as a dead link does) and a
+// reset. The server → client direction passes untouched.
+type Throttle struct {
+	ln       net.Listener
+	upstream string
+
+	mu      sync.Mutex
+	rate    int // bytes per second; 0: unlimited
+	latency time.Duration
+	stalled bool
+	conns   map[net.Conn]struct{}
+	wake    chan struct{}
+}
+
+// StartThrottle proxies a free loopback port to upstream ("host:port").
+func StartThrottle(t testing.TB, upstream string) *Throttle {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := &Throttle{ln: ln, upstream: upstream, conns: map[net.Conn]struct{}{}, wake: make(chan struct{})}
+	go th.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		th.Reset()
+	})
+	return th
+}
+
+// Addr is where clients connect.
+func (th *Throttle) Addr() string { return th.ln.Addr().String() }
+
+// Port is the proxy's port.
+func (th *Throttle) Port() int { p, _ := strconv.Atoi(th.Addr()[len("127.0.0.1:"):]); return p }
+
+// SetRate limits the client → server direction to bits per second (0: no limit).
+func (th *Throttle) SetRate(bps int) { th.set(func() { th.rate = bps / 8 }) }
+
+// SetLatency delays everything the client sends by d.
+func (th *Throttle) SetLatency(d time.Duration) { th.set(func() { th.latency = d }) }
+
+// Stall stops (true) or resumes (false) reading from clients.
+func (th *Throttle) Stall(on bool) { th.set(func() { th.stalled = on }) }
+
+func (th *Throttle) set(fn func()) {
+	th.mu.Lock()
+	fn()
+	close(th.wake)
+	th.wake = make(chan struct{})
+	th.mu.Unlock()
+}
+
+// Reset cuts every connection with a TCP reset.
+func (th *Throttle) Reset() {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	for c := range th.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		c.Close()
+	}
+	clear(th.conns)
+}
+
+func (th *Throttle) serve() {
+	for {
+		c, err := th.ln.Accept()
+		if err != nil {
+			return
+		}
+		// A small receive window: a slow link must push back on the sender
+		// within a fraction of a second, not after megabytes of buffering.
+		_ = c.(*net.TCPConn).SetReadBuffer(16 << 10)
+		up, err := net.Dial("tcp", th.upstream)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		th.mu.Lock()
+		th.conns[c], th.conns[up] = struct{}{}, struct{}{}
+		th.mu.Unlock()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+		go th.forward(c, up)
+	}
+}
+
+type chunk struct {
+	b   []byte
+	due time.Time
+}
+
+// forward reads from the client at the allowed rate and hands chunks to a
+// writer that releases each at its due time (the added latency).
+func (th *Throttle) forward(c, up net.Conn) {
+	defer up.Close()
+	q := make(chan chunk, 1024)
+	go func() {
+		defer c.Close()
+		for ch := range q {
+			time.Sleep(time.Until(ch.due))
+			if _, err := up.Write(ch.b); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(q)
+	for {
+		th.mu.Lock()
+		rate, lat, stalled, wake := th.rate, th.latency, th.stalled, th.wake
+		th.mu.Unlock()
+		if stalled {
+			<-wake
+			continue
+		}
+		n := 32 << 10
+		if rate > 0 {
+			n = max(rate/50, 512) // 20 ms worth at a time: smooth pacing
+		}
+		buf := make([]byte, n)
+		got, err := c.Read(buf)
+		if got > 0 {
+			q <- chunk{buf[:got], time.Now().Add(lat)}
+			if rate > 0 {
+				time.Sleep(time.Duration(got) * time.Second / time.Duration(rate))
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
