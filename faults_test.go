@@ -167,12 +167,12 @@ func waitStat(t *testing.T, rec *statsRecorder, what string, ok func(app.Stats) 
 	}
 }
 
-func checkRecordingDecodes(t *testing.T, ng *peers.Nginx) {
+func checkRecordingDecodes(t *testing.T, ng *peers.Nginx, minFrames int) {
 	t.Helper()
 	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
 	time.Sleep(300 * time.Millisecond)
 	rec := ng.Recording(streamKey)
-	if pr := peers.ProbeFile(t, rec); pr.Stream("video") == nil || pr.Stream("video").Frames() < 60 {
+	if pr := peers.ProbeFile(t, rec); pr.Stream("video") == nil || pr.Stream("video").Frames() < minFrames {
 		t.Fatalf("server recording: %+v", pr.Streams)
 	}
 	if errs := peers.DecodeErrors(t, rec); errs != "" {
@@ -200,7 +200,9 @@ func TestHalfBandwidthKeepsQueueBoundedAndRecordingClean(t *testing.T) {
 		t.Errorf("no drops counted at half the bandwidth: %+v", last)
 	}
 	t.Logf("max queue %.0f ms, %d frames sent, %d dropped, sent %.0f kb/s at the end", maxQueue, last.FramesSent, last.DroppedNetwork, last.SentKbps)
-	checkRecordingDecodes(t, ng)
+	// Each 2 s GOP needs 4 s of this link, so most of every GOP is dropped
+	// (the rest waits for the next keyframe): few frames, all decodable.
+	checkRecordingDecodes(t, ng, 20)
 }
 
 // With dynamic bitrate on, a link at half the rate brings the encoder down
@@ -240,7 +242,7 @@ func TestDynamicBitrateFollowsTheLinkAndRecovers(t *testing.T) {
 	}
 	t.Logf("limited: sent %.0f kb/s, encoder up to %.0f kb/s; recovered: encoder %.0f kb/s, sent %.0f kb/s, %d dropped in all",
 		sent, target, last.TargetKbps, last.SentKbps, last.DroppedNetwork)
-	checkRecordingDecodes(t, ng)
+	checkRecordingDecodes(t, ng, 60)
 }
 
 // A reset and a stall of the link: each is noticed (the stall by the write
@@ -262,5 +264,5 @@ func TestLinkResetAndStallReconnect(t *testing.T) {
 	if last := lines[len(lines)-1]; last.Reconnects != 2 {
 		t.Errorf("%d reconnects at the end", last.Reconnects)
 	}
-	checkRecordingDecodes(t, ng)
+	checkRecordingDecodes(t, ng, 60)
 }

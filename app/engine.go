@@ -140,6 +140,9 @@ type Status struct {
 	Stats   Stats
 	History []float64 // sent kb/s once a second, oldest first, up to five minutes
 	Reports []string  // the local test ingest's health reports, when it was used
+	// SourceErrors name sources that failed and are replaced by a slate or
+	// silence, live or not.
+	SourceErrors []string
 }
 
 // ErrBusy is returned by GoLive while a session is running.
@@ -163,7 +166,7 @@ func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 		e.mu.Unlock()
 		return nil, err
 	}
-	sess.sources, sess.phase = e.prog.taps, e.prog.lastFrameTime
+	sess.sources, sess.phase, sess.lostSources = e.prog.taps, e.prog.lastFrameTime, e.prog.sourceErrors
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	e.sess, e.cancel, e.done = sess, cancel, done
@@ -253,6 +256,7 @@ func (e *Engine) Status() Status {
 	sess, since, lastErr := e.sess, e.since, e.lastErr
 	st := Status{Since: since, History: append([]float64(nil), e.history...), Reports: e.reports}
 	e.mu.Unlock()
+	st.SourceErrors = e.prog.sourceErrors()
 	if sess == nil {
 		st.State = "idle"
 		if lastErr != nil {

@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"image"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tallystudio/tally/capture"
 )
 
 func smallSettings() Settings {
@@ -119,4 +122,66 @@ func distinctColours(img *image.RGBA) int {
 		seen[[3]uint8{img.Pix[i], img.Pix[i+1], img.Pix[i+2]}] = true
 	}
 	return len(seen)
+}
+
+// failingVideo is a camera that is unplugged after some frames.
+type failingVideo struct {
+	capture.VideoReader
+	left int
+}
+
+func (f *failingVideo) Read() (image.Image, func(), error) {
+	if f.left <= 0 {
+		return nil, nil, errors.New("VIDIOC_DQBUF: no such device")
+	}
+	f.left--
+	return f.VideoReader.Read()
+}
+
+// A camera that disappears mid-stream is replaced by a slate: the stream stays
+// live at full frame rate, the loss is reported, and picking a source again
+// brings the picture back without stopping.
+func TestEngineKeepsStreamingWhenTheCameraIsLost(t *testing.T) {
+	e := NewEngine(nil)
+	defer e.Close()
+	e.prog.open = func(v VideoSettings, a AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error) {
+		vr, ar, closeAll, err := openSources(v, a)
+		if vr != nil && !v.Loop {
+			vr = &failingVideo{VideoReader: vr, left: 45}
+		}
+		return vr, ar, closeAll, err
+	}
+	s := smallSettings()
+	if _, err := e.GoLive(s); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the loss reported", func() bool {
+		st := e.Status()
+		return len(st.SourceErrors) == 1 && len(st.Stats.SourcesLost) == 1
+	})
+	st := e.Status()
+	if st.State != "live" || !strings.Contains(st.SourceErrors[0], "no such device") {
+		t.Fatalf("after the camera was lost: state %q, %q", st.State, st.SourceErrors)
+	}
+	before := st.Stats.FramesSent
+	waitUntil(t, "slate frames", func() bool { return e.Status().Stats.FramesSent > before+30 })
+	if e.PreviewFrame(image.NewRGBA(image.Rect(0, 0, 16, 9))) {
+		t.Error("the preview shows a picture from a lost camera")
+	}
+	s.Video.Loop = true // re-pick: a different setting reopens the source (and this one does not fail)
+	if err := e.SetSources(s.Video, s.Audio); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the loss cleared", func() bool { return len(e.Status().SourceErrors) == 0 })
+	before = e.Status().Stats.FramesSent
+	waitUntil(t, "frames after re-picking", func() bool { return e.Status().Stats.FramesSent > before+30 })
+	e.Stop()
+	_ = e.Wait(context.Background())
+	st = e.Status()
+	if st.Error != "" || len(st.Reports) != 1 {
+		t.Fatalf("after stop: %+v", st)
+	}
+	if strings.Contains(st.Reports[0], "problem:") {
+		t.Errorf("the ingest saw problems:\n%s", st.Reports[0])
+	}
 }

@@ -24,6 +24,8 @@ type program struct {
 	// what is open, so that re-applying the same settings does not reopen devices
 	vkey, akey string
 	closeFile  func() // a media file that feeds both tracks
+	// open opens sources; openSources unless a test stands in a faulty device
+	open func(VideoSettings, AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error)
 }
 
 // sharedFrame is a captured frame that the preview and a session may hold at
@@ -52,10 +54,12 @@ type videoFeed struct {
 	// stopping: the source is being replaced, and the error its Read returns
 	// is not the taps' business
 	stopping atomic.Bool
+	quit     chan struct{} // closed by stop: ends the slate
+	lost     error         // a device that failed; the slate stands in
 }
 
-func startVideoFeed(src capture.VideoReader, taps map[*videoTap]struct{}, log *slog.Logger) *videoFeed {
-	f := &videoFeed{src: src, taps: taps, done: make(chan struct{})}
+func startVideoFeed(src capture.VideoReader, v VideoSettings, taps map[*videoTap]struct{}, log *slog.Logger) *videoFeed {
+	f := &videoFeed{src: src, taps: taps, done: make(chan struct{}), quit: make(chan struct{})}
 	go func() {
 		defer close(f.done)
 		for {
@@ -65,7 +69,15 @@ func startVideoFeed(src capture.VideoReader, taps map[*videoTap]struct{}, log *s
 					return
 				}
 				if !errors.Is(err, io.EOF) {
-					log.Warn("video source stopped", "err", err)
+					// A device that goes away (unplugged, driver error) must
+					// not end the stream: a slate goes out instead until
+					// another source is picked.
+					log.Warn("video source lost; sending a slate", "err", err)
+					f.mu.Lock()
+					f.lost = err
+					f.mu.Unlock()
+					f.slate(v)
+					return
 				}
 				f.mu.Lock()
 				f.err = err
@@ -75,29 +87,64 @@ func startVideoFeed(src capture.VideoReader, taps map[*videoTap]struct{}, log *s
 				f.mu.Unlock()
 				return
 			}
-			fr := &sharedFrame{img: img, release: release, captured: time.Now()}
-			fr.refs.Store(1) // the feed's own reference, as newest
-			f.mu.Lock()
-			old := f.newest
-			f.newest = fr
-			for t := range f.taps {
-				fr.refs.Add(1)
-				t.offer(fr)
-			}
-			f.mu.Unlock()
-			if old != nil {
-				old.unref()
-			}
+			f.publish(img, release)
 		}
 	}()
 	return f
 }
 
-// latest returns the newest frame with a reference the caller must drop.
+// publish makes a frame the newest and hands it to every tap.
+func (f *videoFeed) publish(img image.Image, release func()) {
+	fr := &sharedFrame{img: img, release: release, captured: time.Now()}
+	fr.refs.Store(1) // the feed's own reference, as newest
+	f.mu.Lock()
+	old := f.newest
+	f.newest = fr
+	for t := range f.taps {
+		fr.refs.Add(1)
+		t.offer(fr)
+	}
+	f.mu.Unlock()
+	if old != nil {
+		old.unref()
+	}
+}
+
+// slate sends a dark frame at the stream's rate until the feed is stopped.
+func (f *videoFeed) slate(v VideoSettings) {
+	w, h, fps := max(v.Width, 16), max(v.Height, 16), max(v.FPS, 1)
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for i := range img.Y {
+		img.Y[i] = 40
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = 128, 128
+	}
+	t := time.NewTicker(time.Second / time.Duration(fps))
+	defer t.Stop()
+	for {
+		select {
+		case <-f.quit:
+			return
+		case <-t.C:
+			f.publish(img, nil)
+		}
+	}
+}
+
+// lostErr is why the device failed, nil while it works.
+func (f *videoFeed) lostErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lost
+}
+
+// latest returns the newest frame with a reference the caller must drop. A
+// lost source shows as no signal in the preview, whatever the slate sends.
 func (f *videoFeed) latest() *sharedFrame {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.newest == nil || f.err != nil {
+	if f.newest == nil || f.err != nil || f.lost != nil {
 		return nil
 	}
 	f.newest.refs.Add(1)
@@ -108,6 +155,9 @@ func (f *videoFeed) latest() *sharedFrame {
 // unblocks a pending Read.
 func (f *videoFeed) stop() {
 	f.stopping.Store(true)
+	if f.quit != nil {
+		close(f.quit)
+	}
 	_ = f.src.Close()
 	select {
 	case <-f.done:
@@ -192,8 +242,10 @@ type audioFeed struct {
 	level levelMeter
 	done  chan struct{}
 	src   capture.AudioReader
-	// stopping: as for videoFeed
+	// stopping, quit and lost: as for videoFeed
 	stopping atomic.Bool
+	quit     chan struct{}
+	lost     error
 }
 
 type audioChunk struct {
@@ -201,8 +253,8 @@ type audioChunk struct {
 	rate, channels int
 }
 
-func startAudioFeed(src capture.AudioReader, taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
-	f := &audioFeed{src: src, taps: taps, done: make(chan struct{})}
+func startAudioFeed(src capture.AudioReader, a AudioSettings, taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
+	f := &audioFeed{src: src, taps: taps, done: make(chan struct{}), quit: make(chan struct{})}
 	go func() {
 		defer close(f.done)
 		var buf []int16
@@ -214,7 +266,12 @@ func startAudioFeed(src capture.AudioReader, taps map[*audioTap]struct{}, log *s
 					return
 				}
 				if !errors.Is(err, io.EOF) {
-					log.Warn("audio source stopped", "err", err)
+					log.Warn("audio source lost; sending silence", "err", err)
+					f.mu.Lock()
+					f.lost = err
+					f.mu.Unlock()
+					f.silence(a)
+					return
 				}
 				f.mu.Lock()
 				f.err = err
@@ -236,8 +293,37 @@ func startAudioFeed(src capture.AudioReader, taps map[*audioTap]struct{}, log *s
 	return f
 }
 
+// silence sends 10 ms chunks of silence in real time until the feed is stopped.
+func (f *audioFeed) silence(a AudioSettings) {
+	rate, channels := max(a.SampleRate, 8000), max(a.Channels, 1)
+	chunk := make([]int16, rate/100*channels)
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.quit:
+			return
+		case <-t.C:
+			f.mu.Lock()
+			for tp := range f.taps {
+				tp.offer(chunk, rate, channels)
+			}
+			f.mu.Unlock()
+		}
+	}
+}
+
+func (f *audioFeed) lostErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lost
+}
+
 func (f *audioFeed) stop() {
 	f.stopping.Store(true)
+	if f.quit != nil {
+		close(f.quit)
+	}
 	_ = f.src.Close()
 	select {
 	case <-f.done:
@@ -364,7 +450,11 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 	if !changeAudio {
 		aa.Source = "none"
 	}
-	vsrc, asrc, closeAll, err := openSources(vv, aa)
+	open := p.open
+	if open == nil {
+		open = openSources
+	}
+	vsrc, asrc, closeAll, err := open(vv, aa)
 	// Keep taps attached even when opening failed: they see the error and the
 	// next successful set feeds them again.
 	if err != nil {
@@ -382,7 +472,7 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 	}
 	if changeVideo {
 		if vsrc != nil {
-			p.video = startVideoFeed(vsrc, vtaps, p.log)
+			p.video = startVideoFeed(vsrc, v, vtaps, p.log)
 		} else {
 			p.video = &videoFeed{taps: vtaps, err: errSourceNone, done: closedChan()}
 		}
@@ -390,7 +480,7 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 	}
 	if changeAudio {
 		if asrc != nil {
-			p.audio = startAudioFeed(asrc, ataps, p.log)
+			p.audio = startAudioFeed(asrc, a, ataps, p.log)
 		} else {
 			p.audio = &audioFeed{taps: ataps, err: errSourceNone, done: closedChan()}
 		}
@@ -607,4 +697,24 @@ func (p *program) lastFrameTime() time.Time {
 	}
 	defer f.unref()
 	return f.captured
+}
+
+// sourceErrors says which sources were lost (and are replaced by a slate or
+// silence), for the window.
+func (p *program) sourceErrors() []string {
+	p.mu.Lock()
+	v, a := p.video, p.audio
+	p.mu.Unlock()
+	var out []string
+	if v != nil {
+		if err := v.lostErr(); err != nil {
+			out = append(out, "video source lost ("+err.Error()+"): sending a slate; pick a source to carry on")
+		}
+	}
+	if a != nil {
+		if err := a.lostErr(); err != nil {
+			out = append(out, "audio source lost ("+err.Error()+"): sending silence; pick a source to carry on")
+		}
+	}
+	return out
 }

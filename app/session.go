@@ -53,6 +53,8 @@ type Session struct {
 	// phase, when set, is when the already-running video source last delivered
 	// a frame: the session clock starts in step with it.
 	phase func() time.Time
+	// lostSources reports sources replaced by a slate or silence.
+	lostSources func() []string
 	// forceKey asks the video loop for a keyframe: a destination resumed.
 	forceKey atomic.Bool
 }
@@ -183,11 +185,18 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	var vsrc capture.VideoReader
 	var asrc capture.AudioReader
 	var closeSources func()
-	if s.sources != nil {
-		vsrc, asrc, closeSources, err = s.sources(venc != nil, aenc != nil)
-	} else {
-		vsrc, asrc, closeSources, err = openSources(v, a)
+	if s.sources == nil {
+		// Without a studio, the session runs its own program: the same
+		// readers, the same slate and silence when a device is lost.
+		prog := newProgram(s.log)
+		defer prog.close()
+		if err := prog.set(v, a); err != nil {
+			return err
+		}
+		s.sources = prog.taps
+		s.lostSources = prog.sourceErrors
 	}
+	vsrc, asrc, closeSources, err = s.sources(venc != nil, aenc != nil)
 	if err != nil {
 		return err
 	}

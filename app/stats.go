@@ -2,6 +2,10 @@ package app
 
 import (
 	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/tallystudio/tally/rtmpclient"
 	"sync"
@@ -30,6 +34,9 @@ type Stats struct {
 	Attempt         int                `json:"attempt,omitempty"`      // while reconnecting
 	NextRetryS      float64            `json:"next_retry_s,omitempty"` // while reconnecting: seconds to the next attempt
 	CPUPercent      float64            `json:"cpu_percent"`
+	SourcesLost     []string           `json:"sources_lost,omitempty"` // sources replaced by a slate or silence
+	RSSMB           float64            `json:"rss_mb"`                 // resident memory (Linux; 0 elsewhere)
+	Goroutines      int                `json:"goroutines"`
 	Destinations    []DestinationStats `json:"destinations"`
 }
 
@@ -60,6 +67,9 @@ func (s *Session) Stats() Stats {
 	defer s.stats.mu.Unlock()
 	st := s.stats.latest
 	st.State = s.State()
+	if s.lostSources != nil && st.State == "live" {
+		st.SourcesLost = s.lostSources()
+	}
 	st.Destinations = append([]DestinationStats(nil), st.Destinations...)
 	// Live but with every destination away: say so, with the soonest retry.
 	if st.State == "live" && len(s.dests) > 0 {
@@ -127,6 +137,8 @@ func (s *Session) startStats() (stop func()) {
 					DroppedCapture:  s.counter.droppedCapture.Load(),
 					DroppedAudioCap: s.counter.droppedAudioCapture.Load(),
 					CPUPercent:      round1(float64(cpu-prev.cpu) / float64(now.Sub(prev.at)) * 100),
+					RSSMB:           round1(float64(rssBytes()) / (1 << 20)),
+					Goroutines:      runtime.NumGoroutine(),
 				}
 				first := true
 				for i, d := range s.dests {
@@ -177,3 +189,17 @@ func (s *Session) startStats() (stop func()) {
 }
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
+
+// rssBytes is the process's resident set, from /proc (0 where there is none).
+func rssBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}

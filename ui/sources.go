@@ -27,6 +27,8 @@ type sourcesPanel struct {
 	audioSpec    string
 	changed      func()
 	settingUp    bool
+	openErr      string // why the picked source did not open
+	lost         string // sources that failed while running
 }
 
 func newSourcesPanel(l loaded, changed func()) *sourcesPanel {
@@ -153,11 +155,24 @@ func (p *sourcesPanel) showFileRow() {
 
 // setError shows why a source did not open, or clears it (UI thread).
 func (p *sourcesPanel) setError(err error) {
-	if err == nil {
-		p.status.SetText("")
-		return
+	p.openErr = ""
+	if err != nil {
+		p.openErr = err.Error()
 	}
-	p.status.SetText(err.Error())
+	p.show()
+}
+
+// setLost shows sources that failed while running (UI thread).
+func (p *sourcesPanel) setLost(lost []string) {
+	p.lost = strings.Join(lost, "\n")
+	p.show()
+}
+
+func (p *sourcesPanel) show() {
+	text := strings.TrimSpace(p.openErr + "\n" + p.lost)
+	if p.status.Text != text {
+		p.status.SetText(text)
+	}
 }
 
 func (p *sourcesPanel) setLive(bool) {} // sources can change while live

@@ -318,6 +318,7 @@ func (s *Studio) showStatus(st app.Status, withStats bool) {
 		s.stats.update(st)
 	}
 	s.dests.showStatus(st)
+	s.sources.setLost(st.SourceErrors)
 	if len(st.Reports) > 0 && st.Since != s.shownReport && (st.State == "idle" || st.State == "error") {
 		s.shownReport = st.Since
 		s.showReport(st.Reports)
