@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test test-screen vet screenshots fuzz bench bench-stream clean
+.PHONY: all deps ffmpeg build run test test-screen vet screenshots fuzz bench bench-stream soak clean
 
 all: build
 
@@ -35,6 +35,12 @@ vet: ffmpeg
 # -count=1: the integration tests talk to real servers, so a cached pass proves nothing.
 test: build vet
 	@$(WITH_FFMPEG) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' ./...
+
+# Long runs (SOAK each, default 30m): A/V sync, memory and frames flat,
+# nginx restarted every 20 s. About three times SOAK in all.
+SOAK ?= 30m
+soak: build
+	@$(WITH_FFMPEG) TALLY_SOAK=$(SOAK) $(GO) test -count=1 -v -run 'Soak' -timeout 6h -ldflags '$(LDFLAGS)' . 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|soak_test.go'
 
 # Every fuzz target for FUZZTIME each (default 30s); failures land in testdata/fuzz.
 fuzz: ffmpeg
