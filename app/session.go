@@ -465,6 +465,7 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 	var mu sync.Mutex
 	var newest *item
 	capErr := make(chan error, 1)
+	arrived := make(chan struct{}, 1) // a frame came in
 	// The capture goroutine must be gone before the source is closed (a driver
 	// read racing its close crashes inside the X11 driver): stop it and join it
 	// on every way out. A source stuck in Read is waited for at most 2 s.
@@ -498,6 +499,10 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 			}
 			newest = &item{img, release, time.Now()}
 			mu.Unlock()
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
 		}
 	}()
 
@@ -545,11 +550,31 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 			n += k
 		}
 		mu.Lock()
+		empty := newest == nil && last != nil
+		mu.Unlock()
+		if empty {
+			// A frame due for this slot may be a moment late (a busy machine
+			// delays the hand-over): give it a third of a frame before
+			// repeating the last one, or it would land a slot late and put
+			// the picture a frame behind the sound.
+			grace := time.NewTimer(interval / 3)
+			select {
+			case <-arrived:
+			case <-grace.C:
+			case <-ctx.Done():
+			}
+			grace.Stop()
+		}
+		mu.Lock()
 		if newest != nil {
 			if last != nil && last.release != nil {
 				last.release()
 			}
 			last, newest = newest, nil
+			select { // this frame's arrival is spent
+			case <-arrived:
+			default:
+			}
 		} else if last != nil {
 			s.counter.repeatedCapture.Add(1)
 		}
