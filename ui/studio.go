@@ -174,9 +174,12 @@ func (s *Studio) settingsChanged() {
 	saveSettings(s.prefs, st, s.dests.ids())
 }
 
+// The UI thread never asks the engine for its status (that can wait on a
+// device being opened); it acts on the state the status loop last showed.
+
 func (s *Studio) liveButtonTapped() {
-	switch s.eng.Status().State {
-	case "idle", "error":
+	switch s.lastState {
+	case "", "idle", "error":
 		s.goLive()
 	case "stopping":
 	default:
@@ -185,8 +188,8 @@ func (s *Studio) liveButtonTapped() {
 }
 
 func (s *Studio) confirmToggle() {
-	switch s.eng.Status().State {
-	case "idle", "error":
+	switch s.lastState {
+	case "", "idle", "error":
 		dialog.NewConfirm("Go live?", "Start streaming to "+s.dests.summary()+"?", func(ok bool) {
 			if ok {
 				s.goLive()
@@ -375,8 +378,8 @@ func elapsed(d time.Duration) string {
 // closeRequested asks before closing while live, then stops cleanly (the
 // engine unpublishes and finishes the recording) before the window goes.
 func (s *Studio) closeRequested() {
-	state := s.eng.Status().State
-	if state == "idle" || state == "error" {
+	state := s.lastState
+	if state == "" || state == "idle" || state == "error" {
 		s.shutdown()
 		return
 	}

@@ -344,3 +344,35 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// slowDevices is an engine whose devices take as long as the test likes to
+// open, as a camera can.
+type slowDevices struct {
+	*app.Engine
+	release chan struct{}
+}
+
+func (e slowDevices) SetSources(v app.VideoSettings, a app.AudioSettings) error {
+	<-e.release
+	return e.Engine.SetSources(v, a)
+}
+
+// The window keeps answering while a device is slow to open: Go Live, the
+// state bar and the settings work, and the preview comes once the device does.
+func TestStudioStaysResponsiveWhileADeviceOpens(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	eng := slowDevices{app.NewEngine(nil), make(chan struct{})}
+	var s *Studio
+	onUI(func() { s = NewStudio(a, eng, &app.MemoryKeys{}) })
+	defer s.Close()
+	onUI(func() {
+		s.output.size.SetSelected("640x360")
+		test.Tap(s.dests.add)
+		if len(s.dests.rows) != 2 || s.preview.HasSignal() {
+			t.Errorf("%d destination rows; preview showing %v", len(s.dests.rows), s.preview.HasSignal())
+		}
+	})
+	close(eng.release)
+	eventually(t, "the preview once the device opened", func() bool { return s.preview.HasSignal() })
+}
