@@ -49,7 +49,7 @@ fuzz: ffmpeg
 # Go benchmarks; figures and how they were taken are in docs/BENCHMARKS.md.
 BENCHTIME ?= 2s
 bench: ffmpeg
-	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rtmpclient/ ./flv/ ./encode/
+	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rtmpclient/ ./flv/ ./encode/ ./app/
 	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench 'PublishHour' -benchtime 1x ./rtmpclient/
 
 # Tally against FFmpeg's command line on the same job (a few minutes).
