@@ -155,6 +155,8 @@ type Publisher struct {
 	lastDTS [3]int64      // per type, to keep timestamps monotonic
 	wake    chan struct{} // the sender has work
 	space   chan struct{} // the sender made room, for WriteWait
+	ended   chan struct{} // closed when Run returns
+	endOnce sync.Once
 
 	state        atomic.Int32
 	conn         atomic.Pointer[ClientConn]
@@ -187,7 +189,7 @@ func NewPublisher(cfg PublisherConfig) *Publisher {
 	}
 	cfg.Options = cfg.Options.withDefaults()
 	cfg.Reconnect = cfg.Reconnect.withDefaults()
-	return &Publisher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), lastDTS: [3]int64{-1 << 62, -1 << 62, -1 << 62}}
+	return &Publisher{cfg: cfg, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), ended: make(chan struct{}), lastDTS: [3]int64{-1 << 62, -1 << 62, -1 << 62}}
 }
 
 func typeSlot(t uint8) int {
@@ -223,15 +225,12 @@ func (p *Publisher) WriteWait(ctx context.Context, pkt Packet) error {
 		if !full {
 			break
 		}
-		switch State(p.state.Load()) {
-		case StateStopped, StateFailed:
-			return errors.New("rtmp publisher is not running")
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-p.ended:
+			return errors.New("rtmp publisher is not running")
 		case <-p.space:
-		case <-time.After(50 * time.Millisecond): // re-check the state now and then
 		}
 	}
 	p.Write(pkt)
@@ -423,6 +422,7 @@ func (p *Publisher) Stats() PublisherStats {
 // after publishing started is retried by the policy; the queue keeps taking
 // packets meanwhile, under the usual drop policy.
 func (p *Publisher) Run(ctx context.Context) error {
+	defer p.endOnce.Do(func() { close(p.ended) })
 	p.state.Store(int32(StateConnecting))
 	wasLive := false
 	failures := 0
