@@ -51,7 +51,7 @@ BENCHTIME ?= 2s
 bench: ffmpeg
 	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rtmpclient/ ./flv/ ./encode/ ./app/
 	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench 'PublishHour' -benchtime 1x ./rtmpclient/
-	@$(WITH_FFMPEG) cd bench && $(GO) test -run '^$$' -bench 'SendPath' -benchtime 3x . 2>&1 | grep -v 'level=info'
+	@$(WITH_FFMPEG) cd bench && $(GO) test -run '^$$' -bench 'SendPath|Destinations' -benchtime 3x . 2>&1 | grep -v 'level=info'
 
 # Tally against FFmpeg's command line on the same job (a few minutes).
 bench-stream: build
