@@ -74,7 +74,7 @@ func run(b *testing.B, publish func(pkts []packet)) {
 	}
 	b.StopTimer()
 	gb := float64(total) * float64(b.N) / 1e9
-	b.ReportMetric((cpuTime() - cpu).Seconds()/gb, "cpu-s/GB")
+	b.ReportMetric((cpuTime()-cpu).Seconds()/gb, "cpu-s/GB")
 }
 
 // The server is nginx-rtmp in its own process, so only the client's CPU is
