@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test test-screen vet screenshots fuzz bench bench-stream soak clean
+.PHONY: all deps ffmpeg build run test test-screen vet screenshots fuzz bench bench-stream bench-studio soak clean
 
 all: build
 
@@ -53,9 +53,13 @@ bench: ffmpeg
 	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench 'PublishHour' -benchtime 1x ./rtmpclient/
 	@$(WITH_FFMPEG) cd bench && $(GO) test -run '^$$' -bench 'SendPath|Destinations' -benchtime 3x . 2>&1 | grep -v 'level=info'
 
-# Tally against FFmpeg's command line on the same job (a few minutes).
+# Tally against FFmpeg's command line on the same job (about ten minutes).
 bench-stream: build
 	@scripts/bench-stream
+
+# The studio window's own cost under Xvfb: preview, and live against tally stream.
+bench-studio: build
+	@scripts/bench-studio
 
 # Screen capture end to end under Xvfb; not in `make test` while the X11
 # source stalls under load (see TestStreamScreenUnderXvfb).
