@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test test-screen vet screenshots fuzz bench bench-stream bench-studio soak clean
+.PHONY: all deps ffmpeg build run test test-screen vet screenshots fuzz bench bench-go bench-stream bench-studio soak clean
 
 all: build
 
@@ -46,12 +46,15 @@ soak: build
 fuzz: ffmpeg
 	@$(WITH_FFMPEG) scripts/fuzz
 
-# Go benchmarks; figures and how they were taken are in docs/BENCHMARKS.md.
+# Every benchmark and comparison in one run (about 15 minutes on 2 cores);
+# rewrites docs/BENCHMARKS.md. The parts alone: bench-go, bench-stream, bench-studio.
+bench: build
+	@$(WITH_FFMPEG) scripts/bench
+
 BENCHTIME ?= 2s
-bench: ffmpeg
+bench-go: ffmpeg
 	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./rtmpclient/ ./flv/ ./encode/ ./app/
-	@$(WITH_FFMPEG) $(GO) test -run '^$$' -bench 'PublishHour' -benchtime 1x ./rtmpclient/
-	@$(WITH_FFMPEG) cd bench && $(GO) test -run '^$$' -bench 'SendPath|Destinations' -benchtime 3x . 2>&1 | grep -v 'level=info'
+	@$(WITH_FFMPEG) cd bench && $(GO) test -run '^$$' -bench 'SendPath|Destinations' -benchtime 3x .
 
 # Tally against FFmpeg's command line on the same job (about ten minutes).
 bench-stream: build

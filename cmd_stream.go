@@ -156,6 +156,7 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	runErr := sess.Run(ctx)
 	cancel()
 	<-statsDone
+	printFinalStats(sess, *statsMode, runErr, stdout, stderr)
 
 	for _, r := range sess.LocalReports() {
 		fmt.Fprint(stderr, r.String())
@@ -209,6 +210,26 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 		} else if st.State == "reconnecting" {
 			fmt.Fprintf(stderr, "%6.0fs reconnecting: attempt %d in %.0fs\n", st.T, st.Attempt, st.NextRetryS)
 		}
+	}
+}
+
+// printFinalStats reports the totals once the stream has ended, so a script
+// reading --stats json gets the final counts rather than the last second's.
+func printFinalStats(sess *app.Session, mode string, runErr error, stdout, stderr io.Writer) {
+	st := sess.Stats()
+	if st.T == 0 {
+		return // never went live: the error says why
+	}
+	st.State = "ended"
+	if runErr != nil {
+		st.State = "error"
+	}
+	switch mode {
+	case "json":
+		_ = json.NewEncoder(stdout).Encode(st)
+	case "text":
+		fmt.Fprintf(stderr, "%6.0fs %s  %d frames sent  dropped %d  skipped %d  repeated %d  reconnects %d\n",
+			st.T, st.State, st.FramesSent, st.DroppedNetwork, st.SkippedEncoding, st.RepeatedCapture, st.Reconnects)
 	}
 }
 

@@ -117,68 +117,74 @@ func (s *Session) startStats() (stop func()) {
 			frames, vbytes, abytes uint64
 			destBytes              []uint64
 		}{at: time.Now(), cpu: cpuTime(), destBytes: make([]uint64, len(s.dests))}
+		sample := func(now time.Time) {
+			dt := now.Sub(prev.at).Seconds()
+			cpu := cpuTime()
+			frames := s.counter.framesEncoded.Load()
+			vb, ab := s.counter.videoBytes.Load(), s.counter.audioBytes.Load()
+			st := Stats{
+				T:               round1(time.Since(s.start).Seconds()),
+				FPS:             round1(float64(frames-prev.frames) / dt),
+				TargetKbps:      float64(s.counter.videoTarget.Load() / 1000),
+				VideoKbps:       round1(float64(vb-prev.vbytes) * 8 / 1000 / dt),
+				AudioKbps:       round1(float64(ab-prev.abytes) * 8 / 1000 / dt),
+				SkippedEncoding: s.counter.skippedEncoding.Load(),
+				RepeatedCapture: s.counter.repeatedCapture.Load(),
+				DroppedCapture:  s.counter.droppedCapture.Load(),
+				DroppedAudioCap: s.counter.droppedAudioCapture.Load(),
+				CPUPercent:      round1(float64(cpu-prev.cpu) / float64(now.Sub(prev.at)) * 100),
+				RSSMB:           round1(float64(rssBytes()) / (1 << 20)),
+				Goroutines:      runtime.NumGoroutine(),
+			}
+			first := true
+			for i, d := range s.dests {
+				ps := d.pub.Stats()
+				ds := DestinationStats{
+					Server:     d.ep.String(),
+					State:      ps.State.String(),
+					SentKbps:   round1(float64(ps.BytesSent-prev.destBytes[i]) * 8 / 1000 / dt),
+					QueueMs:    float64(ps.QueueDuration.Milliseconds()),
+					FramesSent: ps.VideoFramesSent,
+					Dropped:    ps.DroppedVideo + ps.DroppedAudio,
+					RTTMs:      round1(float64(ps.RTT) / float64(time.Millisecond)),
+					BytesSent:  ps.BytesSent,
+					Reconnects: ps.Reconnects,
+				}
+				if ps.State == rtmpclient.StateReconnecting {
+					ds.Attempt = ps.Attempt
+					ds.NextRetryS = round1(max(time.Until(ps.NextRetry).Seconds(), 0))
+					ds.Error = ps.LastError
+				}
+				if err := d.getErr(); err != nil {
+					ds.Error = err.Error()
+				}
+				st.Reconnects += ps.Reconnects
+				prev.destBytes[i] = ps.BytesSent
+				st.SentKbps += ds.SentKbps
+				st.QueueMs = math.Max(st.QueueMs, ds.QueueMs)
+				st.DroppedNetwork += ps.DroppedVideo
+				// The headline count is the least any destination has sent.
+				if first || ps.VideoFramesSent < st.FramesSent {
+					st.FramesSent = ps.VideoFramesSent
+				}
+				first = false
+				st.Destinations = append(st.Destinations, ds)
+			}
+			st.SentKbps = round1(st.SentKbps)
+			prev.at, prev.cpu, prev.frames, prev.vbytes, prev.abytes = now, cpu, frames, vb, ab
+			s.stats.mu.Lock()
+			s.stats.latest = st
+			s.stats.mu.Unlock()
+		}
 		for {
 			select {
 			case <-done:
+				// One last sample, so the totals read after the session
+				// ends are final rather than up to a second old.
+				sample(time.Now())
 				return
 			case now := <-t.C:
-				dt := now.Sub(prev.at).Seconds()
-				cpu := cpuTime()
-				frames := s.counter.framesEncoded.Load()
-				vb, ab := s.counter.videoBytes.Load(), s.counter.audioBytes.Load()
-				st := Stats{
-					T:               round1(time.Since(s.start).Seconds()),
-					FPS:             round1(float64(frames-prev.frames) / dt),
-					TargetKbps:      float64(s.counter.videoTarget.Load() / 1000),
-					VideoKbps:       round1(float64(vb-prev.vbytes) * 8 / 1000 / dt),
-					AudioKbps:       round1(float64(ab-prev.abytes) * 8 / 1000 / dt),
-					SkippedEncoding: s.counter.skippedEncoding.Load(),
-					RepeatedCapture: s.counter.repeatedCapture.Load(),
-					DroppedCapture:  s.counter.droppedCapture.Load(),
-					DroppedAudioCap: s.counter.droppedAudioCapture.Load(),
-					CPUPercent:      round1(float64(cpu-prev.cpu) / float64(now.Sub(prev.at)) * 100),
-					RSSMB:           round1(float64(rssBytes()) / (1 << 20)),
-					Goroutines:      runtime.NumGoroutine(),
-				}
-				first := true
-				for i, d := range s.dests {
-					ps := d.pub.Stats()
-					ds := DestinationStats{
-						Server:     d.ep.String(),
-						State:      ps.State.String(),
-						SentKbps:   round1(float64(ps.BytesSent-prev.destBytes[i]) * 8 / 1000 / dt),
-						QueueMs:    float64(ps.QueueDuration.Milliseconds()),
-						FramesSent: ps.VideoFramesSent,
-						Dropped:    ps.DroppedVideo + ps.DroppedAudio,
-						RTTMs:      round1(float64(ps.RTT) / float64(time.Millisecond)),
-						BytesSent:  ps.BytesSent,
-						Reconnects: ps.Reconnects,
-					}
-					if ps.State == rtmpclient.StateReconnecting {
-						ds.Attempt = ps.Attempt
-						ds.NextRetryS = round1(max(time.Until(ps.NextRetry).Seconds(), 0))
-						ds.Error = ps.LastError
-					}
-					if err := d.getErr(); err != nil {
-						ds.Error = err.Error()
-					}
-					st.Reconnects += ps.Reconnects
-					prev.destBytes[i] = ps.BytesSent
-					st.SentKbps += ds.SentKbps
-					st.QueueMs = math.Max(st.QueueMs, ds.QueueMs)
-					st.DroppedNetwork += ps.DroppedVideo
-					// The headline count is the least any destination has sent.
-					if first || ps.VideoFramesSent < st.FramesSent {
-						st.FramesSent = ps.VideoFramesSent
-					}
-					first = false
-					st.Destinations = append(st.Destinations, ds)
-				}
-				st.SentKbps = round1(st.SentKbps)
-				prev.at, prev.cpu, prev.frames, prev.vbytes, prev.abytes = now, cpu, frames, vb, ab
-				s.stats.mu.Lock()
-				s.stats.latest = st
-				s.stats.mu.Unlock()
+				sample(now)
 			}
 		}
 	}()
