@@ -20,8 +20,10 @@ func runIngest(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "127.0.0.1:1935", "address to accept RTMP publishers on")
 	record := fs.String("record", "", "directory to record each stream into, as FLV")
 	asJSON := fs.Bool("json", false, "print each stream's health report as one JSON line")
+	wallClock := fs.Bool("wallclock-timestamps", false,
+		"publishers stamp frames with their capture time, ms since midnight UTC: report latency from it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tally ingest [--listen ADDR] [--record DIR] [--json]")
+		fmt.Fprintln(stderr, "usage: tally ingest [--listen ADDR] [--record DIR] [--json] [--wallclock-timestamps]")
 		fmt.Fprintln(stderr, "\nA local RTMP server to test a stream before going live. It reports each")
 		fmt.Fprintln(stderr, "stream's health when the stream ends. Stop it with Ctrl-C.")
 		fs.PrintDefaults()
@@ -49,7 +51,7 @@ func runIngest(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprint(stdout, r.String())
 	}
-	in, err := ingest.Start(*listen, ingest.Config{RecordDir: *record, OnReport: report})
+	in, err := ingest.Start(*listen, ingest.Config{RecordDir: *record, OnReport: report, WallClockTimestamps: *wallClock})
 	if err != nil {
 		fmt.Fprintf(stderr, "tally ingest: %v\n", err)
 		return exitError

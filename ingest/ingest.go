@@ -22,7 +22,13 @@ type Config struct {
 	RecordDir string
 	// OnReport is called with each stream's report when the stream ends.
 	OnReport func(Report)
-	Logger   *slog.Logger
+	// WallClockTimestamps says publishers stamp each frame's presentation
+	// time as the wall-clock time of its capture, in milliseconds since
+	// midnight UTC (FFmpeg can: setpts with RTCTIME). Latency is then
+	// measured from those timestamps for frames without Tally's
+	// capture-time SEI, so other encoders can be measured the same way.
+	WallClockTimestamps bool
+	Logger              *slog.Logger
 }
 
 // Ingest is a running test server.
@@ -106,7 +112,7 @@ func (in *Ingest) onPublish(req rtmpclient.PublishRequest) (rtmpclient.StreamSin
 	in.seq++
 	seq := in.seq
 	in.mu.Unlock()
-	s := &stream{in: in, an: newAnalyzer(req.App, req.Name)}
+	s := &stream{in: in, an: newAnalyzer(req.App, req.Name, in.cfg.WallClockTimestamps)}
 	if in.cfg.RecordDir != "" {
 		// Named by app, time and sequence, never by the stream key (a secret).
 		name := fmt.Sprintf("%s-%s-%d.flv", unsafeName.ReplaceAllString(req.App, "_"), time.Now().Format("20060102-150405"), seq)

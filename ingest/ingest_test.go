@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"strings"
@@ -194,5 +195,60 @@ func fixtureTags(t *testing.T, path string) []rtmpclient.Packet {
 		}
 		pk := rtmpclient.Packet{Type: tag.Type, DTS: int64(tag.Timestamp), Payload: tag.Data, Header: role.Header, Keyframe: role.Keyframe}
 		out = append(out, pk)
+	}
+}
+
+// FFmpeg's command line, stamping each frame with its wall-clock capture
+// time, is measured from those stamps: the same capture-to-receipt latency the
+// ingest reads from Tally's SEI, so the two can be compared.
+func TestWallClockStampedFFmpegStreamGetsLatency(t *testing.T) {
+	in, err := Start("127.0.0.1:0", Config{WallClockTimestamps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	// The comma is escaped for the filter graph; the length is the sources'
+	// (an output -t would count from the stamps, hours past midnight).
+	stamp := `floor(mod(RTCTIME/1000\,86400000))`
+	out, err := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
+		"-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
+		"-vf", "settb=1/1000,setpts="+stamp, "-af", "asettb=1/1000,asetpts="+stamp,
+		"-fps_mode", "passthrough", "-enc_time_base", "1/1000",
+		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-c:a", "aac",
+		"-f", "flv", in.URL("live")+"/stamped").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg publish: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := in.WaitReport(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Latency
+	if l == nil || r.Video == nil || l.Frames != r.Video.Frames || l.Frames < 80 {
+		t.Fatalf("latency %+v for video %+v", l, r.Video)
+	}
+	// Loopback and zerolatency at 320x180: well under a second, never negative.
+	if l.P50Ms <= 0 || l.MaxMs > 1000 {
+		t.Errorf("latency p50 %.0f ms, max %.0f ms", l.P50Ms, l.MaxMs)
+	}
+	t.Logf("FFmpeg, zerolatency, 320x180: p50 %.0f ms, p99 %.0f ms over %d frames", l.P50Ms, l.P99Ms, l.Frames)
+}
+
+func TestSinceWallClockAcrossMidnight(t *testing.T) {
+	now := time.Date(2026, 11, 23, 0, 0, 0, 50e6, time.UTC) // 50 ms past midnight
+	for _, c := range []struct {
+		pts  int64
+		want float64
+	}{
+		{30, 20},           // stamped after midnight
+		{dayMs - 100, 150}, // stamped before midnight
+		{dayMs + 30, 20},   // a 32-bit timestamp need not be reduced
+		{80, -30},          // a clock 30 ms ahead of ours
+	} {
+		if got := sinceWallClock(c.pts, now); math.Abs(got-c.want) > 0.01 {
+			t.Errorf("pts %d: %.2f ms, want %.2f", c.pts, got, c.want)
+		}
 	}
 }

@@ -85,10 +85,28 @@ type analyzer struct {
 	lastVideo, lastAuda int64
 	sawVideoHeader      bool
 	sawAudioHeader      bool
+	wallClock           bool // timestamps are capture times, ms since midnight UTC
 }
 
-func newAnalyzer(app string, name rtmpclient.StreamKey) *analyzer {
-	return &analyzer{r: Report{App: app, Name: name, Started: time.Now()}, lastVideo: -1, lastAuda: -1}
+func newAnalyzer(app string, name rtmpclient.StreamKey, wallClock bool) *analyzer {
+	return &analyzer{r: Report{App: app, Name: name, Started: time.Now()}, lastVideo: -1, lastAuda: -1, wallClock: wallClock}
+}
+
+const dayMs = 24 * 60 * 60 * 1000
+
+// sinceWallClock is how long ago a presentation time stamped as milliseconds
+// since midnight UTC was, across midnight too.
+func sinceWallClock(pts int64, now time.Time) float64 {
+	midnight := now.UTC().Truncate(24 * time.Hour)
+	nowMs := float64(now.Sub(midnight).Microseconds()) / 1000
+	d := math.Mod(nowMs-float64(pts%dayMs), dayMs)
+	if d < 0 {
+		d += dayMs
+	}
+	if d > dayMs/2 { // stamped "in the future": a clock ahead of ours
+		d -= dayMs
+	}
+	return d
 }
 
 // unwrapTS turns 32-bit wrapping timestamps into a monotonic-ish int64 timeline.
@@ -156,10 +174,15 @@ func (a *analyzer) video(m rtmpclient.Message) {
 	a.lastVideo = ts
 	a.videoTS = append(a.videoTS, ts)
 	a.videoBytes += int64(len(m.Payload))
+	stamped := false
 	if tag.Codec == "h264" {
 		if captured, ok := flv.CaptureTime(tag.Data); ok {
 			a.latencies = append(a.latencies, float64(time.Since(captured).Microseconds())/1000)
+			stamped = true
 		}
+	}
+	if a.wallClock && !stamped {
+		a.latencies = append(a.latencies, sinceWallClock(int64(m.Timestamp)+int64(tag.CTS), time.Now()))
 	}
 	v.Frames++
 	if tag.FrameType == flv.FrameKey {

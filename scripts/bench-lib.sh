@@ -32,8 +32,12 @@ stats() {
     printf "%s %s %s %d\n", m, v[1], v[NR], NR }'
 }
 
-# verdict COND_AWK_EXPR: "met" or "**not met**" from an awk condition on nothing.
-verdict() { awk "BEGIN { print ($1) ? \"met\" : \"**not met**\" }"; }
+# verdict AWK_CONDITION: "met" or "**not met**".
+# A figure that was not measured ("nan") makes it "**not measured**".
+verdict() {
+  case $1 in *nan*) echo "**not measured**"; return ;; esac
+  awk "BEGIN { print ($1) ? \"met\" : \"**not met**\" }"
+}
 
 # fmt NUMBER [DECIMALS]
 fmtn() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, v }'; }
@@ -41,10 +45,12 @@ fmtn() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, v }'; }
 # gobench_tsv: `go test -bench` output on stdin -> "name unit median min max n"
 # per benchmark and unit, over -count repeats (the -N GOMAXPROCS suffix dropped).
 gobench_tsv() {
-  awk '/^Benchmark/ && NF >= 4 {
-      name = $1; sub(/-[0-9]+$/, "", name)
-      for (i = 3; i + 1 <= NF; i += 2) print name "\t" $(i+1) "\t" $i
-    }' | sort -t $'\t' -k1,1 -k2,2 -k3,3g | awk -F '\t' '
+  # A benchmark that logs to stdout splits its line: the name, the logs, then
+  # the figures on a line of their own.
+  awk 'function emit(name, from) { sub(/-[0-9]+$/, "", name); for (i = from; i + 1 <= NF; i += 2) print name "\t" $(i+1) "\t" $i }
+    /^Benchmark/ && NF >= 4 { emit($1, 3); pending = ""; next }
+    /^Benchmark/ && NF == 1 { pending = $1; next }
+    pending != "" && $1 ~ /^[0-9]+$/ && $3 == "ns/op" { emit(pending, 2); pending = "" }' | sort -t $'\t' -k1,1 -k2,2 -k3,3g | awk -F '\t' '
     function flush() { if (n) { m = (n % 2) ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2; printf "%s\t%s\t%s\t%s\t%s\t%d\n", k1, k2, m, v[1], v[n], n } n = 0 }
     { if ($1 != k1 || $2 != k2) { flush(); k1 = $1; k2 = $2 } v[++n] = $3 }
     END { flush() }'

@@ -113,19 +113,3 @@ func (r *meterRenderer) Refresh() {
 }
 func (r *meterRenderer) Objects() []fyne.CanvasObject { return r.objects }
 func (r *meterRenderer) Destroy()                     {}
-
-// meterLoop reads the level 15 times a second.
-func (s *Studio) meterLoop() {
-	defer s.loops.Done()
-	t := time.NewTicker(time.Second / 15)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		l := s.eng.AudioLevel()
-		runOnUI(func() { s.meter.set(l) })
-	}
-}

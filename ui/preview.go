@@ -4,7 +4,6 @@ import (
 	"image"
 	"image/color"
 	"sync/atomic"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -83,47 +82,6 @@ func (r *previewRenderer) MinSize() fyne.Size           { return fyne.NewSize(32
 func (r *previewRenderer) Refresh()                     { canvas.Refresh(r.p) }
 func (r *previewRenderer) Objects() []fyne.CanvasObject { return r.objects }
 func (r *previewRenderer) Destroy()                     {}
-
-// PreviewFPS is the preview's refresh rate; 0 turns the preview off (for
-// measuring what it costs).
-var PreviewFPS = 30
-
-// previewLoop converts the newest frame into one of three buffers at the
-// preview's size, off the UI thread, and hands it over. Three buffers let the
-// renderer read one while the next is being drawn, without allocating per frame.
-func (s *Studio) previewLoop() {
-	defer s.loops.Done()
-	if PreviewFPS <= 0 {
-		return
-	}
-	t := time.NewTicker(time.Second / time.Duration(PreviewFPS))
-	defer t.Stop()
-	var bufs [3]*image.RGBA
-	next, showing := 0, false
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		w, h := previewSize(int(s.preview.w.Load()), int(s.preview.h.Load()))
-		b := bufs[next]
-		if b == nil || b.Rect.Dx() != w || b.Rect.Dy() != h {
-			b = image.NewRGBA(image.Rect(0, 0, w, h))
-			bufs[next] = b
-		}
-		if !s.eng.PreviewFrame(b) {
-			if showing {
-				showing = false
-				runOnUI(s.preview.noSignal)
-			}
-			continue
-		}
-		showing = true
-		next = (next + 1) % len(bufs)
-		runOnUI(func() { s.preview.show(b) })
-	}
-}
 
 // previewSize is the buffer size for a preview area: its own size, within
 // 16x9 and 1280x720 pixels (more is not worth converting 30 times a second).

@@ -114,10 +114,8 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
 	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
 	w.SetCloseIntercept(s.closeRequested)
 
-	s.loops.Add(3)
-	go s.previewLoop()
-	go s.meterLoop()
-	go s.statusLoop()
+	s.loops.Add(1)
+	go s.uiLoop()
 	go s.loadDevices()
 	s.ready = true
 	s.applySources()
@@ -275,23 +273,6 @@ func (s *Studio) keyringMissing(err error) {
 	}, s.Window)
 	d.Resize(fyne.NewSize(520, 260))
 	d.Show()
-}
-
-// statusLoop polls the engine four times a second and updates the state bar
-// and, once a second, the stats.
-func (s *Studio) statusLoop() {
-	defer s.loops.Done()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for n := 0; ; n++ {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		st := s.eng.Status()
-		runOnUI(func() { s.showStatus(st, n%4 == 0) })
-	}
 }
 
 func (s *Studio) showStatus(st app.Status, withStats bool) {
