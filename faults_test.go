@@ -152,6 +152,13 @@ func streamThrough(t *testing.T, th *peers.Throttle, extra []string, during func
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v\n%s", err, errOut.String())
 	}
+	// What Tally said about the link, so a failure shows why it reconnected
+	// or changed rate.
+	for _, line := range strings.Split(errOut.String(), "\n") {
+		if strings.Contains(line, "reconnect") || strings.Contains(line, "dynamic bitrate") {
+			t.Log(line)
+		}
+	}
 	return rec.all()
 }
 

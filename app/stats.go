@@ -117,7 +117,7 @@ func (s *Session) startStats() (stop func()) {
 			frames, vbytes, abytes uint64
 			destBytes              []uint64
 		}{at: time.Now(), cpu: cpuTime(), destBytes: make([]uint64, len(s.dests))}
-		sample := func(now time.Time) {
+		sample := func(now time.Time, final bool) {
 			dt := now.Sub(prev.at).Seconds()
 			cpu := cpuTime()
 			frames := s.counter.framesEncoded.Load()
@@ -171,6 +171,13 @@ func (s *Session) startStats() (stop func()) {
 				st.Destinations = append(st.Destinations, ds)
 			}
 			st.SentKbps = round1(st.SentKbps)
+			if final {
+				// Rates over the fraction of a second since the last tick
+				// mean nothing; the last full second's stand.
+				s.stats.mu.Lock()
+				keepRates(&st, s.stats.latest)
+				s.stats.mu.Unlock()
+			}
 			prev.at, prev.cpu, prev.frames, prev.vbytes, prev.abytes = now, cpu, frames, vb, ab
 			s.stats.mu.Lock()
 			s.stats.latest = st
@@ -181,16 +188,26 @@ func (s *Session) startStats() (stop func()) {
 			case <-done:
 				// One last sample, so the totals read after the session
 				// ends are final rather than up to a second old.
-				sample(time.Now())
+				sample(time.Now(), true)
 				return
 			case now := <-t.C:
-				sample(now)
+				sample(now, false)
 			}
 		}
 	}()
 	return func() {
 		close(done)
 		<-finished
+	}
+}
+
+// keepRates copies the per-second rates of prev into st.
+func keepRates(st *Stats, prev Stats) {
+	st.FPS, st.VideoKbps, st.AudioKbps, st.SentKbps, st.CPUPercent = prev.FPS, prev.VideoKbps, prev.AudioKbps, prev.SentKbps, prev.CPUPercent
+	for i := range st.Destinations {
+		if i < len(prev.Destinations) {
+			st.Destinations[i].SentKbps = prev.Destinations[i].SentKbps
+		}
 	}
 }
 

@@ -118,10 +118,6 @@ func (th *Throttle) forward(c, up net.Conn) {
 		}
 	}()
 	defer close(q)
-	// Pacing follows a schedule (when the bytes read so far are due at this
-	// rate) rather than sleeping per read, so oversleeping on a loaded
-	// machine is made up by the next read and the link keeps its rate.
-	var due time.Time
 	for {
 		th.mu.Lock()
 		rate, lat, stalled, wake := th.rate, th.latency, th.stalled, th.wake
@@ -139,13 +135,7 @@ func (th *Throttle) forward(c, up net.Conn) {
 		if got > 0 {
 			q <- chunk{buf[:got], time.Now().Add(lat)}
 			if rate > 0 {
-				// An idle link earns at most 20 ms of credit, as a shaper's
-				// bucket would, not a burst of everything it did not send.
-				if now := time.Now(); due.Before(now.Add(-20 * time.Millisecond)) {
-					due = now.Add(-20 * time.Millisecond)
-				}
-				due = due.Add(time.Duration(got) * time.Second / time.Duration(rate))
-				time.Sleep(time.Until(due))
+				time.Sleep(time.Duration(got) * time.Second / time.Duration(rate))
 			}
 		}
 		if err != nil {
