@@ -148,6 +148,9 @@ type Status struct {
 // ErrBusy is returned by GoLive while a session is running.
 var ErrBusy = errors.New("already live: stop first")
 
+// ErrClosed is returned by an Engine's methods after Close.
+var ErrClosed = errors.New("engine closed")
+
 // GoLive validates the settings and starts a session in the background. It
 // returns the settings' warnings (limits of the chosen platforms), or why it
 // cannot start. Watch Status for the rest.

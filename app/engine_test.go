@@ -185,3 +185,24 @@ func TestEngineKeepsStreamingWhenTheCameraIsLost(t *testing.T) {
 		t.Errorf("the ingest saw problems:\n%s", st.Reports[0])
 	}
 }
+
+// A window that applies its sources as it closes must not leave a device open:
+// after Close, SetSources opens nothing, and the next engine can open the same
+// (process-wide) test pattern.
+func TestEngineOpensNothingAfterClose(t *testing.T) {
+	s := smallSettings()
+	e := NewEngine(nil)
+	if err := e.SetSources(s.Video, s.Audio); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.Close()
+	if err := e.SetSources(s.Video, s.Audio); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SetSources after Close: %v, want ErrClosed", err)
+	}
+	e2 := NewEngine(nil)
+	defer e2.Close()
+	if err := e2.SetSources(s.Video, s.Audio); err != nil {
+		t.Fatalf("the next engine cannot open the sources: %v", err)
+	}
+	waitUntil(t, "a preview frame", func() bool { return e2.PreviewFrame(image.NewRGBA(image.Rect(0, 0, 64, 36))) })
+}

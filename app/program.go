@@ -26,6 +26,9 @@ type program struct {
 	closeFile  func() // a media file that feeds both tracks
 	// open opens sources; openSources unless a test stands in a faulty device
 	open func(VideoSettings, AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error)
+	// closed: the engine is gone; a late set (a window applying sources as
+	// it closes) must not open devices nobody will close.
+	closed bool
 }
 
 // sharedFrame is a captured frame that the preview and a session may hold at
@@ -410,6 +413,9 @@ func newProgram(log *slog.Logger) *program { return &program{log: log} }
 func (p *program) set(v VideoSettings, a AudioSettings) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
 	vkey := fmt.Sprintf("%s|%v|%dx%d@%d", v.Source, v.Loop, v.Width, v.Height, v.FPS)
 	akey := fmt.Sprintf("%s|%d|%d", a.Source, a.SampleRate, a.Channels)
 	fileBoth := a.Source == "file"
@@ -553,6 +559,7 @@ func (p *program) close() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	p.stopVideo()
 	p.stopAudio()
 	if p.closeFile != nil {
