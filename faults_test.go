@@ -170,7 +170,11 @@ func waitStat(t *testing.T, rec *statsRecorder, what string, ok func(app.Stats) 
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			l := rec.all()
+			if len(l) > 3 {
+				l = l[len(l)-3:]
+			}
+			t.Fatalf("timed out waiting for %s; the last stats: %+v", what, l)
 		}
 	}
 }

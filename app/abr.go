@@ -28,6 +28,7 @@ const (
 	// what makes bitrate control oscillate.
 	probeAfter      = 8 * time.Second
 	stepDownAtLeast = 2 * time.Second // a step down needs time to drain the queue
+	drainFor        = 4 * time.Second // congestion longer than this after a cut: the estimate was wrong
 	abrMargin       = 0.85            // of the measured link rate
 )
 
@@ -116,8 +117,11 @@ func (s *Session) runBitrateController(ctx context.Context, enc *encode.VideoEnc
 						st.congestedSince = now
 					}
 					// A rate already under what the link carries is draining the
-					// backlog of the old one: cutting again would overshoot.
-					under := rate > 0 && float64(st.target+audio) <= rate*0.95
+					// backlog of the old one: cutting again would overshoot. Unless
+					// the congestion outlasts a drain (the estimate was high: socket
+					// buffers make a link look faster than it is for a while).
+					under := rate > 0 && float64(st.target+audio) <= rate*0.95 &&
+						now.Sub(st.lastChange) < drainFor
 					if now.Sub(st.congestedSince) >= congestedFor && now.Sub(st.lastChange) >= stepDownAtLeast && !under {
 						// Down to what the link carried when that is known, else
 						// by 30 %; always by at least 10 %.

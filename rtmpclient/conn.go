@@ -161,7 +161,13 @@ func dialTransport(ctx context.Context, ep Endpoint, opts Options) (net.Conn, er
 	if err != nil {
 		return nil, fmt.Errorf("rtmp dial %s: %w", ep.Address(), err)
 	}
-	setUserTimeout(nc, opts.WriteTimeout)
+	// The write deadline is what notices a stalled or dead server: the send
+	// buffer is small, so writes block within a second of the peer going
+	// quiet. The kernel's user timeout is only the backstop for data already
+	// handed over. It also counts the time a live server keeps its receive
+	// window shut (a slow reader pushing back), so at the write timeout it cut
+	// streams that were merely congested; three times as long it does not.
+	setUserTimeout(nc, 3*opts.WriteTimeout)
 	if tc, ok := nc.(*net.TCPConn); ok && opts.SendBuffer > 0 {
 		_ = tc.SetWriteBuffer(opts.SendBuffer)
 	}

@@ -56,6 +56,10 @@ type ReconnectPolicy struct {
 	Max time.Duration
 	// MaxAttempts gives up after this many failed attempts in a row; 0 never gives up.
 	MaxAttempts int
+	// NameHeldFor is how long after losing a live connection a refusal of the
+	// stream name (BadName) is taken for the server still holding the old
+	// connection, and retried; after it, BadName is final. Default 60s.
+	NameHeldFor time.Duration
 }
 
 func (r ReconnectPolicy) withDefaults() ReconnectPolicy {
@@ -67,6 +71,9 @@ func (r ReconnectPolicy) withDefaults() ReconnectPolicy {
 	}
 	if r.Max <= 0 {
 		r.Max = 60 * time.Second
+	}
+	if r.NameHeldFor <= 0 {
+		r.NameHeldFor = 60 * time.Second
 	}
 	if r.Max < r.First {
 		r.Max = r.First
@@ -426,6 +433,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	p.state.Store(int32(StateConnecting))
 	wasLive := false
 	failures := 0
+	var lostAt time.Time // when the live connection was lost
 	for {
 		c, streamID, err := p.connect(ctx)
 		if err == nil {
@@ -447,7 +455,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 		r := p.cfg.Reconnect
 		failures++
-		if !r.Enabled || !wasLive || !retryable(err) || (r.MaxAttempts > 0 && failures > r.MaxAttempts) {
+		if failures == 1 {
+			lostAt = time.Now()
+		}
+		if !r.Enabled || !wasLive || !(retryable(err) || ghostName(err, time.Since(lostAt), r.NameHeldFor)) ||
+			(r.MaxAttempts > 0 && failures > r.MaxAttempts) {
 			p.state.Store(int32(StateFailed))
 			return err
 		}
@@ -482,6 +494,16 @@ func retryable(err error) bool {
 		return false
 	}
 	return !errors.Is(err, ErrCertificate) && !errors.Is(err, ErrBadURL)
+}
+
+// ghostName tells whether a BadName refusal on reconnecting is most likely the
+// server still holding this stream's previous, dead connection (nginx-rtmp
+// says "Already publishing" until it notices): the name was ours moments
+// ago, so retrying is worth it for a while, and a key that stays refused
+// still stops the retries once the connection has been lost for held.
+func ghostName(err error, lostFor, held time.Duration) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == "NetStream.Publish.BadName" && lostFor < held
 }
 
 // resume prepares the queue for a new connection: what piled up during the
@@ -581,6 +603,9 @@ func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) er
 				break
 			}
 			if err := p.sendBatch(c, streamID, batch); err != nil {
+				if ctx.Err() == nil {
+					c.t.abandon()
+				}
 				c.Close()
 				if ctx.Err() != nil {
 					p.state.Store(int32(StateStopping))

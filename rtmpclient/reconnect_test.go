@@ -123,8 +123,9 @@ func TestPublisherReconnectsAndResumesAtKeyframe(t *testing.T) {
 	}
 }
 
-// A refused key is not retried: the Publisher fails at once with the server's
-// reason, even with reconnect on. Nor is a first connection that never worked.
+// A key that stays refused stops the retries with the server's reason, once
+// the server can no longer be holding the dead connection's name; a first
+// connection that never worked is not retried at all.
 func TestPublisherDoesNotRetryWhatCannotHeal(t *testing.T) {
 	var conns atomic.Int32
 	addr := fakeServer(t, func(nc net.Conn, tr *transport) {
@@ -141,21 +142,24 @@ func TestPublisherDoesNotRetryWhatCannotHeal(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	p := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, addr),
-		Reconnect: ReconnectPolicy{Enabled: true, First: 100 * time.Millisecond}})
+	p := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, addr), Reconnect: ReconnectPolicy{Enabled: true,
+		First: 50 * time.Millisecond, Max: 100 * time.Millisecond, NameHeldFor: 500 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	start := time.Now()
 	err := p.Run(ctx)
 	var se *StatusError
 	if !errors.As(err, &se) || se.Code != "NetStream.Publish.BadName" {
 		t.Fatalf("Run: %v, want the BadName refusal", err)
 	}
-	if n := conns.Load(); n != 2 {
-		t.Errorf("%d connections; a refused key must not be retried", n)
+	// Retried while the name may be the old connection's, then final: the
+	// refusal ends Run long before the 10 s context would.
+	if n := conns.Load(); n < 3 || time.Since(start) > 3*time.Second {
+		t.Errorf("%d connections in %v; want a few retries within the half second the name may be held, then the refusal", n, time.Since(start))
 	}
 
 	dead := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, "127.0.0.1:1"), Reconnect: ReconnectPolicy{Enabled: true}})
-	start := time.Now()
+	start = time.Now()
 	if err := dead.Run(ctx); err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("first connection to nothing: %v after %v; want an error at once", err, time.Since(start))
 	}
@@ -168,5 +172,49 @@ func TestReconnectDelaysGrowWithJitterUpToTheCap(t *testing.T) {
 		if mid != want || lo != want*8/10 || hi != want*12/10 {
 			t.Errorf("attempt %d: %v..%v..%v, want %v ±20%%", n, lo, mid, hi, want)
 		}
+	}
+}
+
+// nginx-rtmp refuses a reconnect with "Already publishing" until it notices
+// the old connection died; the Publisher tries again and gets back on air.
+func TestPublisherReconnectsPastTheServersGhostOfItsOldConnection(t *testing.T) {
+	var conns atomic.Int32
+	live := make(chan struct{}, 4)
+	addr := fakeServer(t, func(nc net.Conn, tr *transport) {
+		switch conns.Add(1) {
+		case 1:
+			if acceptPublish(tr) {
+				time.Sleep(200 * time.Millisecond)
+				nc.Close()
+			}
+		case 2:
+			if _, ok := answerUntil(tr, "publish"); ok {
+				replyCmd(tr, 1, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", "Already publishing"))
+				time.Sleep(100 * time.Millisecond)
+			}
+		default:
+			if acceptPublish(tr) {
+				live <- struct{}{}
+				time.Sleep(time.Second)
+			}
+		}
+	})
+	p := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, addr),
+		Reconnect: ReconnectPolicy{Enabled: true, First: 50 * time.Millisecond, Max: 100 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- p.Run(ctx) }()
+	select {
+	case <-live:
+	case err := <-runErr:
+		t.Fatalf("Run gave up: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("not live again after the refusal")
+	}
+	cancel()
+	<-runErr
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections, want 3 (lost, refused, live again)", n)
 	}
 }

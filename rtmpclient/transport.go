@@ -2,6 +2,7 @@ package rtmpclient
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"io"
 	"net"
@@ -235,3 +236,18 @@ func unwrap32(sent uint64, seq uint32) uint64 {
 }
 
 func (t *transport) close() error { return t.nc.Close() }
+
+// abandon makes the next close reset the connection rather than finish it:
+// after a failed write the server is stuck or gone, and a reset tells it (and
+// anything in between) at once, where an orderly close would queue behind the
+// data it is not reading. nginx-rtmp, for one, holds the stream name until
+// the old connection ends, refusing the reconnect meanwhile.
+func (t *transport) abandon() {
+	nc := t.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+}
