@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/bluenviron/gortmplib v0.1.0
+	github.com/sirupsen/logrus v1.7.0
 	github.com/tallystudio/tally v0.0.0
 	github.com/yutopp/go-rtmp v0.0.7
 )
@@ -20,7 +21,6 @@ require (
 	github.com/pion/rtp v1.8.22 // indirect
 	github.com/pion/sdp/v3 v3.0.16 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/sirupsen/logrus v1.7.0 // indirect
 	github.com/yutopp/go-amf0 v0.1.0 // indirect
 	golang.org/x/sys v0.36.0 // indirect
 )

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/bluenviron/gortmplib"
 	gmsg "github.com/bluenviron/gortmplib/pkg/message"
+	"github.com/sirupsen/logrus"
 	gortmp "github.com/yutopp/go-rtmp"
 	ymsg "github.com/yutopp/go-rtmp/message"
 
@@ -55,6 +57,17 @@ func stream() ([]packet, int64) {
 	}
 	return out, total
 }
+
+// quiet keeps go-rtmp's info logs (it logs each chunk size change to stdout)
+// out of the benchmark output, where they split the result lines.
+// Some of its logging goes through logrus' standard logger, so that is
+// silenced too.
+var quiet = func() *logrus.Logger {
+	logrus.SetOutput(io.Discard)
+	l := logrus.New()
+	l.Out = io.Discard
+	return l
+}()
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -143,7 +156,7 @@ func BenchmarkSendPath(b *testing.B) {
 
 	b.Run("go-rtmp", func(b *testing.B) {
 		run(b, func(pkts []packet) {
-			c, err := gortmp.Dial("rtmp", addr, &gortmp.ConnConfig{})
+			c, err := gortmp.Dial("rtmp", addr, &gortmp.ConnConfig{Logger: quiet})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -55,7 +55,10 @@ type MediaFile struct {
 	done  chan struct{}
 	err   error
 
-	images    sync.Pool // *image.YCbCr at the output size, returned by release
+	// images are frames at the output size, returned by release. A fixed
+	// free list, not a sync.Pool: a pool is emptied by every GC, and each
+	// refill is megabytes of fresh memory to fault in and collect again.
+	images    chan *image.YCbCr
 	epochOnce sync.Once
 	epoch     time.Time
 	closeOnce sync.Once
@@ -76,7 +79,7 @@ type fileChunk struct {
 // Video() or Audio().
 func OpenFile(path string, loop bool, width, height, rate, channels int) (*MediaFile, error) {
 	m := &MediaFile{path: path, loop: loop, w: width, h: height, rate: rate, chns: channels, vidx: -1, aidx: -1,
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), images: make(chan *image.YCbCr, 12)}
 	if err := m.open(); err != nil {
 		m.free()
 		return nil, err
@@ -186,7 +189,12 @@ func (v fileVideo) Read() (image.Image, func(), error) {
 		return nil, nil, v.m.endErr()
 	}
 	v.m.wait(f.pts)
-	return f.img, func() { v.m.images.Put(f.img) }, nil
+	return f.img, func() {
+		select {
+		case v.m.images <- f.img:
+		default: // the list is full: let the collector have it
+		}
+	}, nil
 }
 
 func (v fileVideo) Close() error { return v.m.Close() }
@@ -324,24 +332,31 @@ func (m *MediaFile) decodeVideo(pkt *astiav.Packet, offset time.Duration, end *t
 
 // toImage scales the decoded frame to the output size as 4:2:0.
 func (m *MediaFile) toImage() (*image.YCbCr, error) {
-	if m.sws == nil {
-		sws, err := astiav.CreateSoftwareScaleContext(m.frame.Width(), m.frame.Height(), m.frame.PixelFormat(),
-			m.w, m.h, astiav.PixelFormatYuv420P, astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
-		if err != nil {
-			return nil, fmt.Errorf("media file %s: scaler: %w", m.path, err)
-		}
-		m.sws = sws
-	}
-	if err := m.sws.ScaleFrame(m.frame, m.scaled); err != nil {
-		return nil, fmt.Errorf("media file %s: scale: %w", m.path, err)
-	}
-	img, _ := m.images.Get().(*image.YCbCr)
-	if img == nil {
+	var img *image.YCbCr
+	select {
+	case img = <-m.images:
+	default:
 		img = image.NewYCbCr(image.Rect(0, 0, m.w, m.h), image.YCbCrSubsampleRatio420)
 	}
-	err := m.scaled.Data().ToImage(img)
-	m.scaled.Unref()
-	if err != nil {
+	// A file already at the output's size and format (the usual case) needs
+	// no scaler: one copy out of the decoder's frame is all.
+	src := m.frame
+	if src.PixelFormat() != astiav.PixelFormatYuv420P || src.Width() != m.w || src.Height() != m.h {
+		if m.sws == nil {
+			sws, err := astiav.CreateSoftwareScaleContext(src.Width(), src.Height(), src.PixelFormat(),
+				m.w, m.h, astiav.PixelFormatYuv420P, astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+			if err != nil {
+				return nil, fmt.Errorf("media file %s: scaler: %w", m.path, err)
+			}
+			m.sws = sws
+		}
+		if err := m.sws.ScaleFrame(src, m.scaled); err != nil {
+			return nil, fmt.Errorf("media file %s: scale: %w", m.path, err)
+		}
+		src = m.scaled
+		defer m.scaled.Unref()
+	}
+	if err := copyFrameTo(img, src); err != nil {
 		return nil, fmt.Errorf("media file %s: %w", m.path, err)
 	}
 	return img, nil

@@ -48,8 +48,8 @@ gobench_tsv() {
   # A benchmark that logs to stdout splits its line: the name, the logs, then
   # the figures on a line of their own.
   awk 'function emit(name, from) { sub(/-[0-9]+$/, "", name); for (i = from; i + 1 <= NF; i += 2) print name "\t" $(i+1) "\t" $i }
-    /^Benchmark/ && NF >= 4 { emit($1, 3); pending = ""; next }
-    /^Benchmark/ && NF == 1 { pending = $1; next }
+    /^Benchmark/ && $4 == "ns/op" { emit($1, 3); pending = ""; next }
+    /^Benchmark/ { pending = $1; next }
     pending != "" && $1 ~ /^[0-9]+$/ && $3 == "ns/op" { emit(pending, 2); pending = "" }' | sort -t $'\t' -k1,1 -k2,2 -k3,3g | awk -F '\t' '
     function flush() { if (n) { m = (n % 2) ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2; printf "%s\t%s\t%s\t%s\t%s\t%d\n", k1, k2, m, v[1], v[n], n } n = 0 }
     { if ($1 != k1 || $2 != k2) { flush(); k1 = $1; k2 = $2 } v[++n] = $3 }
