@@ -33,8 +33,11 @@ vet: ffmpeg
 	@$(WITH_FFMPEG) $(GO) vet ./...
 
 # -count=1: the integration tests talk to real servers, so a cached pass proves nothing.
+# -p 1: one package at a time. The integration tests judge timing (A/V sync within
+# a frame, queue bounds, reconnect times) and run encoders of their own; on two
+# cores, packages running side by side starved each other into false failures.
 test: build vet
-	@$(WITH_FFMPEG) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' ./...
+	@$(WITH_FFMPEG) $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' ./...
 
 # Long runs (SOAK each, default 30m): A/V sync, memory and frames flat,
 # nginx restarted every 20 s. About three times SOAK in all.
