@@ -33,17 +33,7 @@ func TestFFmpegPublishesToIngestWhichReportsAndRecords(t *testing.T) {
 	}
 	defer in.Close()
 
-	out, err := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-i", fixture, "-c", "copy",
-		"-f", "flv", in.URL("live")+"/"+secretKey).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg publish: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := in.WaitReport(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := ffmpegReport(t, in, "-i", fixture, "-c", "copy", "-f", "flv", in.URL("live")+"/"+secretKey)
 	v, a := r.Video, r.Audio
 	if v == nil || a == nil {
 		t.Fatalf("report lacks a track: %+v", r)
@@ -93,6 +83,23 @@ func TestFFmpegPublishesToIngestWhichReportsAndRecords(t *testing.T) {
 	if strings.Contains(string(j)+r.String(), "5566778899") {
 		t.Errorf("report leaks the key:\n%s\n%s", j, r)
 	}
+}
+
+// ffmpegReport publishes with FFmpeg's command line (args after -v error)
+// and returns the ingest's report on that stream.
+func ffmpegReport(t *testing.T, in *Ingest, args ...string) Report {
+	t.Helper()
+	out, err := exec.Command(peers.Require(t, "ffmpeg"), append([]string{"-v", "error"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg publish: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := in.WaitReport(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // streamEnd is the last timestamp plus one typical step.
@@ -210,21 +217,12 @@ func TestWallClockStampedFFmpegStreamGetsLatency(t *testing.T) {
 	// The comma is escaped for the filter graph; the length is the sources'
 	// (an output -t would count from the stamps, hours past midnight).
 	stamp := `floor(mod(RTCTIME/1000\,86400000))`
-	out, err := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
+	r := ffmpegReport(t, in, "-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
 		"-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
 		"-vf", "settb=1/1000,setpts="+stamp, "-af", "asettb=1/1000,asetpts="+stamp,
 		"-fps_mode", "passthrough", "-enc_time_base", "1/1000",
 		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-c:a", "aac",
-		"-f", "flv", in.URL("live")+"/stamped").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg publish: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := in.WaitReport(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+		"-f", "flv", in.URL("live")+"/stamped")
 	l := r.Latency
 	if l == nil || r.Video == nil || l.Frames != r.Video.Frames || l.Frames < 80 {
 		t.Fatalf("latency %+v for video %+v", l, r.Video)
