@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"image"
 	"image/color"
+
+	"github.com/tallystudio/tally/capture"
 )
 
 // scaleToRGBA draws src into dst, scaled to fit with its aspect ratio kept
@@ -30,6 +32,9 @@ func scaleToRGBA(dst *image.RGBA, src image.Image) {
 	xs := make([]int, fw)
 	for x := range xs {
 		xs[x] = sb.Min.X + (2*x+1)*sw/(2*fw)
+	}
+	if f, ok := src.(*capture.Frame); ok {
+		src = f.YCbCr
 	}
 	switch s := src.(type) {
 	case *image.YCbCr:

@@ -58,3 +58,35 @@ func copyFrameTo(img *image.YCbCr, f *astiav.Frame) error {
 	}
 	return nil
 }
+
+// Frame is a decoded picture read in place from the libav frame that holds
+// it: no copy on the way out of the decoder, and an encoder of the same size
+// and format takes a reference to AVFrame instead of copying the planes (see
+// encode.AVFramer). The planes are C memory, valid until the Read that
+// returned the Frame is released; nothing may keep them past that.
+type Frame struct {
+	*image.YCbCr
+	av *astiav.Frame
+}
+
+// AVFrame is the libav frame holding the picture.
+func (f *Frame) AVFrame() *astiav.Frame { return f.av }
+
+// viewFrame points img's planes at av's, which must be YUV420P with both
+// chroma planes laid out alike (as libav allocates them); false otherwise.
+func viewFrame(img *image.YCbCr, av *astiav.Frame) bool {
+	w, h := av.Width(), av.Height()
+	if av.PixelFormat() != astiav.PixelFormatYuv420P || w <= 0 || h <= 0 {
+		return false
+	}
+	ch := (h + 1) / 2
+	y, ys := framePlane(av, 0, h)
+	cb, cs := framePlane(av, 1, ch)
+	cr, crs := framePlane(av, 2, ch)
+	if y == nil || cb == nil || cr == nil || cs != crs || ys < w || cs < (w+1)/2 {
+		return false
+	}
+	*img = image.YCbCr{Y: y, Cb: cb, Cr: cr, YStride: ys, CStride: cs,
+		SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, w, h)}
+	return true
+}

@@ -58,15 +58,21 @@ type MediaFile struct {
 	// images are frames at the output size, returned by release. A fixed
 	// free list, not a sync.Pool: a pool is emptied by every GC, and each
 	// refill is megabytes of fresh memory to fault in and collect again.
-	images    chan *image.YCbCr
+	images chan *image.YCbCr
+	// held are Frames for decoded pictures handed on in place; once closed,
+	// a Frame released late is freed instead of kept.
+	held      chan *Frame
+	heldMu    sync.Mutex
+	closed    bool
 	epochOnce sync.Once
 	epoch     time.Time
 	closeOnce sync.Once
 }
 
 type fileFrame struct {
-	img *image.YCbCr
-	pts time.Duration
+	img     image.Image
+	release func()
+	pts     time.Duration
 }
 
 type fileChunk struct {
@@ -79,7 +85,7 @@ type fileChunk struct {
 // Video() or Audio().
 func OpenFile(path string, loop bool, width, height, rate, channels int) (*MediaFile, error) {
 	m := &MediaFile{path: path, loop: loop, w: width, h: height, rate: rate, chns: channels, vidx: -1, aidx: -1,
-		stop: make(chan struct{}), done: make(chan struct{}), images: make(chan *image.YCbCr, 12)}
+		stop: make(chan struct{}), done: make(chan struct{}), images: make(chan *image.YCbCr, 12), held: make(chan *Frame, 12)}
 	if err := m.open(); err != nil {
 		m.free()
 		return nil, err
@@ -139,6 +145,9 @@ func openDecoder(cp *astiav.CodecParameters) (*astiav.CodecContext, error) {
 		cc.Free()
 		return nil, err
 	}
+	if cp.MediaType() == astiav.MediaTypeVideo {
+		cc.SetThreadCount(0)
+	}
 	if err := cc.Open(codec, nil); err != nil {
 		cc.Free()
 		return nil, err
@@ -189,12 +198,7 @@ func (v fileVideo) Read() (image.Image, func(), error) {
 		return nil, nil, v.m.endErr()
 	}
 	v.m.wait(f.pts)
-	return f.img, func() {
-		select {
-		case v.m.images <- f.img:
-		default: // the list is full: let the collector have it
-		}
-	}, nil
+	return f.img, f.release, nil
 }
 
 func (v fileVideo) Close() error { return v.m.Close() }
@@ -315,22 +319,81 @@ func (m *MediaFile) decodeVideo(pkt *astiav.Packet, offset time.Duration, end *t
 		if err != nil {
 			return fmt.Errorf("media file %s: decode video: %w", m.path, err)
 		}
-		img, err := m.toImage()
 		pts := offset + tbDuration(m.frame.Pts(), m.vtb)
+		img, release, err := m.picture()
 		m.frame.Unref()
 		if err != nil {
 			return err
 		}
 		*end = max(*end, pts+time.Second/30)
 		select {
-		case m.video <- fileFrame{img, pts}:
+		case m.video <- fileFrame{img, release, pts}:
 		case <-m.stop:
+			release()
 			return errStopped
 		}
 	}
 }
 
-// toImage scales the decoded frame to the output size as 4:2:0.
+// picture is the decoded frame at the output size as 4:2:0, and the function
+// that gives its memory back. A frame that already has that size and format
+// (the usual case) is handed on in place, as a Frame holding its reference:
+// no copy here, and none into an encoder of the same size.
+func (m *MediaFile) picture() (image.Image, func(), error) {
+	if f := m.heldFrame(); f != nil {
+		f.av.MoveRef(m.frame)
+		if viewFrame(f.YCbCr, f.av) {
+			return f, func() { m.releaseFrame(f) }, nil
+		}
+		m.frame.MoveRef(f.av)
+		m.releaseFrame(f)
+	}
+	img, err := m.toImage()
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, func() {
+		select {
+		case m.images <- img:
+		default: // the list is full: let the collector have it
+		}
+	}, nil
+}
+
+// heldFrame is a Frame to hold the decoded frame in place, or nil when the
+// frame does not have the output's size and format.
+func (m *MediaFile) heldFrame() *Frame {
+	src := m.frame
+	if src.PixelFormat() != astiav.PixelFormatYuv420P || src.Width() != m.w || src.Height() != m.h {
+		return nil
+	}
+	select {
+	case f := <-m.held:
+		return f
+	default:
+		return &Frame{YCbCr: new(image.YCbCr), av: astiav.AllocFrame()}
+	}
+}
+
+// releaseFrame drops a held picture's reference; the decoder reuses its
+// buffer once nothing else holds it.
+func (m *MediaFile) releaseFrame(f *Frame) {
+	m.heldMu.Lock()
+	defer m.heldMu.Unlock()
+	f.av.Unref()
+	// A holder that broke the rule and reads on finds no pixels, not freed memory.
+	*f.YCbCr = image.YCbCr{}
+	if !m.closed {
+		select {
+		case m.held <- f:
+			return
+		default:
+		}
+	}
+	f.av.Free()
+}
+
+// toImage scales the decoded frame to the output size as 4:2:0, into Go memory.
 func (m *MediaFile) toImage() (*image.YCbCr, error) {
 	var img *image.YCbCr
 	select {
@@ -423,6 +486,18 @@ func (m *MediaFile) Close() error {
 		close(m.stop)
 		// Every send in decode also waits on stop, so it leaves promptly.
 		<-m.done
+		// Pictures decoded but never read hold decoder buffers: give them back.
+		if m.video != nil {
+			for f := range m.video {
+				f.release()
+			}
+		}
+		m.heldMu.Lock()
+		m.closed = true
+		for len(m.held) > 0 {
+			(<-m.held).av.Free()
+		}
+		m.heldMu.Unlock()
 		m.free()
 	})
 	return nil

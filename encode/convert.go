@@ -28,8 +28,10 @@ func (c *converter) fill(dst *astiav.Frame, img image.Image) error {
 		return err
 	}
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	if c.src == nil || pf != c.format || w != c.w || h != c.h {
-		c.free()
+	if err := c.scaler(pf, w, h, dst); err != nil {
+		return err
+	}
+	if c.src == nil {
 		c.src = astiav.AllocFrame()
 		c.src.SetWidth(w)
 		c.src.SetHeight(h)
@@ -37,12 +39,6 @@ func (c *converter) fill(dst *astiav.Frame, img image.Image) error {
 		if err := c.src.AllocBuffer(0); err != nil {
 			return fmt.Errorf("encode: conversion frame: %w", err)
 		}
-		sws, err := astiav.CreateSoftwareScaleContext(w, h, pf, dst.Width(), dst.Height(), dst.PixelFormat(),
-			astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
-		if err != nil {
-			return fmt.Errorf("encode: scaler from %dx%d %s: %w", w, h, pf, err)
-		}
-		c.sws, c.format, c.w, c.h = sws, pf, w, h
 	}
 	if err := copyPlanes(c.src, planes); err != nil {
 		return err
@@ -53,6 +49,37 @@ func (c *converter) fill(dst *astiav.Frame, img image.Image) error {
 	if err := c.sws.ScaleFrame(c.src, dst); err != nil {
 		return fmt.Errorf("encode: convert %s %dx%d: %w", pf, w, h, err)
 	}
+	return nil
+}
+
+// fillFrame converts a libav frame of another size or format into dst.
+func (c *converter) fillFrame(dst, src *astiav.Frame) error {
+	pf, w, h := src.PixelFormat(), src.Width(), src.Height()
+	if err := c.scaler(pf, w, h, dst); err != nil {
+		return err
+	}
+	if err := dst.MakeWritable(); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	if err := c.sws.ScaleFrame(src, dst); err != nil {
+		return fmt.Errorf("encode: convert %s %dx%d: %w", pf, w, h, err)
+	}
+	return nil
+}
+
+// scaler readies a scaler from pf at w×h to dst; a change of source format
+// or size starts afresh (and drops the staging frame, which has the old one).
+func (c *converter) scaler(pf astiav.PixelFormat, w, h int, dst *astiav.Frame) error {
+	if c.sws != nil && pf == c.format && w == c.w && h == c.h {
+		return nil
+	}
+	c.free()
+	sws, err := astiav.CreateSoftwareScaleContext(w, h, pf, dst.Width(), dst.Height(), dst.PixelFormat(),
+		astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+	if err != nil {
+		return fmt.Errorf("encode: scaler from %dx%d %s: %w", w, h, pf, err)
+	}
+	c.sws, c.format, c.w, c.h = sws, pf, w, h
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"bytes"
 	"image"
 	"math"
 	"testing"
@@ -296,4 +297,76 @@ func TestVideoEncoderChangesBitrateMidStream(t *testing.T) {
 		t.Errorf("%.0f kb/s before, %.0f kb/s after asking for 400 kb/s", high/1000, low/1000)
 	}
 	t.Logf("%.0f kb/s at 2000, %.0f kb/s at 400", high/1000, low/1000)
+}
+
+type framer struct {
+	*image.YCbCr
+	f *astiav.Frame
+}
+
+func (f framer) AVFrame() *astiav.Frame { return f.f }
+
+// A picture that lives in a libav frame is encoded from that frame, and
+// exactly as the same picture in Go memory is.
+func TestEncoderTakesFramesInPlaceWithTheSameResult(t *testing.T) {
+	encodeAll := func(in func(n int) image.Image) [][]byte {
+		e, err := NewVideoEncoder(VideoConfig{Width: 320, Height: 180, FPS: 30, Bitrate: 500_000,
+			KeyframeInterval: time.Second, Preset: "ultrafast", Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		var out [][]byte
+		emit := func(p Packet) { out = append(out, p.Data) }
+		for n := range 10 {
+			if err := e.Encode(in(n), int64(n), false, time.Time{}, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	frames := make([]*astiav.Frame, 10)
+	for n := range frames {
+		f := astiav.AllocFrame()
+		defer f.Free()
+		f.SetWidth(320)
+		f.SetHeight(180)
+		f.SetPixelFormat(astiav.PixelFormatYuv420P)
+		if err := f.AllocBuffer(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := copyYCbCr(f, testImage(320, 180, n)); err != nil {
+			t.Fatal(err)
+		}
+		frames[n] = f
+	}
+	copied := encodeAll(func(n int) image.Image { return testImage(320, 180, n) })
+	// The Go view is left blank: only the frame holds the picture, so a copy
+	// from the view instead of a reference to the frame would show.
+	blank := image.NewYCbCr(image.Rect(0, 0, 320, 180), image.YCbCrSubsampleRatio420)
+	inPlace := encodeAll(func(n int) image.Image { return framer{blank, frames[n]} })
+	if len(copied) != 10 || len(inPlace) != len(copied) {
+		t.Fatalf("%d packets copied, %d in place", len(copied), len(inPlace))
+	}
+	for i := range copied {
+		if !bytes.Equal(copied[i], inPlace[i]) {
+			t.Fatalf("packet %d differs", i)
+		}
+	}
+	// A frame of another size is converted, as a Go image would be.
+	small := astiav.AllocFrame()
+	defer small.Free()
+	small.SetWidth(160)
+	small.SetHeight(90)
+	small.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := small.AllocBuffer(0); err != nil {
+		t.Fatal(err)
+	}
+	out := encodeAll(func(int) image.Image { return framer{testImage(160, 90, 0), small} })
+	if len(out) != 10 {
+		t.Errorf("%d packets from a frame of another size", len(out))
+	}
 }

@@ -43,10 +43,12 @@ type VideoEncoder struct {
 	cfg   VideoConfig
 	cc    *astiav.CodecContext
 	frame *astiav.Frame
-	pkt   *astiav.Packet
-	tb    astiav.Rational
-	conv  converter
-	sei   []byte
+	// ref references a source's own frame (AVFramer) for one encode.
+	ref  *astiav.Frame
+	pkt  *astiav.Packet
+	tb   astiav.Rational
+	conv converter
+	sei  []byte
 	// wantBitrate is a bitrate asked for by SetBitrate, applied by Encode on
 	// the encoding goroutine; bitrate is the one in force.
 	wantBitrate atomic.Int64
@@ -155,6 +157,7 @@ func (e *VideoEncoder) open(codec *astiav.Codec) error {
 	if err := e.frame.AllocBuffer(0); err != nil {
 		return fmt.Errorf("encode: frame buffer: %w", err)
 	}
+	e.ref = astiav.AllocFrame()
 	e.pkt = astiav.AllocPacket()
 	return nil
 }
@@ -192,7 +195,8 @@ func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured 
 		e.cc.SetRateControlBufferSize(int(b))
 		e.bitrate = b
 	}
-	if err := e.conv.fill(e.frame, img); err != nil {
+	frame, err := e.input(img)
+	if err != nil {
 		return err
 	}
 	var sei []byte
@@ -200,19 +204,53 @@ func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured 
 		sei = flv.AppendCaptureTime(e.sei[:0], captured)
 		e.sei = sei
 	}
-	if err := setSEI(e.frame, sei); err != nil {
+	if err := setSEI(frame, sei); err != nil {
 		return err
 	}
-	e.frame.SetPts(n)
+	frame.SetPts(n)
 	if forceKey {
-		e.frame.SetPictureType(astiav.PictureTypeI)
+		frame.SetPictureType(astiav.PictureTypeI)
 	} else {
-		e.frame.SetPictureType(astiav.PictureTypeNone)
+		frame.SetPictureType(astiav.PictureTypeNone)
 	}
-	if err := e.cc.SendFrame(e.frame); err != nil {
+	err = e.cc.SendFrame(frame)
+	if frame == e.ref {
+		// The encoder took its own reference, if it needed one.
+		e.ref.Unref()
+	}
+	if err != nil {
 		return fmt.Errorf("encode video: %w", err)
 	}
 	return e.drain(emit)
+}
+
+// AVFramer is an image whose pixels live in a libav frame, such as a decoded
+// media file's (capture.Frame). An encoder of the same size and format
+// references that frame rather than copying it.
+type AVFramer interface {
+	AVFrame() *astiav.Frame
+}
+
+// input is the frame to encode img from: a reference to img's own frame when
+// it fits, else the encoder's frame with img copied or converted into it.
+func (e *VideoEncoder) input(img image.Image) (*astiav.Frame, error) {
+	if f, ok := img.(AVFramer); ok {
+		src := f.AVFrame()
+		if src.PixelFormat() == e.frame.PixelFormat() && src.Width() == e.frame.Width() && src.Height() == e.frame.Height() {
+			if err := e.ref.Ref(src); err != nil {
+				return nil, fmt.Errorf("encode: reference frame: %w", err)
+			}
+			return e.ref, nil
+		}
+		if err := e.conv.fillFrame(e.frame, src); err != nil {
+			return nil, err
+		}
+		return e.frame, nil
+	}
+	if err := e.conv.fill(e.frame, img); err != nil {
+		return nil, err
+	}
+	return e.frame, nil
 }
 
 // Flush drains the frames the encoder still holds (B-frames, lookahead).
@@ -257,6 +295,10 @@ func (e *VideoEncoder) Close() {
 	if e.frame != nil {
 		e.frame.Free()
 		e.frame = nil
+	}
+	if e.ref != nil {
+		e.ref.Free()
+		e.ref = nil
 	}
 	if e.pkt != nil {
 		e.pkt.Free()

@@ -1,0 +1,117 @@
+package capture
+
+import (
+	"errors"
+	"image"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	peers.RemoveFixtures()
+	os.Exit(code)
+}
+
+// readAll reads a media file's pictures to the end, releasing each, and
+// returns how many there were; check sees the first before its release.
+func readAll(t *testing.T, v VideoReader, check func(image.Image)) (n int) {
+	t.Helper()
+	for {
+		img, release, err := v.Read()
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if y := asYCbCr(img); y == nil || len(y.Y) == 0 {
+			t.Fatalf("picture %d has no pixels: %T", n, img)
+		}
+		if n == 0 {
+			check(img)
+		}
+		n++
+		release()
+	}
+}
+
+func asYCbCr(img image.Image) *image.YCbCr {
+	switch m := img.(type) {
+	case *Frame:
+		return m.YCbCr
+	case *image.YCbCr:
+		return m
+	}
+	return nil
+}
+
+func TestMediaFileHandsOutPicturesInPlaceWhenTheyFit(t *testing.T) {
+	path := peers.FixtureFLV(t, 2)                  // 640x360, 30 fps
+	m, err := OpenFile(path, false, 640, 360, 0, 0) // no audio: nothing here reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	n := readAll(t, m.Video(), func(img image.Image) {
+		f, ok := img.(*Frame)
+		if !ok {
+			t.Fatalf("a picture at the output size came as %T, not in place", img)
+		}
+		if f.AVFrame().Width() != 640 || f.Rect.Dx() != 640 || f.Rect.Dy() != 360 {
+			t.Errorf("picture is %v, frame %dx%d", f.Rect, f.AVFrame().Width(), f.AVFrame().Height())
+		}
+	})
+	if n < 59 || n > 61 {
+		t.Errorf("read %d pictures of a 2 s 30 fps file", n)
+	}
+	// Released pictures lend their Frames to later ones: the list stays small.
+	if got := len(m.held); got > cap(m.held) {
+		t.Errorf("%d Frames kept", got)
+	}
+}
+
+func TestMediaFileScalesPicturesOfAnotherSize(t *testing.T) {
+	path := peers.FixtureFLV(t, 2)
+	m, err := OpenFile(path, false, 320, 180, 0, 0) // no audio: nothing here reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	readAll(t, m.Video(), func(img image.Image) {
+		if y, ok := img.(*image.YCbCr); !ok || y.Rect.Dx() != 320 || y.Rect.Dy() != 180 {
+			t.Fatalf("picture for a 320x180 output: %T %v", img, img.Bounds())
+		}
+	})
+}
+
+// A picture still held when its file closes must stay safe to release: its
+// reference is dropped then, and its Frame freed rather than kept.
+func TestMediaFilePictureReleasedAfterCloseIsFreed(t *testing.T) {
+	path := peers.FixtureFLV(t, 2)
+	m, err := OpenFile(path, false, 640, 360, 0, 0) // no audio: nothing here reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, release, err := m.Video().Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := img.(*Frame)
+	if !ok {
+		t.Fatalf("got %T", img)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Y) == 0 {
+		t.Fatal("a held picture lost its pixels when the file closed")
+	}
+	release()
+	if len(f.Y) != 0 || len(m.held) != 0 {
+		t.Errorf("after release: %d bytes still visible, %d Frames kept", len(f.Y), len(m.held))
+	}
+}
