@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test test-screen vet screenshots fuzz bench bench-go bench-stream bench-studio soak clean
+.PHONY: all deps ffmpeg build run test vet screenshots fuzz bench bench-go bench-stream bench-studio soak clean
 
 all: build
 
@@ -66,11 +66,6 @@ bench-stream: build
 # The studio window's own cost under Xvfb: preview, and live against tally stream.
 bench-studio: build
 	@scripts/bench-studio
-
-# Screen capture end to end under Xvfb; not in `make test` while the X11
-# source stalls under load (see TestStreamScreenUnderXvfb).
-test-screen: build
-	@$(WITH_FFMPEG) TALLY_TEST_SCREEN=1 $(GO) test -count=1 -run 'TestStreamScreenUnderXvfb' -ldflags '$(LDFLAGS)' .
 
 # Refreshes the screenshots in docs/ from a real window under Xvfb.
 screenshots: build
