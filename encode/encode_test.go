@@ -15,14 +15,7 @@ import (
 // The single-copy path reads go-astiav's Frame as a bare *C.AVFrame; if a new
 // go-astiav changes that layout, this fails before any frame is corrupted.
 func TestAVFramePointerMatchesAstiav(t *testing.T) {
-	f := astiav.AllocFrame()
-	defer f.Free()
-	f.SetWidth(320)
-	f.SetHeight(240)
-	f.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := f.AllocBuffer(0); err != nil {
-		t.Fatal(err)
-	}
+	f := yuvFrame(t, 320, 240)
 	ls := f.Linesize()
 	for p := 0; p < 3; p++ {
 		if got := linesize(f, p); got != ls[p] {
@@ -39,14 +32,7 @@ func TestCopyYCbCrPutsEveryPixelInPlace(t *testing.T) {
 	for i := range img.Cb {
 		img.Cb[i], img.Cr[i] = byte(i*3), byte(255-i)
 	}
-	f := astiav.AllocFrame()
-	defer f.Free()
-	f.SetWidth(64)
-	f.SetHeight(48)
-	f.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := f.AllocBuffer(0); err != nil {
-		t.Fatal(err)
-	}
+	f := yuvFrame(t, 64, 48)
 	if err := copyYCbCr(f, img); err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +50,20 @@ func TestCopyYCbCrPutsEveryPixelInPlace(t *testing.T) {
 			t.Fatalf("chroma %d differs", i)
 		}
 	}
+}
+
+// yuvFrame is a YUV420P frame with its buffers, freed when the test ends.
+func yuvFrame(tb testing.TB, w, h int) *astiav.Frame {
+	tb.Helper()
+	f := astiav.AllocFrame()
+	tb.Cleanup(f.Free)
+	f.SetWidth(w)
+	f.SetHeight(h)
+	f.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := f.AllocBuffer(0); err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }
 
 func testImage(w, h int, n int) *image.YCbCr {
@@ -225,14 +225,7 @@ func TestEncoderConvertsOtherFormatsAndSizes(t *testing.T) {
 }
 
 func benchFrame(b *testing.B) (*astiav.Frame, *image.YCbCr) {
-	f := astiav.AllocFrame()
-	f.SetWidth(1920)
-	f.SetHeight(1080)
-	f.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := f.AllocBuffer(0); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(f.Free)
+	f := yuvFrame(b, 1920, 1080)
 	img := image.NewYCbCr(image.Rect(0, 0, 1920, 1080), image.YCbCrSubsampleRatio420)
 	b.SetBytes(int64(len(img.Y) + len(img.Cb) + len(img.Cr)))
 	b.ReportAllocs()
@@ -330,14 +323,7 @@ func TestEncoderTakesFramesInPlaceWithTheSameResult(t *testing.T) {
 	}
 	frames := make([]*astiav.Frame, 10)
 	for n := range frames {
-		f := astiav.AllocFrame()
-		defer f.Free()
-		f.SetWidth(320)
-		f.SetHeight(180)
-		f.SetPixelFormat(astiav.PixelFormatYuv420P)
-		if err := f.AllocBuffer(0); err != nil {
-			t.Fatal(err)
-		}
+		f := yuvFrame(t, 320, 180)
 		if err := copyYCbCr(f, testImage(320, 180, n)); err != nil {
 			t.Fatal(err)
 		}
@@ -357,14 +343,7 @@ func TestEncoderTakesFramesInPlaceWithTheSameResult(t *testing.T) {
 		}
 	}
 	// A frame of another size is converted, as a Go image would be.
-	small := astiav.AllocFrame()
-	defer small.Free()
-	small.SetWidth(160)
-	small.SetHeight(90)
-	small.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := small.AllocBuffer(0); err != nil {
-		t.Fatal(err)
-	}
+	small := yuvFrame(t, 160, 90)
 	out := encodeAll(func(int) image.Image { return framer{testImage(160, 90, 0), small} })
 	if len(out) != 10 {
 		t.Errorf("%d packets from a frame of another size", len(out))
