@@ -323,6 +323,27 @@ func TestStreamFileSourceKeepsDurationAndFrames(t *testing.T) {
 	}
 }
 
+// A media file's picture and sound stay in step through Tally: a file
+// recorded from the test pattern and tone, streamed as a file source, gives a
+// recording whose flashes and beeps still line up within a frame (the file
+// source hands on its sound in larger pieces than the decoder makes).
+func TestStreamFileSourceKeepsPictureAndSoundInStep(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "pattern.mp4")
+	if _, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--video", "testpattern", "--audio", "tone",
+		"--size", "640x360", "--duration", "6s", "--record", src, "--stats", "none"); code != 0 {
+		t.Fatalf("recording the source: exit %d: %s", code, stderr)
+	}
+	frames := peers.ProbeFile(t, src).Stream("video").Frames()
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	if _, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", ng.URL(), "--key", streamKey,
+		"--video", "file:"+src, "--audio", "file", "--size", "640x360", "--keyint", "2s", "--stats", "none"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(300 * time.Millisecond)
+	checkStream(t, ng.Recording(streamKey), 640, 360, frames, 2)
+}
+
 // Screen capture for real: an X server's screen (RGBA from the X11 driver) is
 // scaled and converted once, encoded and streamed to the built-in ingest.
 // It once stalled for 1–2 s at start when packages' tests ran side by side on

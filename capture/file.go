@@ -59,6 +59,8 @@ type MediaFile struct {
 	// free list, not a sync.Pool: a pool is emptied by every GC, and each
 	// refill is megabytes of fresh memory to fault in and collect again.
 	images chan *image.YCbCr
+	// batch is decoded sound not yet handed on (see audioBatchesPerSecond).
+	batch fileChunk
 	// held are Frames for decoded pictures handed on in place; once closed,
 	// a Frame released late is freed instead of kept.
 	held      chan *Frame
@@ -234,7 +236,9 @@ func (m *MediaFile) decode() {
 		err := m.fc.ReadFrame(m.pkt)
 		if errors.Is(err, astiav.ErrEof) {
 			if err := m.flush(offset, &end); err != nil {
-				m.err = err
+				if !errors.Is(err, errStopped) {
+					m.err = err
+				}
 				return
 			}
 			if !m.loop || end <= 0 {
@@ -276,6 +280,7 @@ func (m *MediaFile) flush(offset time.Duration, end *time.Duration) error {
 	for _, f := range []func() error{
 		func() error { return m.decodeVideo(nil, offset, end) },
 		func() error { return m.decodeAudio(nil, offset, end) },
+		m.sendAudio,
 	} {
 		if err := f(); err != nil && !errors.Is(err, astiav.ErrEof) {
 			return err
@@ -458,18 +463,42 @@ func (m *MediaFile) decodeAudio(pkt *astiav.Packet, offset time.Duration, end *t
 		if n == 0 {
 			continue
 		}
-		b, err := m.pcm.Data().Bytes(1)
-		if err != nil || len(b) < 2*n {
-			return fmt.Errorf("media file %s: samples: %v", m.path, err)
+		b, _ := framePlane(m.pcm, 0, 1)
+		if len(b) < 2*n {
+			return fmt.Errorf("media file %s: resampler gave %d bytes for %d samples", m.path, len(b), n)
 		}
-		pcm := make([]int16, n)
-		copy(pcm, unsafe.Slice((*int16)(unsafe.Pointer(&b[0])), n))
+		if len(m.batch.pcm) == 0 {
+			m.batch.pts = pts
+		}
+		m.batch.pcm = append(m.batch.pcm, unsafe.Slice((*int16)(unsafe.Pointer(&b[0])), n)...)
 		*end = max(*end, pts+time.Duration(m.pcm.NbSamples())*time.Second/time.Duration(m.rate))
-		select {
-		case m.audio <- fileChunk{pcm, pts}:
-		case <-m.stop:
-			return errStopped
+		if len(m.batch.pcm) >= m.rate/audioBatchesPerSecond*m.chns {
+			if err := m.sendAudio(); err != nil {
+				return err
+			}
 		}
+	}
+}
+
+// audioBatchesPerSecond sets how finely a file's sound is handed on: in
+// pieces of a tenth of a second rather than the decoder's 1024-sample frames.
+// Every piece wakes each goroutine it passes through (source, level meter,
+// session, encoder), and a file's sound exists in advance, so larger pieces
+// cost less and still come in time: a piece goes out when its first sample is due.
+const audioBatchesPerSecond = 10
+
+// sendAudio hands on the sound gathered so far.
+func (m *MediaFile) sendAudio() error {
+	if len(m.batch.pcm) == 0 {
+		return nil
+	}
+	c := m.batch
+	m.batch = fileChunk{pcm: make([]int16, 0, cap(c.pcm))}
+	select {
+	case m.audio <- c:
+		return nil
+	case <-m.stop:
+		return errStopped
 	}
 }
 
