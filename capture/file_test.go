@@ -4,17 +4,12 @@ import (
 	"errors"
 	"image"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/tallystudio/tally/internal/peers"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	peers.RemoveFixtures()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { peers.Main(m) }
 
 // readAll reads a media file's pictures to the end, releasing each, and
 // returns how many there were; check sees the first before its release.

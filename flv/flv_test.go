@@ -14,11 +14,7 @@ import (
 	"github.com/tallystudio/tally/internal/peers"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	peers.RemoveFixtures()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { peers.Main(m) }
 
 func unhex(s string) []byte {
 	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))

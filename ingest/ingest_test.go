@@ -15,11 +15,7 @@ import (
 	"github.com/tallystudio/tally/rtmpclient"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	peers.RemoveFixtures()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { peers.Main(m) }
 
 const secretKey = "live_5566778899_topsecret_q1"
 

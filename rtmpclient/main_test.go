@@ -10,11 +10,7 @@ import (
 	"github.com/tallystudio/tally/internal/peers"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	peers.RemoveFixtures()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { peers.Main(m) }
 
 // fixturePackets reads an FLV made by FFmpeg into Packets, as the encoder
 // pipeline would produce them.

@@ -50,6 +50,14 @@ var (
 	fixtures  []string
 )
 
+// Main runs a package's tests and deletes the fixtures they made: a
+// TestMain for packages that need nothing else.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveFixtures()
+	os.Exit(code)
+}
+
 // RemoveFixtures deletes the fixtures this process made; call it from TestMain.
 func RemoveFixtures() {
 	fixtureMu.Lock()
