@@ -59,6 +59,7 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	retries := fs.Int("retries", 0, "give up after this many failed reconnect attempts in a row (0: never)")
 	dynamic := fs.Bool("dynamic-bitrate", false, "lower the video bitrate while the link cannot carry it, and raise it again when it can")
 	retryMax := fs.Duration("retry-max", 60*time.Second, "the longest wait between reconnect attempts")
+	logLevel := fs.String("log-level", "warn", "how much to log on stderr: debug, info (bitrate changes, reconnects), warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
 		fmt.Fprintln(stderr, "built-in test server and prints its health report at the end.\n\nFlags:")
@@ -104,6 +105,10 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	default:
 		return fail(exitUsage, "--stats must be json, text or none, not %q", *statsMode)
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fail(exitUsage, "--log-level must be debug, info, warn or error, not %q", *logLevel)
+	}
 
 	k := *key
 	if k == "" {
@@ -125,7 +130,7 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	}
 	s.Destinations = []app.Destination{dest}
 
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	sess, warnings, err := app.NewSession(s, log)
 	if err != nil {
 		return fail(exitSettings, "%v", err)

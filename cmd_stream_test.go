@@ -214,6 +214,7 @@ func TestStreamBadInputsGiveClearErrors(t *testing.T) {
 		{[]string{"--video", "hologram", "--duration", "1s"}, exitDevice, `unknown source "hologram"`},
 		{[]string{"--encoder", "h264_imaginary", "--duration", "1s"}, exitDevice, "h264_imaginary is not in this FFmpeg build"},
 		{[]string{"--stats", "xml"}, exitUsage, "--stats must be json"},
+		{[]string{"--log-level", "loud"}, exitUsage, "--log-level must be debug"},
 		{[]string{"--frobnicate"}, exitUsage, "flag provided but not defined"},
 	} {
 		var out, errOut bytes.Buffer

@@ -133,7 +133,7 @@ func streamThrough(t *testing.T, th *peers.Throttle, extra []string, during func
 	defer cancel()
 	args := append([]string{"stream", "--url", "rtmp://" + th.Addr() + "/live", "--key", streamKey,
 		"--video", "file:" + noisyFile(t), "--loop", "--audio", "file", "--size", "640x360", "--vbitrate", "2M",
-		"--abitrate", "128k", "--preset", "ultrafast", "--stats", "json", "--retry-max", "2s"}, extra...)
+		"--abitrate", "128k", "--preset", "ultrafast", "--stats", "json", "--retry-max", "2s", "--log-level", "info"}, extra...)
 	cmd := tallyCommand(ctx, args...)
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut

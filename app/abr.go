@@ -38,7 +38,12 @@ type abrState struct {
 	ceilingAt      time.Time
 	congestedSince time.Time
 	lastChange     time.Time
-	lastDrops      uint64
+	// cutRate is the link estimate behind the last cut: while the old rate's
+	// backlog drains it stays the best evidence of what the link carries, since
+	// the live estimate sags whenever frames are dropped or one large write
+	// (a keyframe) is still in flight.
+	cutRate   float64
+	lastDrops uint64
 	// the publisher's blocked-write counters at each of the last rateWindow
 	// ticks: writes that waited on the socket went at the link's rate
 	bytes [rateWindow]uint64
@@ -71,6 +76,71 @@ func (st *abrState) linkRate(ps rtmpclient.PublisherStats) float64 {
 	return max(blocked, plain)
 }
 
+// abrLimits bound one controller: the configured video rate, the lowest it
+// may go, and the audio rate that shares the link.
+type abrLimits struct{ top, floor, audio int }
+
+// abrStep is what one tick decided for one destination.
+type abrStep int
+
+const (
+	abrHold abrStep = iota
+	abrLowered
+	abrRaised
+)
+
+// step feeds the controller one tick of a destination's publisher stats;
+// st.target is then the video rate this destination can take. rate is the
+// link estimate the tick saw (0: unknown).
+func (st *abrState) step(now time.Time, ps rtmpclient.PublisherStats, lim abrLimits) (what abrStep, rate float64) {
+	rate = st.linkRate(ps)
+	drops := ps.DroppedVideo + ps.DroppedAudio
+	newDrops := drops > st.lastDrops
+	st.lastDrops = drops
+	switch {
+	case ps.State != rtmpclient.StateLive:
+		st.congestedSince = time.Time{} // an outage is the reconnect logic's business
+	case ps.QueueDuration > congestedQueue || newDrops:
+		if st.congestedSince.IsZero() {
+			st.congestedSince = now
+		}
+		// A rate already under what the link carries is draining the backlog
+		// of the old one: cutting again would overshoot. Unless the congestion
+		// outlasts a drain (the estimate was high: socket buffers make a link
+		// look faster than it is for a while).
+		draining := now.Sub(st.lastChange) < drainFor
+		known := max(rate, st.cutRate)
+		under := draining && known > 0 && float64(st.target+lim.audio) <= known*0.95
+		if now.Sub(st.congestedSince) < congestedFor || now.Sub(st.lastChange) < stepDownAtLeast || under {
+			return abrHold, rate
+		}
+		// Down to what the link carried when that is known, else by 30 %;
+		// always by at least 10 %.
+		next := st.target * 7 / 10
+		if rate > 0 {
+			// never more than half at once: one bad estimate must not take
+			// the picture to the floor
+			next = max(min(int(rate*abrMargin)-lim.audio, st.target*9/10), st.target/2)
+		}
+		st.target = clamp(next, lim.floor, lim.top)
+		st.ceiling, st.ceilingAt = st.target, now
+		st.lastChange, st.cutRate = now, rate
+		return abrLowered, rate
+	default:
+		st.congestedSince = time.Time{}
+		next := clamp(st.target+lim.top/10, lim.floor, lim.top)
+		if next > st.ceiling && now.Sub(st.ceilingAt) < probeAfter {
+			next = max(st.target, min(next, st.ceiling))
+		}
+		if ps.QueueDuration < clearQueue && next > st.target && now.Sub(st.lastChange) >= stepUpEvery {
+			st.target = next
+			st.lastChange, st.cutRate = now, 0
+			return abrRaised, rate
+		}
+	}
+	return abrHold, rate
+}
+
 // runBitrateController adjusts enc until ctx ends. It returns at once when no
 // destination asked for dynamic bitrate.
 func (s *Session) runBitrateController(ctx context.Context, enc *encode.VideoEncoder) {
@@ -83,15 +153,14 @@ func (s *Session) runBitrateController(ctx context.Context, enc *encode.VideoEnc
 	if len(dyn) == 0 || enc == nil {
 		return
 	}
-	top := s.settings.Video.Bitrate
-	floor := min(top, 250_000)
-	audio := 0
+	lim := abrLimits{top: s.settings.Video.Bitrate}
+	lim.floor = min(lim.top, 250_000)
 	if s.settings.Audio.Source != "none" {
-		audio = s.settings.Audio.Bitrate
+		lim.audio = s.settings.Audio.Bitrate
 	}
 	states := make([]abrState, len(dyn))
 	for i := range states {
-		states[i].target, states[i].ceiling = top, top
+		states[i].target, states[i].ceiling = lim.top, lim.top
 	}
 	t := time.NewTicker(abrTick)
 	defer t.Stop()
@@ -100,53 +169,17 @@ func (s *Session) runBitrateController(ctx context.Context, enc *encode.VideoEnc
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			want := top
+			want := lim.top
 			for i, d := range dyn {
 				st := &states[i]
 				ps := d.pub.Stats()
-				rate := st.linkRate(ps)
-				drops := ps.DroppedVideo + ps.DroppedAudio
-				newDrops := drops > st.lastDrops
-				st.lastDrops = drops
-				congested := ps.State == rtmpclient.StateLive && (ps.QueueDuration > congestedQueue || newDrops)
-				switch {
-				case ps.State != rtmpclient.StateLive:
-					st.congestedSince = time.Time{} // an outage is the reconnect logic's business
-				case congested:
-					if st.congestedSince.IsZero() {
-						st.congestedSince = now
-					}
-					// A rate already under what the link carries is draining the
-					// backlog of the old one: cutting again would overshoot. Unless
-					// the congestion outlasts a drain (the estimate was high: socket
-					// buffers make a link look faster than it is for a while).
-					under := rate > 0 && float64(st.target+audio) <= rate*0.95 &&
-						now.Sub(st.lastChange) < drainFor
-					if now.Sub(st.congestedSince) >= congestedFor && now.Sub(st.lastChange) >= stepDownAtLeast && !under {
-						// Down to what the link carried when that is known, else
-						// by 30 %; always by at least 10 %.
-						next := st.target * 7 / 10
-						if rate > 0 {
-							// never more than half at once: one bad estimate must
-							// not take the picture to the floor
-							next = max(min(int(rate*abrMargin)-audio, st.target*9/10), st.target/2)
-						}
-						st.target = clamp(next, floor, top)
-						st.ceiling, st.ceilingAt = st.target, now
-						st.lastChange = now
-						s.log.Info("dynamic bitrate: lowering", "destination", d.ep.String(), "kbps", st.target/1000,
-							"link_kbps", int(rate)/1000, "queue", ps.QueueDuration)
-					}
-				default:
-					st.congestedSince = time.Time{}
-					next := clamp(st.target+top/10, floor, top)
-					if next > st.ceiling && now.Sub(st.ceilingAt) < probeAfter {
-						next = max(st.target, min(next, st.ceiling))
-					}
-					if ps.QueueDuration < clearQueue && next > st.target && now.Sub(st.lastChange) >= stepUpEvery {
-						st.target = next
-						st.lastChange = now
-					}
+				what, rate := st.step(now, ps, lim)
+				switch what {
+				case abrLowered:
+					s.log.Info("dynamic bitrate: lowering", "destination", d.ep.String(), "kbps", st.target/1000,
+						"link_kbps", int(rate)/1000, "queue", ps.QueueDuration)
+				case abrRaised:
+					s.log.Info("dynamic bitrate: raising", "destination", d.ep.String(), "kbps", st.target/1000)
 				}
 				want = min(want, st.target)
 			}

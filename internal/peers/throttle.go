@@ -118,12 +118,18 @@ func (th *Throttle) forward(c, up net.Conn) {
 		}
 	}()
 	defer close(q)
+	// next is when the link is free again. Pacing against it rather than
+	// sleeping each chunk's time keeps the average rate exact on a busy
+	// machine, where every sleep overshoots: a 1050 kb/s link must not carry
+	// 900 one run and 1000 the next.
+	var next time.Time
 	for {
 		th.mu.Lock()
 		rate, lat, stalled, wake := th.rate, th.latency, th.stalled, th.wake
 		th.mu.Unlock()
 		if stalled {
 			<-wake
+			next = time.Time{}
 			continue
 		}
 		n := 32 << 10
@@ -135,7 +141,14 @@ func (th *Throttle) forward(c, up net.Conn) {
 		if got > 0 {
 			q <- chunk{buf[:got], time.Now().Add(lat)}
 			if rate > 0 {
-				time.Sleep(time.Duration(got) * time.Second / time.Duration(rate))
+				// An idle link banks no credit beyond one chunk.
+				if floor := time.Now().Add(-20 * time.Millisecond); next.Before(floor) {
+					next = floor
+				}
+				next = next.Add(time.Duration(got) * time.Second / time.Duration(rate))
+				time.Sleep(time.Until(next))
+			} else {
+				next = time.Time{}
 			}
 		}
 		if err != nil {

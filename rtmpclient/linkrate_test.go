@@ -1,0 +1,66 @@
+package rtmpclient
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+// The blocked-write counters are what dynamic bitrate trusts for the link's
+// rate. A stream at twice what a shaped loopback link carries, paced in real
+// time with 2 s keyframes five times the size of other frames and the usual
+// drop threshold (so the queue empties and refills around dropped GOPs), must
+// measure the link, not a fraction of it.
+func TestBlockedWritesMeasureTheLinkRate(t *testing.T) {
+	const link = 1_000_000
+	sink := sinkServer(t)
+	th := peers.StartThrottle(t, net.JoinHostPort(sink.Host, strconv.Itoa(sink.Port)))
+	th.SetRate(link)
+	ep := endpointAt(t, th.Addr())
+	// The send buffer the app sets for this rate (half a second of it).
+	p := NewPublisher(PublisherConfig{Endpoint: ep, DropThreshold: 700 * time.Millisecond,
+		Options: Options{SendBuffer: 2_128_000 / 32}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+
+	// 2 Mb/s of video in 60-frame GOPs (a keyframe weighs five frames), 128
+	// kb/s of audio.
+	const unit = 2_000_000 / 8 * 2 / (59 + 5)
+	start := time.Now()
+	var atStart PublisherStats
+	audioNext := 0.0
+	for i := 0; i < 30*16; i++ {
+		dts := int64(i) * 1000 / 30
+		if i == 30*4 {
+			atStart = p.Stats() // the first seconds fill socket buffers: not the link
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(dts) * time.Millisecond)))
+		for audioNext <= float64(dts) {
+			p.Write(Packet{Type: TypeAudio, DTS: int64(audioNext), Payload: make([]byte, 128_000/8*1024/48000)})
+			audioNext += 1024.0 * 1000 / 48000
+		}
+		size := unit
+		if i%60 == 0 {
+			size = 5 * unit
+		}
+		p.Write(Packet{Type: TypeVideo, DTS: dts, Payload: make([]byte, size), Keyframe: i%60 == 0})
+	}
+	st := p.Stats()
+	cancel()
+	<-done
+	if st.DroppedVideo == 0 {
+		t.Fatalf("nothing dropped at twice the link's rate: %+v", st)
+	}
+	got := float64(st.BlockedBytes-atStart.BlockedBytes) * 8 / (st.BlockedTime - atStart.BlockedTime).Seconds()
+	t.Logf("link %d b/s, measured %.0f b/s over %v of blocked writes; %d frames dropped",
+		link, got, st.BlockedTime-atStart.BlockedTime, st.DroppedVideo)
+	if got < 0.9*link || got > 1.12*link {
+		t.Errorf("blocked writes measured %.0f b/s on a %d b/s link", got, link)
+	}
+}
