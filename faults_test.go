@@ -247,10 +247,12 @@ func TestDynamicBitrateFollowsTheLinkAndRecovers(t *testing.T) {
 	}
 	// Where the encoder settled after its cuts (its lowest rate while limited:
 	// above it are only the probes, one step every 8 s by design) plus 128 kb/s
-	// of audio must fit the link, without cutting to half of it or less.
+	// of audio must fit the link, without cutting to half of it or less, and
+	// the link must stay in use. (What was sent can run above the link for a
+	// few seconds while socket buffers fill, so it has no upper bound here.)
 	slices.Sort(targets)
 	target := targets[0]
-	if sent < 700 || sent > 1.1*1050 || target+128 > 1.1*1050 || target+128 < 0.5*1050 {
+	if sent < 700 || target+128 > 1.1*1050 || target+128 < 0.5*1050 {
 		t.Errorf("on the 1050 kb/s link from 10 s to 15 s: sent %.0f kb/s on average, encoder settled at %.0f kb/s (%v)", sent, target, targets)
 	}
 	last := lines[len(lines)-1]

@@ -2,8 +2,10 @@ package rtmpclient
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,12 +35,20 @@ func TestBlockedWritesMeasureTheLinkRate(t *testing.T) {
 	// kb/s of audio.
 	const unit = 2_000_000 / 8 * 2 / (59 + 5)
 	start := time.Now()
-	var atStart PublisherStats
+	var atStart, last PublisherStats
+	var seconds []string // what each second did, to show when the test fails
 	audioNext := 0.0
 	for i := 0; i < 30*16; i++ {
 		dts := int64(i) * 1000 / 30
 		if i == 30*4 {
 			atStart = p.Stats() // the first seconds fill socket buffers: not the link
+		}
+		if i%30 == 0 {
+			st := p.Stats()
+			seconds = append(seconds, fmt.Sprintf("t=%2d sent %7d blocked %7d in %v, queue %v, dropped %d",
+				i/30, st.BytesSent-last.BytesSent, st.BlockedBytes-last.BlockedBytes,
+				(st.BlockedTime-last.BlockedTime).Round(time.Millisecond), st.QueueDuration, st.DroppedVideo))
+			last = st
 		}
 		time.Sleep(time.Until(start.Add(time.Duration(dts) * time.Millisecond)))
 		for audioNext <= float64(dts) {
@@ -61,6 +71,6 @@ func TestBlockedWritesMeasureTheLinkRate(t *testing.T) {
 	t.Logf("link %d b/s, measured %.0f b/s over %v of blocked writes; %d frames dropped",
 		link, got, st.BlockedTime-atStart.BlockedTime, st.DroppedVideo)
 	if got < 0.9*link || got > 1.12*link {
-		t.Errorf("blocked writes measured %.0f b/s on a %d b/s link", got, link)
+		t.Errorf("blocked writes measured %.0f b/s on a %d b/s link; each second:\n%s", got, link, strings.Join(seconds, "\n"))
 	}
 }

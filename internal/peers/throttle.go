@@ -1,10 +1,12 @@
 package peers
 
 import (
+	"context"
 	"io"
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,7 +29,20 @@ type Throttle struct {
 // StartThrottle proxies a free loopback port to upstream ("host:port").
 func StartThrottle(t testing.TB, upstream string) *Throttle {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Segments of an Ethernet path, not loopback's 64 KiB: with a receive
+	// buffer smaller than one segment, the receiver holds back window updates
+	// (silly-window avoidance) and the sender waits for its persist timer, so
+	// the link would idle for hundreds of milliseconds at random.
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_MAXSEG, 1448)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +133,11 @@ func (th *Throttle) forward(c, up net.Conn) {
 		}
 	}()
 	defer close(q)
-	// next is when the link is free again. Pacing against it rather than
-	// sleeping each chunk's time keeps the average rate exact on a busy
-	// machine, where every sleep overshoots: a 1050 kb/s link must not carry
-	// 900 one run and 1000 the next.
+	// next is when the link will have carried everything read so far. Pacing
+	// against it, rather than sleeping each chunk's time, keeps the average
+	// rate exact on a busy machine, where every sleep overshoots and a late
+	// wake-up reads what the link carried meanwhile: a 1050 kb/s link must
+	// not carry 900 one run and 1000 the next.
 	var next time.Time
 	for {
 		th.mu.Lock()
@@ -129,26 +145,25 @@ func (th *Throttle) forward(c, up net.Conn) {
 		th.mu.Unlock()
 		if stalled {
 			<-wake
-			next = time.Time{}
 			continue
 		}
 		n := 32 << 10
 		if rate > 0 {
-			n = max(rate/50, 512) // 20 ms worth at a time: smooth pacing
+			// An idle link banks at most 100 ms, about what a real one's queue
+			// lets through at once; each read takes up to 20 ms beyond what is due.
+			now := time.Now()
+			if lo := now.Add(-100 * time.Millisecond); next.Before(lo) {
+				next = lo
+			}
+			n = max(int(float64(rate)*now.Add(20*time.Millisecond).Sub(next).Seconds()), 512)
 		}
 		buf := make([]byte, n)
 		got, err := c.Read(buf)
 		if got > 0 {
 			q <- chunk{buf[:got], time.Now().Add(lat)}
 			if rate > 0 {
-				// An idle link banks no credit beyond one chunk.
-				if floor := time.Now().Add(-20 * time.Millisecond); next.Before(floor) {
-					next = floor
-				}
 				next = next.Add(time.Duration(got) * time.Second / time.Duration(rate))
 				time.Sleep(time.Until(next))
-			} else {
-				next = time.Time{}
 			}
 		}
 		if err != nil {
