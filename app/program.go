@@ -175,24 +175,43 @@ func (f *videoFeed) stop() {
 	}
 }
 
-// videoTap is a session's view of the program's video: every frame from now on.
+// videoTap is a session's view of the program's video: every frame from now
+// on. The session samples it at its own clock (take) rather than blocking in
+// Read on a goroutine of its own: one goroutine hand-off less per frame.
 type videoTap struct {
 	mu      sync.Mutex
-	cond    *sync.Cond
 	pending *sharedFrame
+	dropped uint64 // frames replaced before anyone took them
 	err     error
 	closed  bool
 	detach  func(*videoTap)
+	// arrived holds a token after each offer or failure, for a reader that
+	// waits a moment for a frame that is due.
+	arrived chan struct{}
+}
+
+func newVideoTap(detach func(*videoTap)) *videoTap {
+	return &videoTap{detach: detach, arrived: make(chan struct{}, 1)}
+}
+
+func (t *videoTap) signal() {
+	select {
+	case t.arrived <- struct{}{}:
+	default:
+	}
 }
 
 func (t *videoTap) offer(f *sharedFrame) {
 	t.mu.Lock()
 	old := t.pending
 	t.pending = f
-	t.mu.Unlock()
-	t.cond.Signal()
 	if old != nil {
-		old.unref() // the session was not reading; it counts the gap as a repeat
+		t.dropped++
+	}
+	t.mu.Unlock()
+	t.signal()
+	if old != nil {
+		old.unref()
 	}
 }
 
@@ -200,36 +219,38 @@ func (t *videoTap) fail(err error) {
 	t.mu.Lock()
 	t.err = err
 	t.mu.Unlock()
-	t.cond.Signal()
+	t.signal()
 }
 
-// Read blocks for the next frame.
-func (t *videoTap) Read() (image.Image, func(), error) {
+// take returns the frame offered since the last take, if any (the caller owns
+// its reference), how many were dropped unseen since, and once no frame is
+// pending, why the feed ended (io.EOF when the tap was closed or the source
+// ran out).
+func (t *videoTap) take() (*sharedFrame, uint64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for t.pending == nil && t.err == nil && !t.closed {
-		t.cond.Wait()
+	f, dropped := t.pending, t.dropped
+	t.pending, t.dropped = nil, 0
+	switch {
+	case f != nil:
+		return f, dropped, nil
+	case t.closed:
+		return nil, dropped, io.EOF
 	}
-	if t.pending != nil {
-		f := t.pending
-		t.pending = nil
-		return f.img, f.unref, nil
-	}
-	if t.closed {
-		return nil, nil, io.EOF
-	}
-	return nil, nil, t.err
+	return nil, dropped, t.err
 }
 
 // Close detaches the tap; the source keeps running for the preview.
 func (t *videoTap) Close() error {
-	t.detach(t)
+	if t.detach != nil {
+		t.detach(t)
+	}
 	t.mu.Lock()
 	t.closed = true
 	old := t.pending
 	t.pending = nil
 	t.mu.Unlock()
-	t.cond.Broadcast()
+	t.signal()
 	if old != nil {
 		old.unref()
 	}
@@ -590,7 +611,7 @@ func (p *program) detachAll() []io.Closer {
 
 // taps gives a session readers for the current sources. A track whose source
 // failed to open returns that error.
-func (p *program) taps(wantVideo, wantAudio bool) (capture.VideoReader, capture.AudioReader, func(), error) {
+func (p *program) taps(wantVideo, wantAudio bool) (*videoTap, capture.AudioReader, func(), error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var vt *videoTap
@@ -603,8 +624,7 @@ func (p *program) taps(wantVideo, wantAudio bool) (capture.VideoReader, capture.
 		f.mu.Lock()
 		err := f.err
 		if err == nil {
-			vt = &videoTap{detach: func(t *videoTap) { p.detachVideo(t) }}
-			vt.cond = sync.NewCond(&vt.mu)
+			vt = newVideoTap(func(t *videoTap) { p.detachVideo(t) })
 			f.taps[vt] = struct{}{}
 		}
 		f.mu.Unlock()
@@ -642,15 +662,11 @@ func (p *program) taps(wantVideo, wantAudio bool) (capture.VideoReader, capture.
 			_ = at.Close()
 		}
 	}
-	var vr capture.VideoReader
 	var ar capture.AudioReader
-	if vt != nil {
-		vr = vt
-	}
 	if at != nil {
 		ar = at
 	}
-	return vr, ar, closeAll, nil
+	return vt, ar, closeAll, nil
 }
 
 func (p *program) detachVideo(t *videoTap) {

@@ -49,7 +49,7 @@ type Session struct {
 	counter counters
 	// sources, when set, supplies already-open sources (the studio's program);
 	// otherwise Run opens the ones the settings name.
-	sources func(wantVideo, wantAudio bool) (capture.VideoReader, capture.AudioReader, func(), error)
+	sources func(wantVideo, wantAudio bool) (*videoTap, capture.AudioReader, func(), error)
 	// phase, when set, is when the already-running video source last delivered
 	// a frame: the session clock starts in step with it.
 	phase func() time.Time
@@ -182,7 +182,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	// Sources open last, just before the clock starts: live sources produce from
 	// the moment they open, and audio time is anchored at the first chunk read,
 	// so any set-up in between would shift audio against video.
-	var vsrc capture.VideoReader
+	var vsrc *videoTap
 	var asrc capture.AudioReader
 	var closeSources func()
 	if s.sources == nil {
@@ -456,68 +456,14 @@ func (s *Session) writeHeaders(venc *encode.VideoEncoder, aenc *encode.AudioEnco
 // newest captured frame goes into each slot; a slot with no new frame repeats
 // the last one, surplus frames are dropped, and slots the encoder is too late
 // for are skipped. All three are counted.
-func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *encode.VideoEncoder) error {
-	type item struct {
-		img      image.Image
-		release  func()
-		captured time.Time
-	}
-	var mu sync.Mutex
-	var newest *item
-	capErr := make(chan error, 1)
-	arrived := make(chan struct{}, 1) // a frame came in
-	// The capture goroutine must be gone before the source is closed (a driver
-	// read racing its close crashes inside the X11 driver): stop it and join it
-	// on every way out. A source stuck in Read is waited for at most 2 s.
-	ctx, stopCapture := context.WithCancel(ctx)
-	captureDone := make(chan struct{})
-	defer func() {
-		stopCapture()
-		select {
-		case <-captureDone:
-		case <-time.After(2 * time.Second):
-			s.log.Warn("video source did not return from a read within 2 s of stopping")
-		}
-	}()
-	go func() {
-		defer close(captureDone)
-		for ctx.Err() == nil {
-			img, release, err := src.Read()
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					err = fmt.Errorf("video capture: %w", err)
-				}
-				capErr <- err
-				return
-			}
-			mu.Lock()
-			if newest != nil {
-				s.counter.droppedCapture.Add(1)
-				if newest.release != nil {
-					newest.release()
-				}
-			}
-			newest = &item{img, release, time.Now()}
-			mu.Unlock()
-			select {
-			case arrived <- struct{}{}:
-			default:
-			}
-		}
-	}()
-
+func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.VideoEncoder) error {
 	fps := s.settings.Video.FPS
 	interval := time.Second / time.Duration(fps)
-	var last *item
+	var last *sharedFrame
 	defer func() {
-		mu.Lock()
-		for _, it := range []*item{last, newest} {
-			if it != nil && it.release != nil {
-				it.release()
-			}
+		if last != nil {
+			last.unref()
 		}
-		newest = nil
-		mu.Unlock()
 	}()
 	black := image.NewYCbCr(image.Rect(0, 0, s.settings.Video.Width, s.settings.Video.Height), image.YCbCrSubsampleRatio420)
 	for i := range black.Cb {
@@ -525,6 +471,8 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	grace := time.NewTimer(0)
+	defer grace.Stop()
 	for n := int64(0); ; n++ {
 		// Slot n stands for time n×interval; it is sampled half a frame later, so
 		// a frame captured near that time is already there, and sources running
@@ -534,13 +482,6 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 		select {
 		case <-ctx.Done():
 			return enc.Flush(s.emitVideo)
-		case err := <-capErr:
-			if errors.Is(err, io.EOF) {
-				if ferr := enc.Flush(s.emitVideo); ferr != nil {
-					return ferr
-				}
-			}
-			return err
 		case <-timer.C:
 		}
 		// Too late for this slot and the next: skip ahead rather than fall further behind.
@@ -549,36 +490,46 @@ func (s *Session) videoLoop(ctx context.Context, src capture.VideoReader, enc *e
 			s.counter.skippedEncoding.Add(uint64(k))
 			n += k
 		}
-		mu.Lock()
-		empty := newest == nil && last != nil
-		mu.Unlock()
-		if empty {
+		f, dropped, err := src.take()
+		if f == nil && err == nil && last != nil {
 			// A frame due for this slot may be a moment late (a busy machine
 			// delays the hand-over): give it a third of a frame before
 			// repeating the last one, or it would land a slot late and put
 			// the picture a frame behind the sound.
-			grace := time.NewTimer(interval / 3)
-			select {
-			case <-arrived:
-			case <-grace.C:
-			case <-ctx.Done():
-			}
-			grace.Stop()
-		}
-		mu.Lock()
-		if newest != nil {
-			if last != nil && last.release != nil {
-				last.release()
-			}
-			last, newest = newest, nil
-			select { // this frame's arrival is spent
-			case <-arrived:
+			select { // a token from a frame already taken says nothing
+			case <-src.arrived:
 			default:
 			}
+			var more uint64
+			if f, more, err = src.take(); f == nil && err == nil {
+				grace.Reset(interval / 3)
+				select {
+				case <-src.arrived:
+				case <-grace.C:
+				case <-ctx.Done():
+				}
+				f, more, err = src.take()
+			}
+			dropped += more
+		}
+		s.counter.droppedCapture.Add(dropped)
+		if f == nil && err != nil {
+			if !errors.Is(err, io.EOF) {
+				return fmt.Errorf("video capture: %w", err)
+			}
+			if ferr := enc.Flush(s.emitVideo); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if f != nil {
+			if last != nil {
+				last.unref()
+			}
+			last = f
 		} else if last != nil {
 			s.counter.repeatedCapture.Add(1)
 		}
-		mu.Unlock()
 		var img image.Image = black
 		captured := time.Now()
 		if last != nil {

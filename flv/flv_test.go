@@ -326,3 +326,54 @@ func TestCaptureTimeSEIRoundTrip(t *testing.T) {
 		t.Fatal("found a capture time in a frame without one")
 	}
 }
+
+// splitByteByByte is the plain reading of Annex B's framing, kept as the
+// reference SplitAnnexB's vectorised search must agree with.
+func splitByteByByte(b []byte) [][]byte {
+	var out [][]byte
+	start := -1
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
+			continue
+		}
+		if start >= 0 {
+			end := i
+			for end > start && b[end-1] == 0 {
+				end--
+			}
+			if end > start {
+				out = append(out, b[start:end])
+			}
+		}
+		i += 2
+		start = i + 1
+	}
+	if start >= 0 && start < len(b) {
+		out = append(out, b[start:])
+	} else if start < 0 && len(b) > 0 {
+		out = append(out, b)
+	}
+	return out
+}
+
+func FuzzSplitAnnexBAgreesWithByteScan(f *testing.F) {
+	for _, s := range [][]byte{
+		{0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 0, 0},
+		{0, 0, 1}, {0, 0, 1, 0, 0, 1}, {0x65, 1, 2}, {0, 0}, {},
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got [][]byte
+		SplitAnnexB(b, func(n []byte) { got = append(got, n) })
+		want := splitByteByByte(b)
+		if len(got) != len(want) {
+			t.Fatalf("%d NAL units, the byte scan finds %d", len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("NAL unit %d is % x, the byte scan's % x", i, got[i], want[i])
+			}
+		}
+	})
+}
