@@ -37,7 +37,8 @@ func main() {
 	// whole engine for seconds at start-up (TestStreamScreenUnderXvfb: 3 to 77
 	// frames in 3 s); with four it never does (89 frames every run). The root
 	// cause is not found yet; more Ps than cores only means more OS threads.
-	if runtime.GOMAXPROCS(0) < 4 {
+	// A GOMAXPROCS set in the environment is the user's choice and stands.
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 4 {
 		runtime.GOMAXPROCS(4)
 	}
 	stopProfile := startProfile(os.Getenv("TALLY_CPUPROFILE"))
