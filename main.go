@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 )
 
@@ -42,7 +43,9 @@ func main() {
 		runtime.GOMAXPROCS(4)
 	}
 	stopProfile := startProfile(os.Getenv("TALLY_CPUPROFILE"))
+	stopTrace := startTrace(os.Getenv("TALLY_TRACE"))
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	stopTrace()
 	stopProfile()
 	os.Exit(code)
 }
@@ -95,4 +98,22 @@ func startProfile(path string) (stop func()) {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
+
+// startTrace writes a runtime execution trace (go tool trace) when
+// TALLY_TRACE names a file: where goroutines wait and which cgo calls and
+// system calls hand their P to another thread.
+func startTrace(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = trace.Start(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tally: TALLY_TRACE: %v\n", err)
+		return func() {}
+	}
+	return func() { trace.Stop(); _ = f.Close() }
 }
