@@ -85,35 +85,29 @@ func usage(w io.Writer) {
 
 // startProfile writes a CPU profile to path until the returned stop is
 // called: how the figures in docs/BENCHMARKS.md were broken down.
+// startProfile writes a CPU profile (go tool pprof) to the file
+// TALLY_CPUPROFILE names, and startTrace a runtime execution trace (go tool
+// trace) to TALLY_TRACE's: where goroutines wait and which cgo calls and
+// system calls hand their P to another thread.
 func startProfile(path string) (stop func()) {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err == nil {
-		err = pprof.StartCPUProfile(f)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "tally: TALLY_CPUPROFILE: %v\n", err)
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+	return startRecording("TALLY_CPUPROFILE", path, pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
-// startTrace writes a runtime execution trace (go tool trace) when
-// TALLY_TRACE names a file: where goroutines wait and which cgo calls and
-// system calls hand their P to another thread.
 func startTrace(path string) (stop func()) {
+	return startRecording("TALLY_TRACE", path, trace.Start, trace.Stop)
+}
+
+func startRecording(name, path string, start func(io.Writer) error, end func()) (stop func()) {
 	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)
 	if err == nil {
-		err = trace.Start(f)
+		err = start(f)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "tally: TALLY_TRACE: %v\n", err)
+		fmt.Fprintf(os.Stderr, "tally: %s: %v\n", name, err)
 		return func() {}
 	}
-	return func() { trace.Stop(); _ = f.Close() }
+	return func() { end(); _ = f.Close() }
 }
