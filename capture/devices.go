@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/driver"
@@ -130,6 +132,11 @@ type VideoSource struct {
 	r      video.Reader
 	Label  string
 	copies sync.Pool // *image.RGBA copies of frames the driver reuses
+	// reading is held through each driver read, so Close can wait for one in
+	// flight: closing the X11 driver under a read unmaps the shared-memory
+	// image the read is copying from (SIGSEGV in copyBGR24).
+	reading sync.Mutex
+	closed  atomic.Bool
 }
 
 // OpenVideo opens a video source at (or near) the asked-for mode.
@@ -159,6 +166,11 @@ func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error
 // RGBA frames (screens) are copied: the X11 driver hands out one buffer it
 // overwrites on every read, while Tally may still be encoding the last frame.
 func (v *VideoSource) Read() (image.Image, func(), error) {
+	v.reading.Lock()
+	defer v.reading.Unlock()
+	if v.closed.Load() {
+		return nil, nil, io.EOF
+	}
 	img, release, err := v.r.Read()
 	if err != nil {
 		return nil, nil, err
@@ -178,8 +190,23 @@ func (v *VideoSource) Read() (image.Image, func(), error) {
 	return cp, func() { v.copies.Put(cp) }, nil
 }
 
-// Close stops the device.
-func (v *VideoSource) Close() error { return closeDriver(v.d) }
+// Close stops the device once a read in flight has returned. A device stuck
+// in a read is closed after a second all the same: for it, closing is what
+// ends the read.
+func (v *VideoSource) Close() error {
+	v.closed.Store(true)
+	done := make(chan struct{})
+	go func() {
+		v.reading.Lock()
+		v.reading.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
+	return closeDriver(v.d)
+}
 
 // AudioSource delivers packed 16-bit samples from an open device.
 type AudioSource struct {
