@@ -222,6 +222,14 @@ func (t *videoTap) fail(err error) {
 	t.signal()
 }
 
+// freshSince says whether the pending frame was captured at or after t, or
+// the feed has failed: either way, there is no point waiting longer.
+func (t *videoTap) freshSince(at time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return (t.pending != nil && !t.pending.captured.Before(at)) || t.err != nil || t.closed
+}
+
 // take returns the frame offered since the last take, if any (the caller owns
 // its reference), how many were dropped unseen since, and once no frame is
 // pending, why the feed ended (io.EOF when the tap was closed or the source

@@ -57,6 +57,8 @@ type Session struct {
 	lostSources func() []string
 	// forceKey asks the video loop for a keyframe: a destination resumed.
 	forceKey atomic.Bool
+	// failures: see destination.failures
+	failures chan struct{}
 }
 
 type destination struct {
@@ -66,6 +68,8 @@ type destination struct {
 	err    error
 	errMu  sync.Mutex
 	failed atomic.Bool
+	// failures gets a token when a destination fails, for watchDestinations.
+	failures chan<- struct{}
 }
 
 type counters struct {
@@ -90,7 +94,7 @@ func NewSession(s Settings, log *slog.Logger) (*Session, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ss := &Session{settings: s, log: log, vfps: s.Video.FPS}
+	ss := &Session{settings: s, log: log, vfps: s.Video.FPS, failures: make(chan struct{}, 1)}
 	ss.state.Store("idle")
 	return ss, warnings, nil
 }
@@ -204,9 +208,9 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	s.counter.videoTarget.Store(uint64(v.Bitrate))
 	s.start = time.Now()
 	if s.phase != nil && v.FPS > 0 {
-		// Sample the slots half-way between the source's frames, not at a
-		// random phase where jitter moves frames across slot edges (a repeat
-		// and a drop for each crossing).
+		// Centre each slot's interval on one of the source's frames, not at
+		// a random phase where jitter moves frames across slot edges (a
+		// repeat and a drop for each crossing).
 		if p := s.phase(); !p.IsZero() && time.Since(p) < time.Second {
 			interval := time.Second / time.Duration(v.FPS)
 			s.start = p.Add(time.Since(p).Truncate(interval) + interval)
@@ -304,6 +308,10 @@ func (d *destination) setErr(err error) {
 	d.err = err
 	d.errMu.Unlock()
 	d.failed.Store(true)
+	select {
+	case d.failures <- struct{}{}:
+	default: // a token is already waiting, and the watcher checks them all
+	}
 }
 
 func (d *destination) getErr() error {
@@ -340,7 +348,7 @@ func (s *Session) openDestinations(venc *encode.VideoEncoder, aenc *encode.Audio
 			Options:     rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log, SendBuffer: sndbuf},
 			Reconnect:   rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait},
 			OnReconnect: func() { s.forceKey.Store(true) }})
-		s.dests = append(s.dests, &destination{cfg: d, ep: ep, pub: pub})
+		s.dests = append(s.dests, &destination{cfg: d, ep: ep, pub: pub, failures: s.failures})
 		s.fan.Add(pub)
 	}
 	return nil
@@ -354,13 +362,11 @@ func (s *Session) watchDestinations(ctx context.Context) <-chan struct{} {
 		return ch
 	}
 	go func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case <-s.failures:
 				all := true
 				for _, d := range s.dests {
 					all = all && d.failed.Load()
@@ -474,15 +480,27 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.Vide
 	grace := time.NewTimer(0)
 	defer grace.Stop()
 	for n := int64(0); ; n++ {
-		// Slot n stands for time n×interval; it is sampled half a frame later, so
-		// a frame captured near that time is already there, and sources running
-		// in phase with the clock (the test pattern) never straddle a slot edge.
+		// Slot n stands for time n×interval and covers the frame interval
+		// around it. Its frame is the first captured within that interval,
+		// taken as it arrives: the session's work for a frame then follows
+		// the source's in one burst instead of waking the process twice a
+		// frame. Without one by the end of the interval, the newest frame
+		// stands (or the last one repeats).
 		due := s.start.Add(time.Duration(n)*interval + interval/2)
+		opens := due.Add(-interval)
 		timer.Reset(time.Until(due))
-		select {
-		case <-ctx.Done():
-			return enc.Flush(s.emitVideo)
-		case <-timer.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return enc.Flush(s.emitVideo)
+			case <-timer.C:
+				break wait
+			case <-src.arrived:
+				if src.freshSince(opens) {
+					break wait
+				}
+			}
 		}
 		// Too late for this slot and the next: skip ahead rather than fall further behind.
 		if behind := time.Since(due); behind > interval {
