@@ -49,7 +49,7 @@ soak: build
 fuzz: ffmpeg
 	@$(WITH_FFMPEG) scripts/fuzz
 
-# Every benchmark and comparison in one run (about 15 minutes on 2 cores);
+# Every benchmark and comparison in one run (about 18 minutes on 2 cores);
 # rewrites docs/BENCHMARKS.md. The parts alone: bench-go, bench-stream, bench-studio.
 bench: build
 	@$(WITH_FFMPEG) scripts/bench
