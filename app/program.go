@@ -222,7 +222,7 @@ func (t *videoTap) fail(err error) {
 	t.signal()
 }
 
-// freshSince says whether the pending frame was captured at or after t, or
+// freshSince says whether the pending frame was captured at or after at, or
 // the feed has failed: either way, there is no point waiting longer.
 func (t *videoTap) freshSince(at time.Time) bool {
 	t.mu.Lock()
