@@ -11,6 +11,9 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"sort"
+
+	// Initialised before Fyne (see its doc), so that LANG=C.UTF-8 raises no error.
+	_ "github.com/tallystudio/tally/internal/localeenv"
 )
 
 // command is one `tally` sub-command. run returns the process exit code.

@@ -208,3 +208,24 @@ func hasRedText(img image.Image, r image.Rectangle) bool {
 	}
 	return n > 20
 }
+
+func TestCommandsStartQuietlyUnderCUTF8(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := tallyCommand(ctx, "version")
+	env := []string{"LANG=C.UTF-8"}
+	for _, kv := range cmd.Env {
+		if !strings.HasPrefix(kv, "LANG=") && !strings.HasPrefix(kv, "LC_") && !strings.HasPrefix(kv, "LANGUAGE=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tally version: %v, stderr: %s", err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("tally version wrote to stderr under LANG=C.UTF-8:\n%s", stderr.String())
+	}
+}
