@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"sort"
@@ -37,14 +36,6 @@ const (
 )
 
 func main() {
-	// With two Ps (a 2-core machine's default) the X11 screen source stalls the
-	// whole engine for seconds at start-up (TestStreamScreenUnderXvfb: 3 to 77
-	// frames in 3 s); with four it never does (89 frames every run). The root
-	// cause is not found yet; more Ps than cores only means more OS threads.
-	// A GOMAXPROCS set in the environment is the user's choice and stands.
-	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 4 {
-		runtime.GOMAXPROCS(4)
-	}
 	stopProfile := startProfile(os.Getenv("TALLY_CPUPROFILE"))
 	stopTrace := startTrace(os.Getenv("TALLY_TRACE"))
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
