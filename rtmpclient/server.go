@@ -47,8 +47,10 @@ type Server struct {
 }
 
 // liveStream is a stream being published, with what a late player needs first.
+// Its entry in Server.streams belongs to the session that claimed the name.
 type liveStream struct {
 	mu      sync.Mutex
+	started bool // OnPublish accepted it: players may join
 	meta    *Message
 	headers [2]*Message // video, audio sequence headers
 	viewer  *serverSession
@@ -141,8 +143,9 @@ type serverSession struct {
 	log      *slog.Logger
 	app      string
 	sink     StreamSink
-	pubKey   string // the live stream this session publishes, if any
-	playKey  string // the live stream this session plays, if any
+	pubKey   string      // the live stream this session publishes, if any
+	pub      *liveStream // its entry, to remove only if it is still this one
+	playKey  string      // the live stream this session plays, if any
 	streamID uint32
 }
 
@@ -251,20 +254,28 @@ func (ss *serverSession) publish(name string, streamID uint32) error {
 		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", "Cannot publish here."))
 	}
 	key := ss.app + "/" + name
+	// The name is claimed before OnPublish runs, in the same critical section
+	// as the check: OnPublish may take a while (the ingest creates a file), and
+	// a publisher arriving meanwhile must find the name taken.
+	ls := &liveStream{}
 	ss.s.mu.Lock()
 	_, busy := ss.s.streams[key]
+	if !busy {
+		ss.s.streams[key] = ls
+	}
 	ss.s.mu.Unlock()
 	if busy {
 		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", "Already publishing."))
 	}
 	sink, err := ss.s.OnPublish(PublishRequest{App: ss.app, Name: StreamKey(name), RemoteAddr: ss.t.nc.RemoteAddr()})
 	if err != nil {
+		ss.s.release(key, ls)
 		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", err.Error()))
 	}
-	ss.s.mu.Lock()
-	ss.s.streams[key] = &liveStream{}
-	ss.s.mu.Unlock()
-	ss.sink, ss.pubKey = sink, key
+	ls.mu.Lock()
+	ls.started = true
+	ls.mu.Unlock()
+	ss.sink, ss.pubKey, ss.pub = sink, key, ls
 	if err := ss.t.sendUserControl(eventStreamBegin, streamID); err != nil {
 		return err
 	}
@@ -279,9 +290,17 @@ func (ss *serverSession) endPublish() {
 		ss.log.Warn("rtmp server: closing stream", "err", err)
 	}
 	ss.sink = nil
-	ss.s.mu.Lock()
-	delete(ss.s.streams, ss.pubKey)
-	ss.s.mu.Unlock()
+	ss.s.release(ss.pubKey, ss.pub)
+	ss.pubKey, ss.pub = "", nil
+}
+
+// release frees a stream name, unless it has been claimed again since ls got it.
+func (s *Server) release(key string, ls *liveStream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.streams[key] == ls {
+		delete(s.streams, key)
+	}
 }
 
 // data handles @setDataFrame: the metadata is kept for players and passed on.
@@ -304,17 +323,10 @@ func (ss *serverSession) data(m Message) error {
 	return ss.sink.WriteMessage(m)
 }
 
-// stream returns the live stream this session publishes.
-func (ss *serverSession) stream() *liveStream {
-	ss.s.mu.Lock()
-	defer ss.s.mu.Unlock()
-	return ss.s.streams[ss.pubKey]
-}
-
 // relay passes a message to the stream's player, remembering what a player
 // joining later needs first (metadata and sequence headers).
 func (ss *serverSession) relay(m Message) {
-	ls := ss.stream()
+	ls := ss.pub
 	if ls == nil {
 		return
 	}
@@ -374,6 +386,10 @@ func (ss *serverSession) play(name string, streamID uint32) error {
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if !ls.started {
+		// Claimed, but OnPublish has not accepted it yet (and may refuse it).
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.StreamNotFound", "No such stream."))
+	}
 	if ls.viewer != nil {
 		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.Failed", "This stream already has a player."))
 	}
