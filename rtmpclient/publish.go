@@ -46,6 +46,14 @@ type PublisherConfig struct {
 // exponential backoff with jitter. Failures that cannot heal (a refused key, a
 // bad certificate) are never retried, and a first connection that fails is
 // reported at once, since someone is there to fix the settings.
+//
+// A connection counts as live only once it is established: the server has
+// acknowledged media bytes, or the connection has stayed up for
+// EstablishedAfter. Until then a server that closes the connection has hung
+// up on the stream, which is how many ingests refuse a key (Twitch, nginx-rtmp
+// behind an on_publish check): on the first connection that ends the stream
+// at once, and after a healthy stream MaxHangUps of them in a row do, with the
+// backoff growing between them.
 type ReconnectPolicy struct {
 	Enabled bool
 	// First is the wait before the first retry. Default 2s.
@@ -60,6 +68,14 @@ type ReconnectPolicy struct {
 	// stream name (BadName) is taken for the server still holding the old
 	// connection, and retried; after it, BadName is final. Default 60s.
 	NameHeldFor time.Duration
+	// EstablishedAfter is how long a connection must stay up, without an
+	// acknowledgement of media, before it counts as established. Two keyframe
+	// intervals is what a server that checks the stream needs. Default 4s.
+	EstablishedAfter time.Duration
+	// MaxHangUps ends the retries after this many connections in a row that
+	// the server closed before they were established, whatever MaxAttempts
+	// says: a server that keeps hanging up is refusing the stream. Default 5.
+	MaxHangUps int
 }
 
 func (r ReconnectPolicy) withDefaults() ReconnectPolicy {
@@ -74,6 +90,12 @@ func (r ReconnectPolicy) withDefaults() ReconnectPolicy {
 	}
 	if r.NameHeldFor <= 0 {
 		r.NameHeldFor = 60 * time.Second
+	}
+	if r.EstablishedAfter <= 0 {
+		r.EstablishedAfter = 4 * time.Second
+	}
+	if r.MaxHangUps <= 0 {
+		r.MaxHangUps = 5
 	}
 	if r.Max < r.First {
 		r.Max = r.First
@@ -426,25 +448,36 @@ func (p *Publisher) Stats() PublisherStats {
 // Run connects, publishes and sends until ctx is cancelled (a clean stop:
 // FCUnpublish and deleteStream are sent, and Run returns nil) or the connection
 // fails for good (Run returns why). With Reconnect enabled, a connection lost
-// after publishing started is retried by the policy; the queue keeps taking
-// packets meanwhile, under the usual drop policy.
+// after it was established is retried by the policy; the queue keeps taking
+// packets meanwhile, under the usual drop policy. A server that hangs up
+// before the stream is established ends Run with a *HangUpError (see
+// ReconnectPolicy).
 func (p *Publisher) Run(ctx context.Context) error {
 	defer p.endOnce.Do(func() { close(p.ended) })
 	p.state.Store(int32(StateConnecting))
-	wasLive := false
-	failures := 0
-	var lostAt time.Time // when the live connection was lost
+	r := p.cfg.Reconnect
+	var (
+		published   bool // some connection published: the next one resumes the queue
+		established bool // some connection was established: the server takes this stream
+		failures    int  // attempts in a row that did not establish a connection
+		hangUps     int  // of those, connections the server closed before they were established
+		lostAt      time.Time
+	)
 	for {
 		c, streamID, err := p.connect(ctx)
+		up := false
 		if err == nil {
-			if wasLive {
+			if published {
 				p.resume()
 			}
-			wasLive, failures = true, 0
-			p.setRetry(0, time.Time{})
+			published = true
 			p.conn.Store(c)
 			p.state.Store(int32(StateLive))
-			if err = p.send(ctx, c, streamID); err == nil {
+			if up, err = p.send(ctx, c, streamID); up {
+				established, failures, hangUps = true, 0, 0
+				p.setRetry(0, time.Time{})
+			}
+			if err == nil {
 				p.state.Store(int32(StateStopped))
 				return nil
 			}
@@ -453,20 +486,24 @@ func (p *Publisher) Run(ctx context.Context) error {
 			p.state.Store(int32(StateStopped))
 			return nil
 		}
-		r := p.cfg.Reconnect
-		failures++
-		if failures == 1 {
+		if failures++; failures == 1 {
 			lostAt = time.Now()
 		}
-		if !r.Enabled || !wasLive || !(retryable(err) || ghostName(err, time.Since(lostAt), r.NameHeldFor)) ||
-			(r.MaxAttempts > 0 && failures > r.MaxAttempts) {
+		if !up && hungUp(err) {
+			hangUps++
+			err = &HangUpError{Server: p.cfg.Endpoint.String(), Count: hangUps, Err: err}
+		}
+		switch {
+		case hangUps > 0 && (!established || hangUps >= r.MaxHangUps),
+			!r.Enabled || !established,
+			!(retryable(err) || ghostName(err, time.Since(lostAt), r.NameHeldFor)),
+			r.MaxAttempts > 0 && failures > r.MaxAttempts:
+			p.setLastError(err)
 			p.state.Store(int32(StateFailed))
 			return err
 		}
 		wait := r.delay(failures, rand.Float64())
-		p.retryMu.Lock()
-		p.lastErr = err.Error()
-		p.retryMu.Unlock()
+		p.setLastError(err)
 		p.setRetry(failures, time.Now().Add(wait))
 		p.state.Store(int32(StateReconnecting))
 		p.cfg.Options.Logger.Warn("rtmp connection lost; reconnecting", "server", p.cfg.Endpoint.String(),
@@ -478,6 +515,12 @@ func (p *Publisher) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+func (p *Publisher) setLastError(err error) {
+	p.retryMu.Lock()
+	p.lastErr = err.Error()
+	p.retryMu.Unlock()
 }
 
 func (p *Publisher) setRetry(attempt int, next time.Time) {
@@ -580,15 +623,19 @@ func (c *ClientConn) txn() float64 {
 }
 
 // send drains the queue onto the connection until ctx ends or the link fails.
-func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) error {
+// It says whether the connection became established (see ReconnectPolicy).
+func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) (established bool, err error) {
+	est := establishment{since: time.Now(), hold: p.cfg.Reconnect.EstablishedAfter}
 	defer func() {
+		established = est.check(c.t, time.Now())
 		p.bytesBase.Add(c.t.bytesOut.Load())
 		p.conn.Store(nil)
 	}()
 	if err := p.sendPreamble(c, streamID); err != nil {
 		c.Close()
-		return err
+		return false, err
 	}
+	est.preamble = c.t.bytesOut.Load()
 	// A stop cuts short a write stuck on a dead link instead of waiting it out.
 	defer context.AfterFunc(ctx, c.t.beginStop)()
 	batch := make([]Packet, 0, 64)
@@ -614,14 +661,15 @@ func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) er
 				c.Close()
 				if ctx.Err() != nil {
 					p.state.Store(int32(StateStopping))
-					return nil // a stop cut the write short: that is a clean stop
+					return false, nil // a stop cut the write short: that is a clean stop
 				}
-				return fmt.Errorf("rtmp send to %s: %w", p.cfg.Endpoint.Address(), err)
+				return false, fmt.Errorf("rtmp send to %s: %w", p.cfg.Endpoint.Address(), err)
 			}
 		}
 		select {
 		case <-p.wake:
 		case now := <-tick.C:
+			est.check(c.t, now)
 			out := c.t.bytesOut.Load()
 			bps := float64(out-lastBytes) * 8 / now.Sub(lastTick).Seconds()
 			p.bitrate.Store(math.Float64bits(bps))
@@ -630,10 +678,10 @@ func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) er
 				_ = c.t.ping()
 			}
 		case <-c.Done():
-			return fmt.Errorf("rtmp connection to %s lost: %w", p.cfg.Endpoint.Address(), c.Err())
+			return false, fmt.Errorf("rtmp connection to %s lost: %w", p.cfg.Endpoint.Address(), c.Err())
 		case <-ctx.Done():
 			p.state.Store(int32(StateStopping))
-			return p.stop(c, streamID, batch)
+			return false, p.stop(c, streamID, batch)
 		}
 	}
 }

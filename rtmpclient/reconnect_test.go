@@ -80,7 +80,7 @@ func TestPublisherReconnectsAndResumesAtKeyframe(t *testing.T) {
 	})
 	var keyframes atomic.Int32
 	p := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, addr),
-		Reconnect:   ReconnectPolicy{Enabled: true, First: 300 * time.Millisecond},
+		Reconnect:   ReconnectPolicy{Enabled: true, First: 300 * time.Millisecond, EstablishedAfter: 200 * time.Millisecond},
 		OnReconnect: func() { keyframes.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -143,7 +143,8 @@ func TestPublisherDoesNotRetryWhatCannotHeal(t *testing.T) {
 		}
 	})
 	p := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, addr), Reconnect: ReconnectPolicy{Enabled: true,
-		First: 50 * time.Millisecond, Max: 100 * time.Millisecond, NameHeldFor: 500 * time.Millisecond}})
+		First: 50 * time.Millisecond, Max: 100 * time.Millisecond, NameHeldFor: 500 * time.Millisecond,
+		EstablishedAfter: 100 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -200,7 +201,8 @@ func TestPublisherReconnectsPastTheServersGhostOfItsOldConnection(t *testing.T) 
 		}
 	})
 	p := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, addr),
-		Reconnect: ReconnectPolicy{Enabled: true, First: 50 * time.Millisecond, Max: 100 * time.Millisecond}})
+		Reconnect: ReconnectPolicy{Enabled: true, First: 50 * time.Millisecond, Max: 100 * time.Millisecond,
+			EstablishedAfter: 100 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runErr := make(chan error, 1)
