@@ -72,9 +72,6 @@ func (a ECMAArray) Get(key string) any { return getProp(a, key) }
 // String returns the string under key, or "" when it is absent or not a string.
 func (o Object) String(key string) string { s, _ := o.Get(key).(string); return s }
 
-// Number returns the number under key and whether it was a number.
-func (o Object) Number(key string) (float64, bool) { f, ok := o.Get(key).(float64); return f, ok }
-
 func getProp(ps []Property, key string) any {
 	for _, p := range ps {
 		if p.Key == key {

@@ -1,7 +1,6 @@
 package rtmpclient
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +31,8 @@ type PublishRequest struct {
 // to serve an audience.
 type Server struct {
 	// OnPublish accepts a publish by returning a sink, or refuses it with an error
-	// (sent to the client as NetStream.Publish.BadName).
+	// (sent to the client as NetStream.Publish.BadName; ErrDropPublisher hangs up
+	// instead).
 	OnPublish func(PublishRequest) (StreamSink, error)
 	// HandshakeTimeout bounds the handshake and the wait for each command. Default 10s.
 	HandshakeTimeout time.Duration
@@ -55,6 +55,11 @@ type liveStream struct {
 	headers [2]*Message // video, audio sequence headers
 	viewer  *serverSession
 }
+
+// ErrDropPublisher, returned (or wrapped) by OnPublish, closes the connection
+// without an answer: what nginx-rtmp does when its on_publish callback refuses,
+// and Twitch on a key it does not know.
+var ErrDropPublisher = errors.New("rtmp server: publisher dropped without an answer")
 
 // ErrServerClosed is returned by Serve after Close.
 var ErrServerClosed = errors.New("rtmp: server closed")
@@ -268,6 +273,10 @@ func (ss *serverSession) publish(name string, streamID uint32) error {
 		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", "Already publishing."))
 	}
 	sink, err := ss.s.OnPublish(PublishRequest{App: ss.app, Name: StreamKey(name), RemoteAddr: ss.t.nc.RemoteAddr()})
+	if errors.Is(err, ErrDropPublisher) {
+		ss.s.release(key, ls)
+		return err
+	}
 	if err != nil {
 		ss.s.release(key, ls)
 		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Publish.BadName", err.Error()))
@@ -430,19 +439,4 @@ func (ss *serverSession) endPlay() {
 		ls.mu.Unlock()
 	}
 	ss.playKey = ""
-}
-
-// ListenAndServe listens on addr and serves until ctx ends.
-func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("rtmp server: %w", err)
-	}
-	stop := context.AfterFunc(ctx, func() { s.Close() })
-	defer stop()
-	err = s.Serve(l)
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
 }
