@@ -1,0 +1,266 @@
+package rtmpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+// needVODPeers skips unless nginx with the RTMP module and FFmpeg's command
+// line are here and real peers are wanted.
+func needVODPeers(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("a real-peer test (nginx-rtmp, FFmpeg): skipped under -short")
+	}
+	if err := peers.NginxRTMPAvailable(); err != nil {
+		t.Skip(err)
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skipf("FFmpeg's command line is not installed: %v", err)
+	}
+}
+
+// vodName is the stream a VOD player asks nginx for: the file's own name.
+const vodName = "vod.flv"
+
+// playVOD writes a 20 s FLV with a keyframe every second into a directory
+// nginx plays from, and starts playing it. nginx-rtmp seeks with the
+// keyframe index in the file's metadata (without one, every seek rewinds to
+// the start), hence add_keyframe_index.
+func playVOD(t *testing.T, ctx context.Context) (*ClientConn, uint32) {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+		"-t", "20",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "64k",
+		"-flvflags", "add_keyframe_index",
+		"-f", "flv", filepath.Join(dir, vodName)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	ng := peers.StartNginxVOD(t, dir)
+	ep, err := ParseURL(ng.VODURL(), vodName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(ctx, ep, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	id, err := c.Play(ctx, vodName)
+	if err != nil {
+		t.Fatalf("play: %v", err)
+	}
+	return c, id
+}
+
+func isVideoFrame(m Message) bool {
+	return m.Type == TypeVideo && len(m.Payload) > 1 && !isVideoHeader(m.Payload)
+}
+
+// nextVideo returns the next video frame the server sends.
+func nextVideo(ctx context.Context, c *ClientConn) (Message, error) {
+	for {
+		select {
+		case m, ok := <-c.Media():
+			if !ok {
+				return Message{}, fmt.Errorf("connection ended: %w", c.Err())
+			}
+			if isVideoFrame(m) {
+				return m, nil
+			}
+		case <-ctx.Done():
+			return Message{}, fmt.Errorf("no video frame: %w", ctx.Err())
+		}
+	}
+}
+
+// videoFrom reads frames until one is at least at ms.
+func videoFrom(ctx context.Context, c *ClientConn, ms uint32) (Message, error) {
+	for {
+		m, err := nextVideo(ctx, c)
+		if err != nil || m.Timestamp >= ms {
+			return m, err
+		}
+	}
+}
+
+// awaitStatus waits for the onStatus code while taking the media that keeps
+// arriving, and returns those media messages in order. Media must be read
+// meanwhile: a read loop blocked on a full media channel would never deliver
+// the status queued behind it.
+func awaitStatus(ctx context.Context, c *ClientConn, code string) ([]Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var media []Message
+	for {
+		select {
+		case st := <-c.status:
+			info := st.Info()
+			if info.String("code") == code {
+				return media, nil
+			}
+			if info.String("level") == "error" {
+				return media, statusError(code, st, c.ep.Key)
+			}
+		case m, ok := <-c.media:
+			if !ok {
+				return media, fmt.Errorf("waiting for %s: %w", code, c.Err())
+			}
+			media = append(media, m)
+		case <-ctx.Done():
+			return media, fmt.Errorf("waiting for %s: %w", code, ctx.Err())
+		}
+	}
+}
+
+// A seek on a recorded stream moves playback there: nginx confirms with
+// NetStream.Seek.Notify and the frames that follow are from the new position.
+func TestSeekOnNginxRecordedStreamMovesPlaybackToThePosition(t *testing.T) {
+	needVODPeers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, id := playVOD(t, ctx)
+
+	first, err := nextVideo(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Timestamp > 500 {
+		t.Fatalf("playback starts at %d ms, want the file's start", first.Timestamp)
+	}
+	prev, err := videoFrom(ctx, c, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const target = 10_000
+	if err := c.Seek(id, target); err != nil {
+		t.Fatalf("seek: %v", err)
+	}
+	seen, err := awaitStatus(ctx, c, "NetStream.Seek.Notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Frames sent before the seek may still come first; they run on from
+	// where playback was, 40 ms apart. The seek shows as the first jump, and
+	// it lands on a keyframe (one a second) next to the position.
+	var pending []Message
+	for _, m := range seen {
+		if isVideoFrame(m) {
+			pending = append(pending, m)
+		}
+	}
+	next := func() Message {
+		t.Helper()
+		if len(pending) > 0 {
+			m := pending[0]
+			pending = pending[1:]
+			return m
+		}
+		m, err := nextVideo(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	const maxStale = 250 // nginx sends at most 2 s ahead: 50 frames
+	for n := 0; ; n++ {
+		if n == maxStale {
+			t.Fatalf("no jump in the timestamps within %d frames of the seek (last at %d ms)", maxStale, prev.Timestamp)
+		}
+		m := next()
+		if jump := int64(m.Timestamp) - int64(prev.Timestamp); jump > 1000 || jump < -1000 {
+			if m.Timestamp < target-1000 || m.Timestamp > target+2000 {
+				t.Fatalf("after seeking to %d ms playback went from %d to %d ms", target, prev.Timestamp, m.Timestamp)
+			}
+			t.Logf("seek to %d ms: playback went from %d to %d ms", target, prev.Timestamp, m.Timestamp)
+			prev = m
+			break
+		}
+		prev = m
+	}
+	for range 25 {
+		m := next()
+		if m.Timestamp < prev.Timestamp {
+			t.Fatalf("a frame at %d ms after one at %d ms, past the seek", m.Timestamp, prev.Timestamp)
+		}
+		prev = m
+	}
+}
+
+// A pause on a recorded stream stops the media (NetStream.Pause.Notify) and
+// an unpause starts it again (NetStream.Unpause.Notify).
+func TestPauseOnNginxRecordedStreamStopsMediaUntilUnpaused(t *testing.T) {
+	needVODPeers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, id := playVOD(t, ctx)
+
+	at, err := videoFrom(ctx, c, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pause(id, true, float64(at.Timestamp)); err != nil {
+		t.Fatalf("pause: %v", err)
+	}
+	if _, err := awaitStatus(ctx, c, "NetStream.Pause.Notify"); err != nil {
+		t.Fatal(err)
+	}
+	// nginx sends the notify and then stops: everything sent before it is
+	// already in the channel, and nothing may come after it.
+	for drained := false; !drained; {
+		select {
+		case <-c.Media():
+		default:
+			drained = true
+		}
+	}
+	quiet := time.After(2 * time.Second)
+	for waiting := true; waiting; {
+		select {
+		case m, ok := <-c.Media():
+			if !ok {
+				t.Fatalf("connection ended while paused: %v", c.Err())
+			}
+			t.Fatalf("media while paused: %v at %d ms", m, m.Timestamp)
+		case <-quiet:
+			waiting = false
+		}
+	}
+
+	if err := c.Pause(id, false, float64(at.Timestamp)); err != nil {
+		t.Fatalf("unpause: %v", err)
+	}
+	seen, err := awaitStatus(ctx, c, "NetStream.Unpause.Notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) > 0 {
+		t.Errorf("%d media messages came between the pause and the unpause's answer", len(seen))
+	}
+	// A second of video, which nginx sends at once from its buffer lead.
+	// (nginx-rtmp restarts from the last seek position on unpause, ignoring
+	// the one given; only that media flows again is the client's to prove.)
+	resumeCtx, cancelResume := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelResume()
+	for i := range 25 {
+		if _, err := nextVideo(resumeCtx, c); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("only %d video frames within 5 s of unpausing", i)
+			}
+			t.Fatal(err)
+		}
+	}
+}
