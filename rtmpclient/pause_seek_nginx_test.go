@@ -12,19 +12,12 @@ import (
 	"github.com/tallystudio/tally/internal/peers"
 )
 
-// needVODPeers skips unless nginx with the RTMP module and FFmpeg's command
-// line are here and real peers are wanted.
+// needVODPeers fails without nginx and FFmpeg's command line (make test
+// installs both) and skips under -short, through peers.Require.
 func needVODPeers(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("a real-peer test (nginx-rtmp, FFmpeg): skipped under -short")
-	}
-	if err := peers.NginxRTMPAvailable(); err != nil {
-		t.Skip(err)
-	}
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skipf("FFmpeg's command line is not installed: %v", err)
-	}
+	peers.Require(t, "nginx")
+	peers.Require(t, "ffmpeg")
 }
 
 // vodName is the stream a VOD player asks nginx for: the file's own name.
@@ -48,7 +41,7 @@ func playVOD(t *testing.T, ctx context.Context) (*ClientConn, uint32) {
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	ng := peers.StartNginxVOD(t, dir)
+	ng := peers.StartNginx(t, peers.NginxOptions{PlayDir: dir})
 	ep, err := ParseURL(ng.VODURL(), vodName)
 	if err != nil {
 		t.Fatal(err)

@@ -57,11 +57,26 @@ const (
 	defaultRTMPSPort = 443
 )
 
-// ErrBadURL wraps every URL and key problem found before dialling.
+// ErrBadURL matches every URL and key problem found before dialling.
 var ErrBadURL = errors.New("invalid stream destination")
 
+// URLError is a URL or key problem found before dialling. It matches ErrBadURL.
+type URLError struct {
+	Key bool // the stream key is at fault, not the server URL
+	Msg string
+}
+
+func (e *URLError) Error() string { return ErrBadURL.Error() + ": " + e.Msg }
+
+// Is makes errors.Is(err, ErrBadURL) hold for every URLError.
+func (e *URLError) Is(target error) bool { return target == ErrBadURL }
+
 func badURL(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadURL, fmt.Sprintf(format, args...))
+	return &URLError{Msg: fmt.Sprintf(format, args...)}
+}
+
+func badKey(format string, args ...any) error {
+	return &URLError{Key: true, Msg: fmt.Sprintf(format, args...)}
 }
 
 // ParseURL parses a server URL and a stream key. The key may instead be the last
@@ -133,7 +148,7 @@ func ParseURL(rawURL, key string) (Endpoint, error) {
 		pathOnly, q, _ := strings.Cut(path, "?")
 		i := strings.LastIndexByte(pathOnly, '/')
 		if i < 0 {
-			return Endpoint{}, badURL("no stream key: give it separately or at the end of the URL")
+			return Endpoint{}, badKey("no stream key: give it separately or at the end of the URL")
 		}
 		ep.App = pathOnly[:i]
 		key = pathOnly[i+1:]
@@ -147,10 +162,10 @@ func ParseURL(rawURL, key string) (Endpoint, error) {
 		return Endpoint{}, badURL("the server URL has no application path (for example rtmp://host/live)")
 	}
 	if key == "" {
-		return Endpoint{}, badURL("the stream key is empty")
+		return Endpoint{}, badKey("the stream key is empty")
 	}
 	if i := strings.IndexFunc(key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
-		return Endpoint{}, badURL("the stream key contains a space or control character at position %d; copy it again from your service", i+1)
+		return Endpoint{}, badKey("the stream key contains a space or control character at position %d; copy it again from your service", i+1)
 	}
 	ep.Key = StreamKey(key)
 	return ep, nil

@@ -33,6 +33,14 @@ type Nginx struct {
 type NginxOptions struct {
 	Record bool // record every stream published to "live" into RecordDir
 	TLS    bool // also listen for RTMPS, with a certificate for "localhost"
+	// OnPublish, when set, is the URL nginx asks before taking a publish;
+	// any answer but 2xx makes it drop the connection without a word, as
+	// ingests that check keys behind an HTTP callback do.
+	OnPublish string
+	// PlayDir, when set, is served as application "vod" (nginx-rtmp's `play`:
+	// a file NAME.flv plays as stream NAME.flv). Only recorded streams honour
+	// pause and seek in nginx-rtmp.
+	PlayDir string
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -64,6 +72,17 @@ func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 		// nginx's worker may drop to another user; let it write.
 		_ = os.Chmod(n.dir, 0o755)
 		record = fmt.Sprintf("record all; record_path %s; record_unique off;", n.RecordDir)
+	}
+	if o.OnPublish != "" {
+		record += "\n      on_publish " + o.OnPublish + ";"
+	}
+	vod := ""
+	if o.PlayDir != "" {
+		abs, err := filepath.Abs(o.PlayDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vod = "application vod { play " + abs + "; }"
 	}
 	stream := ""
 	modules := "load_module " + filepath.Join(nginxModules, "ngx_rtmp_module.so") + ";\n"
@@ -97,10 +116,11 @@ rtmp {
       live on;
       %[4]s
     }
+    %[6]s
   }
 }
 %[5]s
-`, modules, n.dir, n.Port, record, stream)
+`, modules, n.dir, n.Port, record, stream, vod)
 	confPath := filepath.Join(n.dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -145,6 +165,9 @@ func (n *Nginx) Stop() { stop(n.cmd) }
 
 // URL is the RTMP URL of application "live".
 func (n *Nginx) URL() string { return "rtmp://127.0.0.1:" + strconv.Itoa(n.Port) + "/live" }
+
+// VODURL is the RTMP URL of application "vod" (NginxOptions.PlayDir).
+func (n *Nginx) VODURL() string { return "rtmp://127.0.0.1:" + strconv.Itoa(n.Port) + "/vod" }
 
 // TLSURL is the RTMPS URL of application "live", by the certificate's host name.
 func (n *Nginx) TLSURL() string { return "rtmps://localhost:" + strconv.Itoa(n.TLSPort) + "/live" }

@@ -11,8 +11,13 @@ import (
 
 // Require returns the path of a program the test needs. `make test` installs every
 // one of them (scripts/deps), so a missing one is a failure, not a skip.
+// Under `go test -short` (the fast tier, `make test-unit`) every test that
+// needs a real peer is skipped here, in one place.
 func Require(t testing.TB, name string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s: a real-peer test, skipped under -short", name)
+	}
 	p, err := exec.LookPath(name)
 	if err != nil {
 		t.Fatalf("%s is not installed (scripts/deps installs it): %v", name, err)
