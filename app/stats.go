@@ -6,11 +6,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-
-	"github.com/tallystudio/tally/rtmpclient"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/tallystudio/tally/internal/cputime"
+	"github.com/tallystudio/tally/rtmpclient"
 )
 
 // Stats is a snapshot of a session, updated once a second. Its JSON form is
@@ -95,14 +95,6 @@ func (s *Session) Stats() Stats {
 	return st
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // startStats samples the counters once a second until the returned stop is called.
 func (s *Session) startStats() (stop func()) {
 	done := make(chan struct{})
@@ -116,10 +108,10 @@ func (s *Session) startStats() (stop func()) {
 			cpu                    time.Duration
 			frames, vbytes, abytes uint64
 			destBytes              []uint64
-		}{at: time.Now(), cpu: cpuTime(), destBytes: make([]uint64, len(s.dests))}
+		}{at: time.Now(), cpu: cputime.Process(), destBytes: make([]uint64, len(s.dests))}
 		sample := func(now time.Time, final bool) {
 			dt := now.Sub(prev.at).Seconds()
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			frames := s.counter.framesEncoded.Load()
 			vb, ab := s.counter.videoBytes.Load(), s.counter.audioBytes.Load()
 			st := Stats{
