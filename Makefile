@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test vet vet-cross screenshots fuzz bench bench-go bench-stream bench-studio soak clean
+.PHONY: all deps ffmpeg build run test test-unit vet vet-cross screenshots fuzz bench bench-go bench-stream bench-studio soak clean
 
 all: build
 
@@ -46,8 +46,15 @@ vet-cross:
 # -p 1: one package at a time. The integration tests judge timing (A/V sync within
 # a frame, queue bounds, reconnect times) and run encoders of their own; on two
 # cores, packages running side by side starved each other into false failures.
-test: build vet
+# The fast tier runs first, under the race detector, over the packages where
+# goroutines meet; then everything, real peers included, without it.
+RACE_PKGS := . ./app/ ./rtmpclient/ ./ingest/ ./ui/ ./flv/ ./internal/...
+test: build vet test-unit
 	@$(WITH_FFMPEG) $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' ./...
+
+# The fast tier alone (real-peer tests skip under -short): for your own loop.
+test-unit: ffmpeg
+	@$(WITH_FFMPEG) $(GO) test -short -race -p 1 -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' $(RACE_PKGS)
 
 # Long runs (SOAK each, default 30m): A/V sync, memory and frames flat,
 # nginx restarted every 20 s. About three times SOAK in all.

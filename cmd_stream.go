@@ -9,10 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/tallystudio/tally/app"
@@ -25,7 +23,8 @@ import (
 const (
 	exitSettings = 3 // a setting is invalid (URL, key, size, bitrate, …)
 	exitDevice   = 4 // a source or encoder is not available
-	exitRemote   = 5 // the server refused the stream or could not be reached
+	exitRemote   = 5 // every destination failed: refused, hung up, or could not be reached
+	exitPartial  = 6 // some destinations failed; the others streamed to the end
 	exitSignal   = 130
 )
 
@@ -141,20 +140,7 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; !ok {
-			return
-		}
-		fmt.Fprintln(stderr, "tally stream: stopping (press Ctrl-C again to quit at once)")
-		cancel()
-		if _, ok := <-sigs; ok {
-			fmt.Fprintln(stderr, "tally stream: forced exit")
-			os.Exit(exitSignal)
-		}
-	}()
+	defer onInterrupt(stderr, "tally stream", cancel)()
 
 	statsDone := make(chan struct{})
 	go printStats(ctx, sess, *statsMode, stdout, stderr, statsDone)
@@ -172,16 +158,18 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// exitCodeFor maps why a run ended to the documented exit codes.
 func exitCodeFor(err error) int {
 	var se *app.SettingsError
-	var st *rtmpclient.StatusError
+	var de *app.DestinationsError
 	switch {
 	case errors.As(err, &se), errors.Is(err, rtmpclient.ErrBadURL):
 		return exitSettings
 	case errors.Is(err, app.ErrNoSource), errors.Is(err, capture.ErrNoDevice), errors.Is(err, encode.ErrEncoderUnavailable):
 		return exitDevice
-	case errors.As(err, &st), errors.Is(err, rtmpclient.ErrCertificate), errors.Is(err, rtmpclient.ErrHandshake),
-		errors.Is(err, rtmpclient.ErrProtocol), errors.Is(err, rtmpclient.ErrUnexpectedClose), strings.Contains(err.Error(), "rtmp"):
+	case errors.As(err, &de) && de.Partial():
+		return exitPartial
+	case errors.As(err, &de):
 		return exitRemote
 	}
 	return exitError
@@ -219,22 +207,30 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 }
 
 // printFinalStats reports the totals once the stream has ended, so a script
-// reading --stats json gets the final counts rather than the last second's.
+// reading --stats json gets the final counts rather than the last second's,
+// and names each destination that failed, with why.
 func printFinalStats(sess *app.Session, mode string, runErr error, stdout, stderr io.Writer) {
 	st := sess.Stats()
-	if st.T == 0 {
-		return // never went live: the error says why
-	}
 	st.State = "ended"
 	if runErr != nil {
 		st.State = "error"
 	}
 	switch mode {
 	case "json":
-		_ = json.NewEncoder(stdout).Encode(st)
+		if st.T > 0 || len(st.Destinations) > 0 {
+			_ = json.NewEncoder(stdout).Encode(st)
+		}
 	case "text":
-		fmt.Fprintf(stderr, "%6.0fs %s  %d frames sent  dropped %d  skipped %d  repeated %d  reconnects %d\n",
-			st.T, st.State, st.FramesSent, st.DroppedNetwork, st.SkippedEncoding, st.RepeatedCapture, st.Reconnects)
+		if st.T > 0 {
+			fmt.Fprintf(stderr, "%6.0fs %s  %d frames sent  dropped %d  skipped %d  repeated %d  reconnects %d\n",
+				st.T, st.State, st.FramesSent, st.DroppedNetwork, st.SkippedEncoding, st.RepeatedCapture, st.Reconnects)
+		}
+		var de *app.DestinationsError
+		if errors.As(runErr, &de) && de.Total > 1 {
+			for _, f := range de.Failed {
+				fmt.Fprintf(stderr, "tally stream: %v\n", f)
+			}
+		}
 	}
 }
 

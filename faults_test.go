@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"os/exec"
@@ -44,6 +45,50 @@ func (r *statsRecorder) all() []app.Stats {
 	return append([]app.Stats(nil), r.lines...)
 }
 
+// liveTally is `tally args...` running in the background with --stats json
+// on its stdout, which rec collects line by line.
+type liveTally struct {
+	cmd      *exec.Cmd
+	rec      statsRecorder
+	stderr   bytes.Buffer
+	readDone chan struct{}
+}
+
+// startTally starts `tally args...`; args should include --stats json.
+func startTally(t *testing.T, ctx context.Context, args ...string) *liveTally {
+	t.Helper()
+	lt := &liveTally{cmd: tallyCommand(ctx, args...), readDone: make(chan struct{})}
+	lt.cmd.Stderr = &lt.stderr
+	out, err := lt.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lt.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer close(lt.readDone); lt.rec.read(out) }()
+	return lt
+}
+
+// wait waits for tally to exit and returns its exit code; stderr is complete
+// after it, and checked for the stream key.
+func (lt *liveTally) wait(t *testing.T) int {
+	t.Helper()
+	<-lt.readDone
+	err := lt.cmd.Wait()
+	if strings.Contains(lt.stderr.String(), "7700112233") {
+		t.Error("the key leaked into stderr")
+	}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		t.Fatalf("tally: %v", err)
+	}
+	return 0
+}
+
 // The server dies mid-stream and comes back: Tally says "reconnecting" with
 // the attempt and the next retry, publishes again, and the server's new
 // recording starts on a keyframe and decodes without errors.
@@ -51,20 +96,9 @@ func TestStreamResumesAfterNginxRestarts(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := tallyCommand(ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360",
+	lt := startTally(t, ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360",
 		"--vbitrate", "1M", "--duration", "16s", "--stats", "json", "--retry-max", "2s")
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var rec statsRecorder
-	readDone := make(chan struct{})
-	go func() { defer close(readDone); rec.read(out) }()
+	rec := &lt.rec
 
 	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "publish: name=") })
 	time.Sleep(4 * time.Second)
@@ -81,12 +115,8 @@ func TestStreamResumesAfterNginxRestarts(t *testing.T) {
 		return len(l) > 0 && l[len(l)-1].State == "live" && l[len(l)-1].Reconnects == 1
 	})
 	t.Logf("back live %.1f s after the server went away", time.Since(outage).Seconds())
-	<-readDone
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v\n%s", err, errOut.String())
-	}
-	if strings.Contains(errOut.String(), "7700112233") {
-		t.Error("the key leaked into stderr")
+	if code := lt.wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, lt.stderr.String())
 	}
 	sawRetry := false
 	for _, st := range rec.all() {
@@ -134,24 +164,12 @@ func streamThrough(t *testing.T, th *peers.Throttle, extra []string, during func
 	args := append([]string{"stream", "--url", "rtmp://" + th.Addr() + "/live", "--key", streamKey,
 		"--video", "file:" + noisyFile(t), "--loop", "--audio", "file", "--size", "640x360", "--vbitrate", "2M",
 		"--abitrate", "128k", "--preset", "ultrafast", "--stats", "json", "--retry-max", "2s", "--log-level", "info"}, extra...)
-	cmd := tallyCommand(ctx, args...)
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	lt := startTally(t, ctx, args...)
+	during(&lt.rec)
+	if code := lt.wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, lt.stderr.String())
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var rec statsRecorder
-	done := make(chan struct{})
-	go func() { defer close(done); rec.read(out) }()
-	during(&rec)
-	<-done
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v\n%s", err, errOut.String())
-	}
+	errOut := &lt.stderr
 	// What Tally said about the link, so a failure shows why it reconnected
 	// or changed rate.
 	for _, line := range strings.Split(errOut.String(), "\n") {
@@ -159,7 +177,7 @@ func streamThrough(t *testing.T, th *peers.Throttle, extra []string, during func
 			t.Log(line)
 		}
 	}
-	return rec.all()
+	return lt.rec.all()
 }
 
 // waitStat waits until the newest stats line satisfies ok.

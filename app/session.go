@@ -269,12 +269,21 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	if err := s.closeRecorder(); err != nil {
 		return err
 	}
-	for _, d := range s.dests {
+	return s.destinationsError()
+}
+
+// destinationsError says which destinations ended failed, or nil.
+func (s *Session) destinationsError() error {
+	var failed []*DestinationError
+	for i, d := range s.dests {
 		if e := d.getErr(); e != nil {
-			return e
+			failed = append(failed, &DestinationError{Index: i + 1, Server: d.ep.String(), Err: e})
 		}
 	}
-	return nil
+	if len(failed) == 0 {
+		return nil
+	}
+	return &DestinationsError{Failed: failed, Total: len(s.dests)}
 }
 
 func (s *Session) dynamicBitrate() bool {
@@ -345,13 +354,22 @@ func (s *Session) openDestinations(venc *encode.VideoEncoder, aenc *encode.Audio
 		// the drop policy and the bitrate control see it, not in the kernel.
 		sndbuf := max(32<<10, (s.settings.Video.Bitrate+s.settings.Audio.Bitrate)/32)
 		pub := rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: ep, Metadata: meta,
-			Options:     rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log, SendBuffer: sndbuf},
-			Reconnect:   rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait},
+			Options: rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log, SendBuffer: sndbuf},
+			Reconnect: rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait,
+				EstablishedAfter: establishedAfter(s.settings.Video.KeyframeInterval)},
 			OnReconnect: func() { s.forceKey.Store(true) }})
 		s.dests = append(s.dests, &destination{cfg: d, ep: ep, pub: pub, failures: s.failures})
 		s.fan.Add(pub)
 	}
 	return nil
+}
+
+// establishedAfter is how long a connection must stay up to count as taken by
+// the server (see rtmpclient.ReconnectPolicy): two keyframe intervals, which a
+// server that checks the stream's first GOP needs, within 2..10 s so that a
+// refusal is still told apart quickly at long intervals.
+func establishedAfter(keyint time.Duration) time.Duration {
+	return min(max(2*keyint, 2*time.Second), 10*time.Second)
 }
 
 // watchDestinations closes the returned channel when every destination has
@@ -671,7 +689,7 @@ func openSources(v VideoSettings, a AudioSettings) (capture.VideoReader, capture
 		}
 		f, err := capture.OpenFile(videoFile, v.Loop, v.Width, v.Height, rate, channels)
 		if err != nil {
-			return fail(fmt.Errorf("%w: video: %v", ErrNoSource, err))
+			return fail(fmt.Errorf("%w: video: %w", ErrNoSource, err))
 		}
 		closers = append(closers, f.Close)
 		if vsrc = f.Video(); vsrc == nil {
@@ -685,7 +703,7 @@ func openSources(v VideoSettings, a AudioSettings) (capture.VideoReader, capture
 	default:
 		src, err := capture.OpenVideo(v.Source, v.Width, v.Height, float64(v.FPS))
 		if err != nil {
-			return fail(fmt.Errorf("%w: video: %v", ErrNoSource, err))
+			return fail(fmt.Errorf("%w: video: %w", ErrNoSource, err))
 		}
 		closers = append(closers, src.Close)
 		vsrc = src
@@ -698,7 +716,7 @@ func openSources(v VideoSettings, a AudioSettings) (capture.VideoReader, capture
 	case isAudioFile:
 		f, err := capture.OpenFile(audioFile, v.Loop, 0, 0, a.SampleRate, a.Channels)
 		if err != nil {
-			return fail(fmt.Errorf("%w: audio: %v", ErrNoSource, err))
+			return fail(fmt.Errorf("%w: audio: %w", ErrNoSource, err))
 		}
 		closers = append(closers, f.Close)
 		if asrc = f.Audio(); asrc == nil {
@@ -707,7 +725,7 @@ func openSources(v VideoSettings, a AudioSettings) (capture.VideoReader, capture
 	default:
 		src, err := capture.OpenAudio(a.Source, a.SampleRate, a.Channels)
 		if err != nil {
-			return fail(fmt.Errorf("%w: audio: %v", ErrNoSource, err))
+			return fail(fmt.Errorf("%w: audio: %w", ErrNoSource, err))
 		}
 		closers = append(closers, src.Close)
 		asrc = src

@@ -145,7 +145,7 @@ func (s Settings) Validate() (warnings []string, err error) {
 		ep, err := rtmpclient.ParseURL(d.URL, d.Key.Reveal())
 		if err != nil {
 			field := "url"
-			if strings.Contains(err.Error(), "key") {
+			if ue := (*rtmpclient.URLError)(nil); errors.As(err, &ue) && ue.Key {
 				field = "key"
 			}
 			return nil, &SettingsError{Field: field, Err: fmt.Errorf("destination %d: %w", i+1, err)}

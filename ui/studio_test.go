@@ -167,21 +167,15 @@ func TestStudioGoesLiveToLocalTestAndStops(t *testing.T) {
 // A server that refuses the publish: the state says error with the server's
 // own words, and the key is in no label.
 func TestStudioShowsRefusedPublish(t *testing.T) {
-	srv := &rtmpclient.Server{OnPublish: func(rtmpclient.PublishRequest) (rtmpclient.StreamSink, error) {
+	addr := serveRTMP(t, func(rtmpclient.PublishRequest) (rtmpclient.StreamSink, error) {
 		return nil, errors.New("stream key not recognised")
-	}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	})
 
 	s, _ := newTestStudio(t, &app.MemoryKeys{})
 	onUI(func() {
 		r := s.dests.rows[0]
 		r.service.SetSelected("Custom RTMP server")
-		test.Type(r.url, "rtmp://"+ln.Addr().String()+"/live")
+		test.Type(r.url, "rtmp://"+addr+"/live")
 		test.Type(r.key, secret)
 		// Enter in the key field must not go live.
 		r.key.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
