@@ -1,0 +1,25 @@
+// Package rtmpclient is RTMP and RTMPS in pure Go: the client that publishes
+// Tally's stream to each destination, a player, and the small server behind
+// `tally ingest`.
+//
+// Where each concept lives:
+//
+//   - handshake.go: the C0-C2/S0-S2 handshake, plain and with digests.
+//   - chunk.go: chunking, the chunk stream reader and writer and their limits.
+//   - message.go: message types and protocol control messages.
+//   - amf0.go, amf3.go: the AMF encodings commands and metadata are written in.
+//   - command.go: commands, onStatus and the StatusError a refusal becomes.
+//   - transport.go: one connection after the handshake: write deadlines,
+//     acknowledgements, pings, byte counts.
+//   - conn.go: ClientConn, dialling (TCP or TLS) and the connect sequence.
+//   - url.go: parsing a server URL and stream key; StreamKey masks itself.
+//   - publish.go: the Publisher's connect, send and stop, and its stats.
+//   - queue.go: the queue in front of each connection and its drop policy.
+//   - reconnect.go: the reconnect policy and Publisher.Run: backoff, what is
+//     retried, when a connection counts as established, hang-ups.
+//   - fanout.go: the Interleaver (decode order across tracks) and Fanout (one
+//     stream to many Publishers).
+//   - play.go: playing a stream, with pause, seek and the player's commands.
+//   - server.go: the Server that tally ingest and the tests publish to.
+//   - sockopt_*.go: socket options per operating system.
+package rtmpclient
