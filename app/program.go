@@ -55,7 +55,10 @@ type videoFeed struct {
 	done   chan struct{}
 	src    capture.VideoReader
 	// stopping: the source is being replaced, and the error its Read returns
-	// is not the taps' business
+	// is not the taps' business. It is set under mu, together with handing
+	// the taps over, and publish checks it under mu: a reader that outlives
+	// stop's wait must find nobody to deliver to, since by then the taps
+	// belong to the next source.
 	stopping atomic.Bool
 	quit     chan struct{} // closed by stop: ends the slate
 	lost     error         // a device that failed; the slate stands in
@@ -90,17 +93,25 @@ func startVideoFeed(src capture.VideoReader, v VideoSettings, taps map[*videoTap
 				f.mu.Unlock()
 				return
 			}
-			f.publish(img, release)
+			if !f.publish(img, release) {
+				return
+			}
 		}
 	}()
 	return f
 }
 
-// publish makes a frame the newest and hands it to every tap.
-func (f *videoFeed) publish(img image.Image, release func()) {
+// publish makes a frame the newest and hands it to every tap. It returns
+// false, giving the frame back, once the feed is stopped.
+func (f *videoFeed) publish(img image.Image, release func()) bool {
 	fr := &sharedFrame{img: img, release: release, captured: time.Now()}
 	fr.refs.Store(1) // the feed's own reference, as newest
 	f.mu.Lock()
+	if f.stopping.Load() {
+		f.mu.Unlock()
+		fr.unref()
+		return false
+	}
 	old := f.newest
 	f.newest = fr
 	for t := range f.taps {
@@ -111,6 +122,7 @@ func (f *videoFeed) publish(img image.Image, release func()) {
 	if old != nil {
 		old.unref()
 	}
+	return true
 }
 
 // slate sends a dark frame at the stream's rate until the feed is stopped.
@@ -130,7 +142,9 @@ func (f *videoFeed) slate(v VideoSettings) {
 		case <-f.quit:
 			return
 		case <-t.C:
-			f.publish(img, nil)
+			if !f.publish(img, nil) {
+				return
+			}
 		}
 	}
 }
@@ -154,24 +168,49 @@ func (f *videoFeed) latest() *sharedFrame {
 	return f.newest
 }
 
-// stop closes the source and waits for the reader; the source's Close is what
-// unblocks a pending Read.
-func (f *videoFeed) stop() {
-	f.stopping.Store(true)
-	if f.quit != nil {
-		close(f.quit)
-	}
-	_ = f.src.Close()
-	select {
-	case <-f.done:
-	case <-time.After(2 * time.Second):
-	}
+// feedStopTimeout is how long stopping a source waits for its reader; a
+// device stuck in a read is left behind after it, cut off from the taps.
+var feedStopTimeout = 2 * time.Second
+
+// stop detaches the taps, closes the source and waits a while for the reader
+// (the source's Close is what unblocks a pending Read). It returns the taps,
+// with any failure of this source cleared, for the next source to feed.
+func (f *videoFeed) stop(log *slog.Logger) map[*videoTap]struct{} {
 	f.mu.Lock()
+	f.stopping.Store(true)
+	taps := f.taps
+	f.taps = nil
 	old := f.newest
 	f.newest = nil
 	f.mu.Unlock()
 	if old != nil {
 		old.unref()
+	}
+	for t := range taps {
+		t.mu.Lock()
+		t.err = nil // a failure of the old source is not the new one's
+		t.mu.Unlock()
+	}
+	if f.src == nil { // a feed that never opened has no reader
+		return taps
+	}
+	close(f.quit)
+	_ = f.src.Close()
+	if !waitFor(f.done, feedStopTimeout) {
+		log.Warn("video source did not stop in time; leaving its reader behind", "waited", feedStopTimeout)
+	}
+	return taps
+}
+
+// waitFor says whether done closed within d.
+func waitFor(done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
 	}
 }
 
@@ -274,7 +313,8 @@ type audioFeed struct {
 	level levelMeter
 	done  chan struct{}
 	src   capture.AudioReader
-	// stopping, quit and lost: as for videoFeed
+	// stopping, quit and lost: as for videoFeed (stopping is set and checked
+	// under mu)
 	stopping atomic.Bool
 	quit     chan struct{}
 	lost     error
@@ -314,8 +354,12 @@ func startAudioFeed(src capture.AudioReader, a AudioSettings, taps map[*audioTap
 				return
 			}
 			rate, channels := src.Format()
-			f.level.add(buf, rate, channels)
 			f.mu.Lock()
+			if f.stopping.Load() {
+				f.mu.Unlock()
+				return
+			}
+			f.level.add(buf, rate, channels)
 			for t := range f.taps {
 				t.offer(buf, rate, channels)
 			}
@@ -351,17 +395,29 @@ func (f *audioFeed) lostErr() error {
 	return f.lost
 }
 
-func (f *audioFeed) stop() {
+// stop is videoFeed.stop for sound.
+func (f *audioFeed) stop(log *slog.Logger) map[*audioTap]struct{} {
+	f.mu.Lock()
 	f.stopping.Store(true)
-	if f.quit != nil {
-		close(f.quit)
+	taps := f.taps
+	f.taps = nil
+	f.mu.Unlock()
+	for t := range taps {
+		select { // a failure of the old source is not the new one's
+		case <-t.errc:
+		default:
+		}
 	}
+	if f.src == nil {
+		return taps
+	}
+	close(f.quit)
 	_ = f.src.Close()
-	select {
-	case <-f.done:
-	case <-time.After(2 * time.Second):
+	if !waitFor(f.done, feedStopTimeout) {
+		log.Warn("audio source did not stop in time; leaving its reader behind", "waited", feedStopTimeout)
 	}
 	f.level.reset()
+	return taps
 }
 
 // audioTap is a session's view of the program's audio. Chunks queue up to a
@@ -544,18 +600,7 @@ func (p *program) stopVideo() map[*videoTap]struct{} {
 		return nil
 	}
 	p.video = nil
-	if f.src != nil {
-		f.stop()
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	taps := f.taps
-	for t := range taps {
-		t.mu.Lock()
-		t.err = nil // a failure of the old source is not the new one's
-		t.mu.Unlock()
-	}
-	return taps
+	return f.stop(p.log)
 }
 
 func (p *program) stopAudio() map[*audioTap]struct{} {
@@ -564,18 +609,7 @@ func (p *program) stopAudio() map[*audioTap]struct{} {
 		return nil
 	}
 	p.audio = nil
-	if f.src != nil {
-		f.stop()
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for t := range f.taps {
-		select {
-		case <-t.errc:
-		default:
-		}
-	}
-	return f.taps
+	return f.stop(p.log)
 }
 
 // close stops every source; taps see the end of their stream.
