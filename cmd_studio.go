@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 
 	fyneapp "fyne.io/fyne/v2/app"
+	"github.com/go-gl/glfw/v3.3/glfw"
 
 	"github.com/tallystudio/tally/app"
 	"github.com/tallystudio/tally/assets"
@@ -16,7 +20,27 @@ import (
 // appID matches FyneApp.toml; Fyne keys preferences and storage by it.
 const appID = "io.github.tallystudio.tally"
 
-func runStudio() int {
+func runStudio(stderr io.Writer) (code int) {
+	if err := findDisplay(); err != nil {
+		reportNoDisplay(stderr, err)
+		return exitNoDisplay
+	}
+	// findDisplay cannot see a display that answers and then refuses us (an
+	// X server without our credentials): GLFW's init fails, and Fyne's first
+	// window panics with GLFW's error. That panic, and only that one, gets the
+	// same answer as no display at all.
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		var ge *glfw.Error
+		if err, ok := r.(error); !ok || !errors.As(err, &ge) {
+			panic(r)
+		}
+		reportNoDisplay(stderr, fmt.Errorf("%w: the window system answered but would not open a window", errNoDisplay))
+		code = exitNoDisplay
+	}()
 	if v, err := strconv.Atoi(os.Getenv("TALLY_PREVIEW_FPS")); err == nil {
 		ui.PreviewFPS = v // for measuring the preview's cost
 	}
@@ -42,4 +66,10 @@ func runStudio() int {
 	s.Window.ShowAndRun()
 	_ = s.Close()
 	return exitOK
+}
+
+// reportNoDisplay is the whole answer to `tally` without a display: one line,
+// with the way to stream headless.
+func reportNoDisplay(stderr io.Writer, err error) {
+	fmt.Fprintf(stderr, "tally: %v. The studio needs a desktop; to stream without a window, use tally stream (tally stream -h).\n", err)
 }

@@ -33,6 +33,9 @@ const (
 	exitOK    = 0
 	exitError = 1 // the work failed
 	exitUsage = 2 // the command line was wrong
+	// The studio found no display to open its window on. It shares
+	// exitDevice's code: both mean this machine lacks what the command needs.
+	exitNoDisplay = exitDevice
 )
 
 func main() {
@@ -47,7 +50,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if len(args) == 0 {
-		return runStudio()
+		return runStudio(stderr)
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":

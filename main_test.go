@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"image"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,5 +229,86 @@ func TestCommandsStartQuietlyUnderCUTF8(t *testing.T) {
 	}
 	if stderr.Len() > 0 {
 		t.Errorf("tally version wrote to stderr under LANG=C.UTF-8:\n%s", stderr.String())
+	}
+}
+
+// `tally` over SSH or on a server: one line that says no display was found
+// and points to `tally stream`, exit exitNoDisplay, and no GLFW panic with
+// its stack trace. Covers no display set, a DISPLAY nothing listens on, a
+// Wayland-only session (this GLFW speaks X11), and a DISPLAY that answers
+// but is no X server (caught from GLFW's panic; GLFW's own log line naming
+// the cause may come first).
+func TestStudioWithoutDisplaySaysSoInOneLine(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the display is named by the environment only on Linux and the BSDs")
+	}
+	for _, tc := range []struct {
+		name     string
+		env      []string
+		fakeX    string // an abstract socket that accepts and hangs up, as a display that refuses us
+		oneLine  bool
+		wantLine string
+	}{
+		{name: "no DISPLAY or WAYLAND_DISPLAY", oneLine: true, wantLine: "neither DISPLAY nor WAYLAND_DISPLAY is set"},
+		{name: "DISPLAY with no X server", env: []string{"DISPLAY=:60999"}, oneLine: true, wantLine: "does not answer"},
+		{name: "only WAYLAND_DISPLAY", env: []string{"WAYLAND_DISPLAY=wayland-60999"}, oneLine: true, wantLine: "DISPLAY is not set"},
+		{name: "DISPLAY answers but refuses", env: []string{"DISPLAY=:60998"}, fakeX: "@/tmp/.X11-unix/X60998", wantLine: "would not open a window"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.fakeX != "" {
+				if runtime.GOOS != "linux" {
+					t.Skip("abstract sockets are Linux only")
+				}
+				ln, err := net.Listen("unix", tc.fakeX)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						_ = c.Close()
+					}
+				}()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := tallyCommand(ctx)
+			env := []string{"XDG_CONFIG_HOME=" + t.TempDir()}
+			for _, kv := range cmd.Env {
+				if !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WAYLAND_DISPLAY=") {
+					env = append(env, kv)
+				}
+			}
+			cmd.Env = append(env, tc.env...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitNoDisplay {
+				t.Fatalf("tally: %v, want exit %d; stderr:\n%s", err, exitNoDisplay, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+			if tc.oneLine && len(lines) != 1 {
+				t.Errorf("stderr has %d lines, want 1:\n%s", len(lines), stderr.String())
+			}
+			last := lines[len(lines)-1]
+			for _, want := range []string{"tally: no display found", tc.wantLine, "tally stream"} {
+				if !strings.Contains(last, want) {
+					t.Errorf("the last line lacks %q: %s", want, last)
+				}
+			}
+			for _, bad := range []string{"goroutine", "panic", "NotInitialized"} {
+				if strings.Contains(stderr.String(), bad) {
+					t.Errorf("stderr has %q:\n%s", bad, stderr.String())
+				}
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout: %s", stdout.String())
+			}
+		})
 	}
 }
