@@ -17,6 +17,7 @@ import (
 	"github.com/tallystudio/tally/flv"
 	"github.com/tallystudio/tally/ingest"
 	"github.com/tallystudio/tally/rtmpclient"
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 // tsOffset shifts every stream timestamp forward so that the first B-frames'
@@ -426,28 +427,28 @@ func (s *Session) closeRecorder() error {
 	return s.recErr
 }
 
-func (s *Session) metadata(venc *encode.VideoEncoder, aenc *encode.AudioEncoder) rtmpclient.ECMAArray {
-	m := rtmpclient.ECMAArray{}
+func (s *Session) metadata(venc *encode.VideoEncoder, aenc *encode.AudioEncoder) amf.ECMAArray {
+	m := amf.ECMAArray{}
 	if venc != nil {
 		c := venc.Config()
 		m = append(m,
-			rtmpclient.Property{Key: "width", Value: float64(c.Width)},
-			rtmpclient.Property{Key: "height", Value: float64(c.Height)},
-			rtmpclient.Property{Key: "framerate", Value: float64(c.FPS)},
-			rtmpclient.Property{Key: "videodatarate", Value: float64(c.Bitrate) / 1000},
-			rtmpclient.Property{Key: "videocodecid", Value: float64(flv.CodecAVC)})
+			amf.Property{Key: "width", Value: float64(c.Width)},
+			amf.Property{Key: "height", Value: float64(c.Height)},
+			amf.Property{Key: "framerate", Value: float64(c.FPS)},
+			amf.Property{Key: "videodatarate", Value: float64(c.Bitrate) / 1000},
+			amf.Property{Key: "videocodecid", Value: float64(flv.CodecAVC)})
 	}
 	if aenc != nil {
 		c := aenc.Config()
 		m = append(m,
-			rtmpclient.Property{Key: "audiodatarate", Value: float64(c.Bitrate) / 1000},
-			rtmpclient.Property{Key: "audiosamplerate", Value: float64(c.SampleRate)},
-			rtmpclient.Property{Key: "audiosamplesize", Value: 16.0},
-			rtmpclient.Property{Key: "audiochannels", Value: float64(c.Channels)},
-			rtmpclient.Property{Key: "stereo", Value: c.Channels == 2},
-			rtmpclient.Property{Key: "audiocodecid", Value: float64(flv.SoundAAC)})
+			amf.Property{Key: "audiodatarate", Value: float64(c.Bitrate) / 1000},
+			amf.Property{Key: "audiosamplerate", Value: float64(c.SampleRate)},
+			amf.Property{Key: "audiosamplesize", Value: 16.0},
+			amf.Property{Key: "audiochannels", Value: float64(c.Channels)},
+			amf.Property{Key: "stereo", Value: c.Channels == 2},
+			amf.Property{Key: "audiocodecid", Value: float64(flv.SoundAAC)})
 	}
-	return append(m, rtmpclient.Property{Key: "encoder", Value: "Tally " + Version})
+	return append(m, amf.Property{Key: "encoder", Value: "Tally " + Version})
 }
 
 // writeHeaders sends the sequence headers built from the encoders' extradata.

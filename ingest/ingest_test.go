@@ -13,6 +13,7 @@ import (
 	"github.com/tallystudio/tally/flv"
 	"github.com/tallystudio/tally/internal/peers"
 	"github.com/tallystudio/tally/rtmpclient"
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 func TestMain(m *testing.M) { peers.Main(m) }
@@ -144,7 +145,7 @@ func TestTallyPublisherToIngest(t *testing.T) {
 	}
 	pkts := fixtureTags(t, peers.FixtureFLV(t, 4))
 	p := rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: ep, DropThreshold: 2 * time.Second,
-		Metadata: rtmpclient.ECMAArray{{Key: "width", Value: 640.0}}})
+		Metadata: amf.ECMAArray{{Key: "width", Value: 640.0}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

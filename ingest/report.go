@@ -12,6 +12,7 @@ import (
 
 	"github.com/tallystudio/tally/flv"
 	"github.com/tallystudio/tally/rtmpclient"
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 // Report is the health of one published stream.
@@ -225,18 +226,18 @@ func (a *analyzer) audio(m rtmpclient.Message) {
 }
 
 func (a *analyzer) data(m rtmpclient.Message) {
-	vals, err := rtmpclient.DecodeAMF0(m.Payload)
+	vals, err := amf.DecodeAMF0(m.Payload)
 	if err != nil || len(vals) < 2 {
 		return
 	}
 	if name, _ := vals[0].(string); name != "onMetaData" {
 		return
 	}
-	var props []rtmpclient.Property
+	var props []amf.Property
 	switch v := vals[1].(type) {
-	case rtmpclient.ECMAArray:
+	case amf.ECMAArray:
 		props = v
-	case rtmpclient.Object:
+	case amf.Object:
 		props = v
 	}
 	a.r.Metadata = make(map[string]any, len(props))

@@ -42,48 +42,109 @@ func mustHex(s string) []byte {
 	return b
 }
 
+// chunkGolden holds messages and the exact chunks the writer makes of them at
+// the default chunk size (128). The reader must read each back as the same
+// messages, and FuzzChunkReader starts from each, so a case added here is
+// checked both ways and seeds the fuzzer.
+var chunkGolden = []chunkCase{
+	chunkSpecExample1(),
+	chunkSpecExample2(),
+	{
+		name: "a type-1 header when the length and type change",
+		msgs: []csidMsg{
+			{3, Message{Type: TypeCommandAMF0, Timestamp: 0, Payload: []byte{1}}},
+			{3, Message{Type: TypeDataAMF0, Timestamp: 40, Payload: []byte{1, 2}}}},
+		wire: mustHex("03 000000 000001 14 00000000 01   43 000028 000002 12 0102"),
+	},
+	{
+		name: "a type-3 header starting a new message repeats the previous delta",
+		msgs: []csidMsg{
+			{4, Message{Type: TypeAudio, StreamID: 1, Timestamp: 100, Payload: []byte{0xaa}}},
+			{4, Message{Type: TypeAudio, StreamID: 1, Timestamp: 110, Payload: []byte{0xbb}}},
+			{4, Message{Type: TypeAudio, StreamID: 1, Timestamp: 120, Payload: []byte{0xcc}}},
+			{4, Message{Type: TypeAudio, StreamID: 1, Timestamp: 130, Payload: []byte{0xdd}}}},
+		wire: mustHex("04 000064 000001 08 01000000 aa  84 00000a bb  c4 cc  c4 dd"),
+	},
+	chunkExtendedTimestamp(),
+}
+
 // The RTMP 1.0 specification, section 5.3.2.2, example 1: four audio messages
 // on one stream with equal length and delta compress to headers of type 0, 2, 3, 3.
-func TestChunkHeadersCompressLikeSpecExample1(t *testing.T) {
+func chunkSpecExample1() (c chunkCase) {
+	c.name = "spec example 1: equal length and delta compress to headers of type 0, 2, 3, 3"
 	payload := bytes.Repeat([]byte{0xaa}, 32)
-	var msgs []csidMsg
 	for i := 0; i < 4; i++ {
-		msgs = append(msgs, csidMsg{3, Message{Type: TypeAudio, StreamID: 12345, Timestamp: uint32(1000 + 20*i), Payload: payload}})
+		c.msgs = append(c.msgs, csidMsg{3, Message{Type: TypeAudio, StreamID: 12345, Timestamp: uint32(1000 + 20*i), Payload: payload}})
 	}
-	got := writeChunks(t, 128, msgs...)
-	want := append(mustHex("03 0003e8 000020 08 39300000"), payload...)
-	want = append(append(want, mustHex("83 000014")...), payload...)
-	want = append(append(want, 0xc3), payload...)
-	want = append(append(want, 0xc3), payload...)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("got\n%x\nwant\n%x", got, want)
-	}
+	c.wire = append(mustHex("03 0003e8 000020 08 39300000"), payload...)
+	c.wire = append(append(c.wire, mustHex("83 000014")...), payload...)
+	c.wire = append(append(c.wire, 0xc3), payload...)
+	c.wire = append(append(c.wire, 0xc3), payload...)
+	return c
 }
 
 // Example 2: one 307-byte message over 128-byte chunks: a type-0 chunk and two
 // type-3 continuations.
-func TestChunkSplitsLongMessageLikeSpecExample2(t *testing.T) {
+func chunkSpecExample2() (c chunkCase) {
+	c.name = "spec example 2: a long message splits into a type-0 chunk and type-3 continuations"
 	payload := make([]byte, 307)
 	for i := range payload {
 		payload[i] = byte(i)
 	}
-	got := writeChunks(t, 128, csidMsg{4, Message{Type: TypeVideo, StreamID: 12345, Timestamp: 1000, Payload: payload}})
-	want := append(mustHex("04 0003e8 000133 09 39300000"), payload[:128]...)
-	want = append(append(want, 0xc4), payload[128:256]...)
-	want = append(append(want, 0xc4), payload[256:]...)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("got\n%x\nwant\n%x", got, want)
+	c.msgs = []csidMsg{{4, Message{Type: TypeVideo, StreamID: 12345, Timestamp: 1000, Payload: payload}}}
+	c.wire = append(mustHex("04 0003e8 000133 09 39300000"), payload[:128]...)
+	c.wire = append(append(c.wire, 0xc4), payload[128:256]...)
+	c.wire = append(append(c.wire, 0xc4), payload[256:]...)
+	return c
+}
+
+// Timestamps of 2^24 ms and beyond (4.6 hours) go in the extended field, which
+// type-3 continuation chunks repeat.
+func chunkExtendedTimestamp() (c chunkCase) {
+	c.name = "an extended timestamp repeats on continuation chunks"
+	payload := make([]byte, 200)
+	c.msgs = []csidMsg{{6, Message{Type: TypeVideo, StreamID: 1, Timestamp: 0x01020304, Payload: payload}}}
+	c.wire = append(mustHex("06 ffffff 0000c8 09 01000000 01020304"), payload[:128]...)
+	c.wire = append(append(c.wire, mustHex("c6 01020304")...), payload[128:]...)
+	return c
+}
+
+func TestChunkWriterProducesGoldenBytes(t *testing.T) {
+	for _, tc := range chunkGolden {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := writeChunks(t, 128, tc.msgs...); !bytes.Equal(got, tc.wire) {
+				t.Fatalf("got\n%x\nwant\n%x", got, tc.wire)
+			}
+		})
 	}
 }
 
-func TestChunkType1WhenLengthChanges(t *testing.T) {
-	got := writeChunks(t, 128,
-		csidMsg{3, Message{Type: TypeCommandAMF0, Timestamp: 0, Payload: []byte{1}}},
-		csidMsg{3, Message{Type: TypeDataAMF0, Timestamp: 40, Payload: []byte{1, 2}}})
-	want := mustHex("03 000000 000001 14 00000000 01   43 000028 000002 12 0102")
-	if !bytes.Equal(got, want) {
-		t.Fatalf("got %x want %x", got, want)
+func TestChunkReaderReadsGoldenBytesBack(t *testing.T) {
+	for _, tc := range chunkGolden {
+		t.Run(tc.name, func(t *testing.T) {
+			got := readAll(t, tc.wire, 128)
+			if len(got) != len(tc.msgs) {
+				t.Fatalf("read %d messages, want %d", len(got), len(tc.msgs))
+			}
+			for i, want := range tc.msgs {
+				if !sameMessage(got[i], want.m) {
+					t.Errorf("message %d: got %v, want %v", i, got[i], want.m)
+				}
+			}
+		})
 	}
+}
+
+// chunkCase is messages and the chunks that carry them.
+type chunkCase struct {
+	name string
+	msgs []csidMsg // in the order they are written and read
+	wire []byte
+}
+
+// sameMessage compares what a chunk stream carries of a message.
+func sameMessage(a, b Message) bool {
+	return a.Type == b.Type && a.StreamID == b.StreamID && a.Timestamp == b.Timestamp && bytes.Equal(a.Payload, b.Payload)
 }
 
 func TestBasicHeaderUsesOneTwoOrThreeBytes(t *testing.T) {
@@ -96,22 +157,6 @@ func TestBasicHeaderUsesOneTwoOrThreeBytes(t *testing.T) {
 		if got := hex.EncodeToString(appendBasicHeader(nil, 0, tc.csid)); got != tc.want {
 			t.Errorf("csid %d: got %s want %s", tc.csid, got, tc.want)
 		}
-	}
-}
-
-// Timestamps of 2^24 ms and beyond (4.6 hours) go in the extended field, which
-// type-3 continuation chunks repeat.
-func TestExtendedTimestampRepeatsOnContinuationChunks(t *testing.T) {
-	payload := make([]byte, 200)
-	got := writeChunks(t, 128, csidMsg{6, Message{Type: TypeVideo, StreamID: 1, Timestamp: 0x01020304, Payload: payload}})
-	want := append(mustHex("06 ffffff 0000c8 09 01000000 01020304"), payload[:128]...)
-	want = append(append(want, mustHex("c6 01020304")...), payload[128:]...)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("got\n%x\nwant\n%x", got, want)
-	}
-	msgs := readAll(t, got, 128)
-	if len(msgs) != 1 || msgs[0].Timestamp != 0x01020304 || len(msgs[0].Payload) != 200 {
-		t.Fatalf("read back %v", msgs)
 	}
 }
 
@@ -166,15 +211,19 @@ func TestChunkRoundTripInterleavedAcrossStreams(t *testing.T) {
 	}
 }
 
+// chunkHostile holds chunk streams the reader must refuse, and what the error
+// says. FuzzChunkReader starts from each too.
+var chunkHostile = []struct {
+	name, in, want string
+}{
+	{"stream starts with type 1", "43 000000 000010 08", "starts with a type-1 header"},
+	{"claims 16 MiB", "03 000000 ffffff 09 01000000", "exceeds the 8388608-byte limit"},
+	{"oversized control message", "02 000000 000100 01 00000000", "SetChunkSize message of 256 bytes"},
+	{"new header mid-message", "04 000000 000100 09 01000000 " + strings.Repeat("00", 128) + " 04 000000 000100 09 01000000", "in the middle of a message"},
+}
+
 func TestChunkReaderRejectsHostileHeaders(t *testing.T) {
-	for _, tc := range []struct {
-		name, in, want string
-	}{
-		{"stream starts with type 1", "43 000000 000010 08", "starts with a type-1 header"},
-		{"claims 16 MiB", "03 000000 ffffff 09 01000000", "exceeds the 8388608-byte limit"},
-		{"oversized control message", "02 000000 000100 01 00000000", "SetChunkSize message of 256 bytes"},
-		{"new header mid-message", "04 000000 000100 09 01000000 " + strings.Repeat("00", 128) + " 04 000000 000100 09 01000000", "in the middle of a message"},
-	} {
+	for _, tc := range chunkHostile {
 		t.Run(tc.name, func(t *testing.T) {
 			cr := newChunkReader(bufio.NewReader(bytes.NewReader(mustHex(tc.in))), defaultReadLimits)
 			_, err := cr.readMessage()
@@ -206,19 +255,6 @@ func TestSetChunkSizeBounds(t *testing.T) {
 	}
 	if err := cr.setChunkSize(maxChunkSize); err != nil {
 		t.Errorf("chunk size 2^31-1 refused: %v", err)
-	}
-}
-
-// A type-3 header starting a new message repeats the previous delta.
-func TestType3NewMessageReusesDelta(t *testing.T) {
-	in := mustHex("04 000064 000001 08 01000000 aa  84 00000a bb  c4 cc  c4 dd")
-	msgs := readAll(t, in, 128)
-	var ts []uint32
-	for _, m := range msgs {
-		ts = append(ts, m.Timestamp)
-	}
-	if want := []uint32{100, 110, 120, 130}; len(ts) != 4 || ts[3] != want[3] || ts[1] != want[1] {
-		t.Fatalf("timestamps %v, want %v", ts, want)
 	}
 }
 

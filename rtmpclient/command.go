@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 // Command is a decoded AMF command message: name, transaction ID, the command
@@ -25,13 +27,13 @@ func (c Command) Arg(i int) any {
 
 // Info returns the first argument when it is an object: where _result, _error and
 // onStatus carry their level, code and description.
-func (c Command) Info() Object {
+func (c Command) Info() amf.Object {
 	switch v := c.Arg(0).(type) {
-	case Object:
+	case amf.Object:
 		return v
-	case ECMAArray:
-		return Object(v)
-	case TypedObject:
+	case amf.ECMAArray:
+		return amf.Object(v)
+	case amf.TypedObject:
 		return v.Props
 	}
 	return nil
@@ -47,11 +49,11 @@ func (c Command) String() string {
 
 // appendCommand encodes a command in AMF0.
 func appendCommand(b []byte, name string, txn float64, obj any, args ...any) ([]byte, error) {
-	b, err := AppendAMF0(b, name, txn, obj)
+	b, err := amf.AppendAMF0(b, name, txn, obj)
 	if err != nil {
 		return b, err
 	}
-	return AppendAMF0(b, args...)
+	return amf.AppendAMF0(b, args...)
 }
 
 // parseCommand decodes the body of a command message of either AMF version.
@@ -59,9 +61,9 @@ func parseCommand(m Message) (Command, error) {
 	var vals []any
 	var err error
 	if m.Type == TypeCommandAMF3 {
-		vals, err = DecodeAMF3Command(m.Payload)
+		vals, err = amf.DecodeAMF3Command(m.Payload)
 	} else {
-		vals, err = DecodeAMF0(m.Payload)
+		vals, err = amf.DecodeAMF0(m.Payload)
 	}
 	if err != nil {
 		return Command{}, fmt.Errorf("decode command: %w", err)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 // Options configure a client connection. The zero value is ready to use.
@@ -136,7 +138,7 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("rtmp connect: %w", err)
 	}
-	res, err := c.call(ctx, "connect", Object{
+	res, err := c.call(ctx, "connect", amf.Object{
 		{Key: "app", Value: ep.App},
 		{Key: "type", Value: "nonprivate"},
 		{Key: "flashVer", Value: opts.FlashVer},

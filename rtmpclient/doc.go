@@ -7,7 +7,8 @@
 //   - handshake.go: the C0-C2/S0-S2 handshake, plain and with digests.
 //   - chunk.go: chunking, the chunk stream reader and writer and their limits.
 //   - message.go: message types and protocol control messages.
-//   - amf0.go, amf3.go: the AMF encodings commands and metadata are written in.
+//   - amf/ (package amf): AMF0 and AMF3, the encodings commands and metadata
+//     are written in. It depends on nothing else, and callers import it directly.
 //   - command.go: commands, onStatus and the StatusError a refusal becomes.
 //   - transport.go: one connection after the handshake: write deadlines,
 //     acknowledgements, pings, byte counts.

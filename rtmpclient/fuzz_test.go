@@ -3,74 +3,105 @@ package rtmpclient
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"testing"
 )
 
-// Fuzz targets for everything Tally parses from the network. Seeds are below
-// and in testdata/fuzz; `make fuzz` runs each for a while.
+// Fuzz targets for everything Tally parses from the network. Every golden table
+// in the tests seeds them (chunkGolden, chunkHostile, clientHelloGolden,
+// serverHelloGolden), found inputs live in testdata/fuzz, and `make fuzz` runs
+// each for a while. The AMF fuzzers are in package amf.
 
+// FuzzChunkReader checks that the chunk reader survives anything, and that every
+// message it reads, written again by the chunk writer, reads back the same.
 func FuzzChunkReader(f *testing.F) {
-	f.Add(mustHex("03 0003e8 000020 08 39300000" + "aa" + "0000000000000000000000000000000000000000000000000000000000000000"[:62]))
-	f.Add(mustHex("02 000000 000004 01 00000000 0000ffff"))
-	f.Add(mustHex("06 ffffff 0000c8 09 01000000 01020304"))
-	f.Add(mustHex("04 000064 000001 08 01000000 aa  84 00000a bb  c4 cc"))
+	for _, tc := range chunkGolden {
+		f.Add(tc.wire)
+	}
+	for _, tc := range chunkHostile {
+		f.Add(mustHex(tc.in))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tr := &transport{}
-		tr.cr = newChunkReader(bufio.NewReader(bytes.NewReader(b)), readLimits{maxMessage: 1 << 16, maxStreams: 16})
+		limits := readLimits{maxMessage: 1 << 16, maxStreams: 16}
+		cr := newChunkReader(bufio.NewReader(bytes.NewReader(b)), limits)
+		var read []Message
+		var sizes []uint32 // the chunk size in force when each message completed
 		for i := 0; i < 1000; i++ {
-			m, err := tr.cr.readMessage()
+			m, err := cr.readMessage()
 			if err != nil {
-				return
+				break
 			}
+			read, sizes = append(read, m), append(sizes, cr.size)
 			if m.Type == TypeSetChunkSize && len(m.Payload) == 4 {
-				_ = tr.cr.setChunkSize(uint32(m.Payload[0])<<24 | uint32(m.Payload[1])<<16 | uint32(m.Payload[2])<<8 | uint32(m.Payload[3]))
+				_ = cr.setChunkSize(uint32(m.Payload[0])<<24 | uint32(m.Payload[1])<<16 | uint32(m.Payload[2])<<8 | uint32(m.Payload[3]))
 			}
 			if m.Type == TypeCommandAMF0 || m.Type == TypeCommandAMF3 {
 				_, _ = parseCommand(m)
 			}
 		}
+		checkChunkRoundTrip(t, read, sizes, limits)
 	})
 }
 
-func FuzzAMF0(f *testing.F) {
-	for _, v := range []any{1.0, "app", nil, Object{{Key: "a", Value: ECMAArray{{Key: "b", Value: []any{true, "x"}}}}}} {
-		b, _ := AppendAMF0(nil, v)
-		f.Add(b)
+// checkChunkRoundTrip writes msgs with the chunk writer, each at its chunk size
+// and on the chunk stream Tally would use for its type, and reads them back with
+// a fresh reader under the same limits: type, stream ID, timestamp and payload
+// must all survive.
+func checkChunkRoundTrip(t *testing.T, msgs []Message, sizes []uint32, limits readLimits) {
+	t.Helper()
+	var buf bytes.Buffer
+	bw := bufio.NewWriter(&buf)
+	cw := newChunkWriter(bw)
+	for i := range msgs {
+		cw.size = sizes[i]
+		if err := cw.writeMessage(csidFor(msgs[i].Type), &msgs[i]); err != nil {
+			t.Fatalf("message %d (%v) was read but cannot be written: %v", i, msgs[i], err)
+		}
 	}
-	f.Add(mustHex("11 0a 0b 01 03 61 04 05 01"))
-	f.Add(mustHex("11 09 05 01 06 07 616263 06 00"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		vals, err := DecodeAMF0(b)
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	wire := append([]byte(nil), buf.Bytes()...)
+	cr := newChunkReader(bufio.NewReader(&buf), limits)
+	for i, want := range msgs {
+		cr.size = sizes[i]
+		got, err := cr.readMessage()
 		if err != nil {
-			return
+			t.Fatalf("message %d (%v) written as\n%x\ndoes not read back: %v", i, want, wire, err)
 		}
-		// Plain AMF0 values (no references, no AMF3) must survive a round trip.
-		if bytes.IndexByte(b, amf0Reference) >= 0 || bytes.IndexByte(b, amf0AVMPlus) >= 0 {
-			return
+		if !sameMessage(got, want) {
+			t.Fatalf("message %d: read %v, written as\n%x\nread back as %v", i, want, wire, got)
 		}
-		again, err := AppendAMF0(nil, vals...)
-		if err != nil {
-			t.Fatalf("decoded %#v but cannot encode it: %v", vals, err)
-		}
-		if _, err := DecodeAMF0(again); err != nil {
-			t.Fatalf("re-encoded values do not decode: %v", err)
-		}
-	})
+	}
+	if _, err := cr.readMessage(); !errors.Is(err, io.EOF) {
+		t.Fatalf("bytes left after the %d messages written: %v", len(msgs), err)
+	}
 }
 
-func FuzzAMF3Command(f *testing.F) {
-	f.Add(append([]byte{0}, mustHex("02 0007 5f726573756c74 00 4000000000000000 05 11 0a 0b 01 03 61 04 05 01")...))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = DecodeAMF3Command(b)
-	})
+// csidFor is the chunk stream Tally's transport sends a message type on.
+func csidFor(typ uint8) uint32 {
+	switch typ {
+	case TypeAudio:
+		return csidAudio
+	case TypeVideo:
+		return csidVideo
+	case TypeDataAMF0, TypeDataAMF3:
+		return csidData
+	case TypeCommandAMF0, TypeCommandAMF3:
+		return csidCommand
+	}
+	if _, control := maxControlPayload(typ); control {
+		return csidControl
+	}
+	return csidCommand
 }
 
 // FuzzClientHandshake feeds a server's S0+S1+S2 to the client side.
 func FuzzClientHandshake(f *testing.F) {
-	s := make([]byte, 1+2*handshakeSize)
-	s[0] = 3
-	f.Add(s)
+	for _, tc := range serverHelloGolden {
+		f.Add(append(append([]byte(nil), tc.s0s1...), make([]byte, handshakeSize)...))
+	}
 	f.Add([]byte{3, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = clientHandshake(readWriter{bytes.NewReader(b), io.Discard}, true)
@@ -79,9 +110,9 @@ func FuzzClientHandshake(f *testing.F) {
 
 // FuzzServerHandshake feeds a client's C0+C1+C2 to the server side.
 func FuzzServerHandshake(f *testing.F) {
-	c := make([]byte, 1+2*handshakeSize)
-	c[0] = 3
-	f.Add(c)
+	for _, tc := range clientHelloGolden {
+		f.Add(append(append([]byte(nil), tc.c0c1...), make([]byte, handshakeSize)...))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = serverHandshake(readWriter{bytes.NewReader(b), io.Discard})
 	})

@@ -124,6 +124,51 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	return client, server
 }
 
+// The handshake's golden packets. Each one's random part is a fixed pattern, so
+// the bytes are the same on every run; FuzzServerHandshake and
+// FuzzClientHandshake start from every one of them.
+
+// goldenHello builds C0+C1 or S0+S1: version 3, time 0, the given version field,
+// a fixed pattern in place of the random bytes, and, when key is set, a digest
+// signed with key at the scheme-0 offset.
+func goldenHello(version [4]byte, key []byte) []byte {
+	p := make([]byte, 1+handshakeSize)
+	p[0] = handshakeVersion
+	hello := p[1:]
+	copy(hello[4:8], version[:])
+	for i := 8; i < handshakeSize; i++ {
+		hello[i] = byte(i*7 + 1)
+	}
+	if key != nil {
+		off := digestOffset(hello, 0)
+		copy(hello[off:], packetDigest(hello, off, key))
+	}
+	return p
+}
+
+// clientHelloGolden holds the C0+C1 a client may open with, and whether the
+// server must answer in the digest scheme.
+var clientHelloGolden = []struct {
+	name   string
+	c0c1   []byte
+	digest bool
+}{
+	{"Tally's C0+C1, signed for the digest scheme", goldenHello(clientC1Version, playerKey[:playerKeyText]), true},
+	{"a plain C0+C1 (version field 0)", goldenHello([4]byte{}, nil), false},
+	{"a version field but no digest", goldenHello(clientC1Version, nil), false},
+}
+
+// serverHelloGolden holds the S0+S1 a server may answer with, and whether the
+// client must answer in the digest scheme.
+var serverHelloGolden = []struct {
+	name   string
+	s0s1   []byte
+	digest bool
+}{
+	{"an S0+S1 signed for the digest scheme, as Tally's server sends", goldenHello([4]byte{4, 5, 0, 1}, serverKey[:serverKeyText]), true},
+	{"a plain S0+S1", goldenHello([4]byte{}, nil), false},
+}
+
 // C0 and the start of C1 as Tally sends them: version 3, time 0, the Flash
 // Player 10 version field that asks for the digest scheme, and a digest at the
 // scheme-0 offset that verifies with the player key.
@@ -135,8 +180,8 @@ func TestClientC0C1GoldenLayout(t *testing.T) {
 	if _, err := io.ReadFull(s, buf); err != nil {
 		t.Fatal(err)
 	}
-	if got := buf[:9]; !bytes.Equal(got, []byte{3, 0, 0, 0, 0, 0x80, 0x00, 0x07, 0x02}) {
-		t.Fatalf("C0+C1 start % x", got)
+	if got, want := buf[:9], clientHelloGolden[0].c0c1[:9]; !bytes.Equal(got, want) {
+		t.Fatalf("C0+C1 start % x, want % x", got, want)
 	}
 	c1 := buf[1:]
 	off := digestOffset(c1, 0)
@@ -145,5 +190,67 @@ func TestClientC0C1GoldenLayout(t *testing.T) {
 	}
 	if findDigest(c1, playerKey[:playerKeyText]) != off {
 		t.Fatal("findDigest disagrees with scheme 0")
+	}
+}
+
+// A signed C1 gets a signed S1 and an S2 carrying the digest answer; any other
+// C1 gets the plain scheme, where S2 echoes C1.
+func TestServerHandshakeAnswersEachGoldenC1InItsScheme(t *testing.T) {
+	for _, tc := range clientHelloGolden {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in := append(append([]byte(nil), tc.c0c1...), make([]byte, handshakeSize)...) // C2 is not checked
+			if err := serverHandshake(readWriter{bytes.NewReader(in), &out}); err != nil {
+				t.Fatal(err)
+			}
+			b := out.Bytes()
+			if len(b) != 1+2*handshakeSize || b[0] != handshakeVersion {
+				t.Fatalf("S0+S1+S2 of %d bytes, version %d", len(b), b[0])
+			}
+			c1, s1, s2 := tc.c0c1[1:], b[1:1+handshakeSize], b[1+handshakeSize:]
+			if !tc.digest {
+				if !bytes.Equal(s2, c1) {
+					t.Fatal("plain S2 does not echo C1")
+				}
+				return
+			}
+			if findDigest(s1, serverKey[:serverKeyText]) < 0 {
+				t.Fatal("S1 carries no server digest")
+			}
+			off := digestOffset(c1, 0)
+			if !hmac.Equal(s2[handshakeSize-digestSize:], responseDigest(s2, c1[off:off+digestSize], serverKey)) {
+				t.Fatal("S2 does not answer C1's digest")
+			}
+		})
+	}
+}
+
+// A signed S1 gets a C2 carrying the digest answer; a plain one a C2 that echoes
+// S1. The S2 given here answers nothing, so the handshake must then fail.
+func TestClientHandshakeAnswersEachGoldenS1InItsScheme(t *testing.T) {
+	for _, tc := range serverHelloGolden {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in := append(append([]byte(nil), tc.s0s1...), make([]byte, handshakeSize)...)
+			verified, err := clientHandshake(readWriter{bytes.NewReader(in), &out}, true)
+			if err == nil || verified || !strings.Contains(err.Error(), "S2 neither echoes C1") {
+				t.Fatalf("an S2 of zeros: verified=%v err=%v", verified, err)
+			}
+			b := out.Bytes()
+			if len(b) != 1+2*handshakeSize {
+				t.Fatalf("client wrote %d bytes, want C0+C1+C2", len(b))
+			}
+			s1, c2 := tc.s0s1[1:], b[1+handshakeSize:]
+			if !tc.digest {
+				if !bytes.Equal(c2, s1) {
+					t.Fatal("plain C2 does not echo S1")
+				}
+				return
+			}
+			off := digestOffset(s1, 0)
+			if !hmac.Equal(c2[handshakeSize-digestSize:], responseDigest(c2, s1[off:off+digestSize], playerKey)) {
+				t.Fatal("C2 does not answer S1's digest")
+			}
+		})
 	}
 }

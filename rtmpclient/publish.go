@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 // Packet is one media message ready for the wire: an FLV tag body with its
@@ -31,7 +33,7 @@ type PublisherConfig struct {
 	// link never holds unbounded memory. Default 10s.
 	MaxQueue time.Duration
 	// Metadata is sent as @setDataFrame onMetaData after publish starts.
-	Metadata ECMAArray
+	Metadata amf.ECMAArray
 	// Reconnect says what to do when a live connection fails.
 	Reconnect ReconnectPolicy
 	// OnReconnect, when set, is called each time publishing resumes after an
@@ -287,7 +289,7 @@ func (p *Publisher) send(ctx context.Context, c *ClientConn, streamID uint32) (e
 
 func (p *Publisher) sendPreamble(c *ClientConn, streamID uint32) error {
 	if p.cfg.Metadata != nil {
-		b, err := AppendAMF0(nil, "@setDataFrame", "onMetaData", p.cfg.Metadata)
+		b, err := amf.AppendAMF0(nil, "@setDataFrame", "onMetaData", p.cfg.Metadata)
 		if err != nil {
 			return fmt.Errorf("rtmp metadata: %w", err)
 		}

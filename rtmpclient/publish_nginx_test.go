@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tallystudio/tally/internal/peers"
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 const testKey = "live_8f3kq2x9zz_secretkey_x9"
@@ -16,7 +17,7 @@ const testKey = "live_8f3kq2x9zz_secretkey_x9"
 func publishAll(t testing.TB, ep Endpoint, opts Options, pkts []Packet) PublisherStats {
 	t.Helper()
 	p := NewPublisher(PublisherConfig{Endpoint: ep, Options: opts, DropThreshold: 2 * time.Second,
-		Metadata: ECMAArray{{Key: "width", Value: 640.0}, {Key: "height", Value: 360.0}, {Key: "encoder", Value: "Tally test"}}})
+		Metadata: amf.ECMAArray{{Key: "width", Value: 640.0}, {Key: "height", Value: 360.0}, {Key: "encoder", Value: "Tally test"}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 // StreamSink receives what a publisher sends to the Server.
@@ -212,14 +214,14 @@ func (ss *serverSession) reply(streamID uint32, name string, txn float64, obj an
 	return ss.t.send(csidCommand, &Message{Type: TypeCommandAMF0, StreamID: streamID, Payload: b})
 }
 
-func status(level, code, desc string) Object {
-	return Object{{Key: "level", Value: level}, {Key: "code", Value: code}, {Key: "description", Value: desc}}
+func status(level, code, desc string) amf.Object {
+	return amf.Object{{Key: "level", Value: level}, {Key: "code", Value: code}, {Key: "description", Value: desc}}
 }
 
 func (ss *serverSession) command(c Command, streamID uint32) error {
 	switch c.Name {
 	case "connect":
-		obj, _ := c.Object.(Object)
+		obj, _ := c.Object.(amf.Object)
 		ss.app = obj.String("app")
 		if err := ss.t.sendWindowAckSize(clientAckWindow); err != nil {
 			return err
@@ -231,15 +233,15 @@ func (ss *serverSession) command(c Command, streamID uint32) error {
 			return err
 		}
 		return ss.reply(0, "_result", c.Transaction,
-			Object{{Key: "fmsVer", Value: "FMS/3,0,1,123"}, {Key: "capabilities", Value: 31.0}},
+			amf.Object{{Key: "fmsVer", Value: "FMS/3,0,1,123"}, {Key: "capabilities", Value: 31.0}},
 			append(status("status", "NetConnection.Connect.Success", "Connection succeeded."),
-				Property{Key: "objectEncoding", Value: 0.0}))
+				amf.Property{Key: "objectEncoding", Value: 0.0}))
 	case "createStream":
 		ss.streamID = 1
 		return ss.reply(0, "_result", c.Transaction, nil, float64(ss.streamID))
 	case "releaseStream", "FCPublish", "FCUnpublish":
 		if c.Transaction != 0 {
-			return ss.reply(0, "_result", c.Transaction, nil, Undefined{})
+			return ss.reply(0, "_result", c.Transaction, nil, amf.Undefined{})
 		}
 	case "publish":
 		name, _ := c.Arg(0).(string)
@@ -317,12 +319,12 @@ func (ss *serverSession) data(m Message) error {
 	if ss.sink == nil {
 		return nil
 	}
-	vals, err := DecodeAMF0(m.Payload)
+	vals, err := amf.DecodeAMF0(m.Payload)
 	if err != nil || len(vals) == 0 {
 		return nil // unreadable data messages are not worth dropping the stream for
 	}
 	if s, _ := vals[0].(string); s == "@setDataFrame" {
-		b, err := AppendAMF0(nil, vals[1:]...)
+		b, err := amf.AppendAMF0(nil, vals[1:]...)
 		if err != nil {
 			return nil
 		}

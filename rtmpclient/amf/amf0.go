@@ -1,4 +1,4 @@
-package rtmpclient
+package amf
 
 import (
 	"encoding/binary"
@@ -83,7 +83,8 @@ func getProp(ps []Property, key string) any {
 
 // AppendAMF0 appends the AMF0 encoding of each value to dst. It accepts float64
 // and the other Go number types, bool, string, nil, Undefined, Object, ECMAArray,
-// TypedObject, []any, XMLDocument and time.Time.
+// TypedObject, []any, XMLDocument, Reference and time.Time: every type DecodeAMF0
+// returns except AMF3's []byte, which AMF0 has no type for.
 func AppendAMF0(dst []byte, values ...any) ([]byte, error) {
 	var err error
 	for _, v := range values {
@@ -130,6 +131,9 @@ func appendAMF0(b []byte, v any, depth int) ([]byte, error) {
 		}
 		b = append(b, amf0String)
 		return appendAMF0Key(b, v), nil
+	case Reference:
+		b = append(b, amf0Reference)
+		return binary.BigEndian.AppendUint16(b, uint16(v)), nil
 	case XMLDocument:
 		b = append(b, amf0XMLDocument)
 		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
