@@ -71,15 +71,26 @@ type Studio struct {
 	askedKeys   bool // whether the no-keyring question was asked this run
 	keepKeys    bool // the answer: keep keys in memory for this session
 
+	// picks holds the newest sources to apply, not yet taken by applyLoop; a
+	// newer pick replaces it, so the last one the user made is the one that
+	// ends up open.
+	picks chan sourcePick
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
 }
 
+type sourcePick struct {
+	video app.VideoSettings
+	audio app.AudioSettings
+}
+
 // NewStudio builds the studio window and starts its preview. It does not show
 // the window. keys keeps stream keys (app.SystemKeyring in the real app).
 func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
-	s := &Studio{Window: a.NewWindow(Title), eng: eng, keys: keys, prefs: a.Preferences(), log: slog.Default()}
+	s := &Studio{Window: a.NewWindow(Title), eng: eng, keys: keys, prefs: a.Preferences(), log: slog.Default(),
+		picks: make(chan sourcePick, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	w := s.Window
 	w.SetIcon(assets.Icon)
@@ -114,8 +125,9 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
 	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
 	w.SetCloseIntercept(s.closeRequested)
 
-	s.loops.Add(1)
+	s.loops.Add(2)
 	go s.uiLoop()
+	go s.applyLoop()
 	go s.loadDevices()
 	s.ready = true
 	s.applySources()
@@ -145,14 +157,45 @@ func (s *Studio) sourcesChanged() {
 	s.settingsChanged()
 }
 
-// applySources opens the picked sources on a goroutine; devices can take a
-// while to open and must not freeze the window.
+// applySources hands the picked sources to applyLoop, replacing a pick it has
+// not started on yet; devices can take a while to open and must not freeze
+// the window.
 func (s *Studio) applySources() {
 	st := s.current()
-	go func() {
-		err := s.eng.SetSources(st.Video, st.Audio)
-		runOnUI(func() { s.sources.setError(err) })
-	}()
+	pick := sourcePick{st.Video, st.Audio}
+	for {
+		select {
+		case s.picks <- pick:
+			return
+		default:
+		}
+		select { // superseded: drop it and try again
+		case <-s.picks:
+		default:
+		}
+	}
+}
+
+// applyLoop opens picked sources one change at a time, until the studio
+// closes. One at a time, because opens that overlap finish in no fixed order
+// and an earlier pick could land last.
+func (s *Studio) applyLoop() {
+	defer s.loops.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case pick := <-s.picks:
+			err := s.eng.SetSources(pick.video, pick.audio)
+			if s.ctx.Err() != nil {
+				return
+			}
+			if len(s.picks) > 0 {
+				continue // why a source the user moved away from failed is of no use
+			}
+			runOnUI(func() { s.sources.setError(err) })
+		}
+	}
 }
 
 // settingsChanged refreshes the hints and platform warnings and saves.
