@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 	"github.com/go-gl/glfw/v3.3/glfw"
 
@@ -47,22 +46,11 @@ func runStudio(stderr io.Writer) (code int) {
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
 	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{})
-	// On SIGINT/SIGTERM Fyne ends its main loop itself; the stream is then
-	// stopped cleanly below (unpublished, recording finished), as when the
-	// window closes. A second signal quits at once.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		for n := 0; ; n++ {
-			if _, ok := <-sigs; !ok {
-				return
-			}
-			if n == 1 {
-				os.Exit(exitSignal)
-			}
-		}
-	}()
+	// SIGINT/SIGTERM end the main loop; the stream is then stopped cleanly
+	// below (unpublished, recording finished), as when the window closes, and
+	// a second signal meanwhile quits at once. The watcher is released on
+	// return, after the stream has stopped.
+	defer onInterrupt(stderr, "tally", func() { quitMainLoop(a) })()
 	s.Window.ShowAndRun()
 	_ = s.Close()
 	return exitOK
@@ -72,4 +60,15 @@ func runStudio(stderr io.Writer) (code int) {
 // with the way to stream headless.
 func reportNoDisplay(stderr io.Writer, err error) {
 	fmt.Fprintf(stderr, "tally: %v. The studio needs a desktop; to stream without a window, use tally stream (tally stream -h).\n", err)
+}
+
+// quitMainLoop asks Fyne's main loop to end, as Fyne's own signal handler
+// does. That handler is not enough: it registers from a goroutine the loop
+// starts, so a signal soon after the window maps can reach ours alone, and
+// the studio used to keep running. If the loop is already shutting down,
+// Fyne may have closed its queue and the post panics; the loop is ending
+// then anyway, which is all this asks.
+func quitMainLoop(a fyne.App) {
+	defer func() { _ = recover() }()
+	fyne.Do(a.Driver().Quit)
 }

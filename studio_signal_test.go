@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/internal/peers"
+	"github.com/tallystudio/tally/ui"
+)
+
+// Ctrl-C in the terminal that started the studio goes through the same
+// watcher as tally stream's (one that ends with the command): the studio says
+// it is stopping, closes cleanly and exits 0.
+func TestStudioStopsCleanlyOnInterrupt(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Xvfb runs on Linux only")
+	}
+	peers.Require(t, "xdotool")
+	x := peers.StartXvfb(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := tallyCommand(ctx)
+	cmd.Env = append(x.Env(), "TALLY_TEST_AS_MAIN=1", "XDG_CONFIG_HOME="+t.TempDir())
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	if _, err := x.WaitWindow(ctx, ui.Title); err != nil {
+		t.Fatalf("%v\n%s", err, logs.String())
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("exit after SIGINT: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the studio did not quit within 30 s of SIGINT\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "tally: stopping") {
+		t.Errorf("the studio did not say it was stopping:\n%s", logs.String())
+	}
+}
