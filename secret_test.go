@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -52,8 +55,55 @@ func TestStreamKeyNeverLeaks(t *testing.T) {
 			t.Errorf("%s: no live stats:\n%s", tc.name, stdout)
 		}
 	}
-	// Nor in what Tally wrote to disk (the recording's metadata).
-	if b, err := os.ReadFile(rec); err == nil && strings.Contains(string(b), "7700112233") {
-		t.Error("the recording holds the key")
+	// Nor in what Tally wrote to disk (the recording's metadata). A recording
+	// keeps the run going while the server is unreachable, so the file must
+	// be there: without it there is nothing to have checked.
+	if err := checkRecordingHides(rec, "7700112233"); err != nil {
+		t.Error(err)
+	}
+}
+
+var errKeyInRecording = errors.New("the recording holds the key")
+
+// checkRecordingHides fails unless path is a recording, not empty, with no
+// trace of secret in it.
+func checkRecordingHides(path, secret string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("no recording to check: %w", err)
+	}
+	if len(b) == 0 {
+		return fmt.Errorf("the recording %s is empty", path)
+	}
+	if bytes.Contains(b, []byte(secret)) {
+		return fmt.Errorf("%s: %w", path, errKeyInRecording)
+	}
+	return nil
+}
+
+// The recording check in TestStreamKeyNeverLeaks fails when there is no
+// recording, instead of passing for want of a file to look in.
+func TestRecordingCheckFailsWithoutARecording(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.flv")
+	if err := checkRecordingHides(missing, "7700112233"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing recording: %v, want an error wrapping fs.ErrNotExist", err)
+	}
+	empty := filepath.Join(dir, "empty.flv")
+	leaky := filepath.Join(dir, "leaky.flv")
+	clean := filepath.Join(dir, "clean.flv")
+	for path, body := range map[string]string{empty: "", leaky: "FLV\x01 onMetaData live_7700112233_x", clean: "FLV\x01 onMetaData"} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := checkRecordingHides(empty, "7700112233"); err == nil {
+		t.Error("an empty recording passed")
+	}
+	if err := checkRecordingHides(leaky, "7700112233"); !errors.Is(err, errKeyInRecording) {
+		t.Errorf("a recording with the key: %v, want errKeyInRecording", err)
+	}
+	if err := checkRecordingHides(clean, "7700112233"); err != nil {
+		t.Errorf("a clean recording: %v", err)
 	}
 }

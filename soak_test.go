@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -67,27 +68,76 @@ func TestSoakMemoryAndFramesFlat(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
-	lines := rec.all()
+	summary, problems := judgeMemoryAndFrames(rec.all(), 30)
+	t.Log(summary)
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// judgeMemoryAndFrames holds TestSoakMemoryAndFramesFlat's verdict on a run's
+// --stats json lines at fps: what it measured, and each way the run failed.
+// A run with no live lines, or none in its first minute to compare against,
+// fails: with nothing measured, "flat" would be vacuously true.
+func judgeMemoryAndFrames(lines []app.Stats, fps float64) (summary string, problems []string) {
 	var warm, last app.Stats
+	var live, warmLive int
 	for _, st := range lines {
+		if st.State != "live" {
+			continue
+		}
+		live++
 		if st.T <= 60 {
 			warm = st
+			warmLive++
 		}
-		if st.State == "live" {
-			last = st
-		}
+		last = st
 	}
-	want := uint64(last.T * 30)
-	t.Logf("after 1 min: %.1f MB, %d goroutines; at %.0f s: %.1f MB, %d goroutines; %d frames sent (clock: %d), %d skipped, %d repeated",
+	if live == 0 {
+		return fmt.Sprintf("%d stats lines", len(lines)), []string{fmt.Sprintf("no live stats line among %d: nothing was measured", len(lines))}
+	}
+	if warmLive == 0 {
+		return fmt.Sprintf("%d live stats lines", live), []string{"no live stats line in the first minute to compare the end against"}
+	}
+	want := uint64(last.T * fps)
+	summary = fmt.Sprintf("after 1 min: %.1f MB, %d goroutines; at %.0f s: %.1f MB, %d goroutines; %d frames sent (clock: %d), %d skipped, %d repeated",
 		warm.RSSMB, warm.Goroutines, last.T, last.RSSMB, last.Goroutines, last.FramesSent, want, last.SkippedEncoding, last.RepeatedCapture)
 	if last.RSSMB > warm.RSSMB+10 {
-		t.Errorf("RSS grew from %.1f to %.1f MB", warm.RSSMB, last.RSSMB)
+		problems = append(problems, fmt.Sprintf("RSS grew from %.1f to %.1f MB", warm.RSSMB, last.RSSMB))
 	}
 	if last.Goroutines > warm.Goroutines+2 {
-		t.Errorf("goroutines grew from %d to %d", warm.Goroutines, last.Goroutines)
+		problems = append(problems, fmt.Sprintf("goroutines grew from %d to %d", warm.Goroutines, last.Goroutines))
 	}
 	if diff := int64(last.FramesSent) - int64(want); diff < -int64(want)/500-30 || diff > 30 {
-		t.Errorf("%d frames sent by %.0f s; the clock says %d", last.FramesSent, last.T, want)
+		problems = append(problems, fmt.Sprintf("%d frames sent by %.0f s; the clock says %d", last.FramesSent, last.T, want))
+	}
+	return summary, problems
+}
+
+// The soak's verdict can fail: without live lines (a stream that never went
+// live, or --stats that printed nothing) it reports that, instead of passing
+// on zeros; and a run that is flat passes.
+func TestSoakMemoryAndFramesJudgementNeedsLiveStats(t *testing.T) {
+	flat := []app.Stats{
+		{T: 30, State: "live", RSSMB: 100, Goroutines: 40, FramesSent: 900},
+		{T: 60, State: "live", RSSMB: 104, Goroutines: 41, FramesSent: 1800},
+		{T: 600, State: "live", RSSMB: 108, Goroutines: 41, FramesSent: 18000},
+		{T: 600.4, State: "stopped", FramesSent: 18012},
+	}
+	for _, tc := range []struct {
+		name  string
+		lines []app.Stats
+		fails bool
+	}{
+		{"no stats lines", nil, true},
+		{"never live", []app.Stats{{T: 1, State: "connecting"}, {T: 2, State: "reconnecting"}, {T: 3, State: "error"}}, true},
+		{"live only after the first minute", flat[2:], true},
+		{"flat", flat, false},
+		{"leaking", append(flat[:2:2], app.Stats{T: 600, State: "live", RSSMB: 140, Goroutines: 41, FramesSent: 18000}), true},
+	} {
+		if _, problems := judgeMemoryAndFrames(tc.lines, 30); (len(problems) > 0) != tc.fails {
+			t.Errorf("%s: problems %q, want failure %v", tc.name, problems, tc.fails)
+		}
 	}
 }
 
