@@ -30,6 +30,10 @@ type Engine struct {
 	reports []string
 	history []float64
 	devices *DeviceList
+
+	// probing is held through a device listing, so that two callers do not
+	// probe the encoders twice or rescan at the same time.
+	probing sync.Mutex
 }
 
 // historyLen is how much bitrate history the stats graph gets: five minutes.
@@ -59,33 +63,73 @@ type DeviceList struct {
 	Encoders []string // H.264 encoders that open here, the default first
 }
 
+// What the device listing asks of the machine; tests stand in their own.
+var (
+	rescanDevices = capture.Rescan
+	listSources   = capture.List
+	listEncoders  = usableH264
+)
+
 // Devices lists the sources and encoders present. The first call probes the
 // hardware and may take a moment; later calls return the same answer until
 // RefreshDevices.
 func (e *Engine) Devices() DeviceList {
+	e.probing.Lock()
+	defer e.probing.Unlock()
 	e.mu.Lock()
-	if d := e.devices; d != nil {
-		e.mu.Unlock()
+	d := e.devices
+	e.mu.Unlock()
+	if d != nil {
 		return *d
 	}
+	return e.list(listEncoders())
+}
+
+// RefreshDevices looks for sources again, so that a camera or microphone
+// plugged in (or removed) while the studio is open is in the list it returns,
+// and in Devices from then on. The encoders are those found the first time:
+// probing them costs seconds and plugging in a device does not change them.
+// It takes a moment; call it off a UI thread.
+func (e *Engine) RefreshDevices() DeviceList {
+	e.probing.Lock()
+	defer e.probing.Unlock()
+	e.mu.Lock()
+	d := e.devices
 	e.mu.Unlock()
-	d := probeDevices()
+	var encoders []string
+	if d != nil {
+		encoders = d.Encoders
+	} else {
+		encoders = listEncoders()
+	}
+	rescanDevices()
+	return e.list(encoders)
+}
+
+// list lists the sources as they are registered now, keeps the answer for
+// Devices and returns it; the caller holds e.probing.
+func (e *Engine) list(encoders []string) DeviceList {
+	d := sourceChoices(listSources())
+	d.Encoders = encoders
 	e.mu.Lock()
 	e.devices = &d
 	e.mu.Unlock()
 	return d
 }
 
-// RefreshDevices forgets the cached device list (a camera was plugged in).
-func (e *Engine) RefreshDevices() {
-	e.mu.Lock()
-	e.devices = nil
-	e.mu.Unlock()
+func usableH264() []string {
+	var out []string
+	for _, enc := range encode.Usable() {
+		if enc.Codec == "h264" {
+			out = append(out, enc.Name)
+		}
+	}
+	return out
 }
 
-func probeDevices() DeviceList {
+func sourceChoices(devs []capture.Device) DeviceList {
 	var d DeviceList
-	for _, dev := range capture.Devices() {
+	for _, dev := range devs {
 		switch {
 		case dev.Label == capture.TestPatternLabel:
 			d.Video = append(d.Video, SourceChoice{"testpattern", "Test pattern (colour bars)"})
@@ -101,11 +145,6 @@ func probeDevices() DeviceList {
 	}
 	d.Video = append(d.Video, SourceChoice{"none", "No video"})
 	d.Audio = append(d.Audio, SourceChoice{"none", "No audio"})
-	for _, enc := range encode.Usable() {
-		if enc.Codec == "h264" {
-			d.Encoders = append(d.Encoders, enc.Name)
-		}
-	}
 	return d
 }
 

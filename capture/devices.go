@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -46,9 +47,16 @@ func kindOf(t driver.DeviceType) Kind {
 	return KindCamera
 }
 
-// Devices lists every registered source: real devices first, then the test
-// pattern and tone.
-func Devices() []Device {
+// Devices lists every registered source with its modes: real devices first,
+// then the test pattern and tone.
+func Devices() []Device { return list(true) }
+
+// List is Devices without the modes. Cameras tell their modes only while
+// open, so List opens no device: it is cheap enough to call every few seconds
+// and leaves a camera that is streaming alone.
+func List() []Device { return list(false) }
+
+func list(withModes bool) []Device {
 	driverMu.Lock()
 	defer driverMu.Unlock()
 	var out []Device
@@ -58,6 +66,7 @@ func Devices() []Device {
 			Test: info.Label == TestPatternLabel || info.Label == ToneLabel}
 		// Cameras report their modes only while open; the others answer as they are.
 		switch {
+		case !withModes:
 		case dev.Test || dev.Kind == KindMicrophone:
 			dev.Modes = d.Properties()
 		case dev.Kind == KindCamera && d.Open() == nil:
@@ -78,11 +87,46 @@ func Devices() []Device {
 	return out
 }
 
+// Rescan looks for devices again, so that a camera, screen or microphone
+// plugged in (or removed) since start-up is in the next listing and can be
+// opened. A source that is open carries on: it keeps the driver it opened.
+func Rescan() {
+	driverMu.Lock()
+	defer driverMu.Unlock()
+	rescanVideo()
+	registerMicrophones()
+}
+
+// rescanVideo replaces every video driver with those found now. The drivers'
+// discovery registers what it finds without looking at what is there (the
+// V4L2 one first deletes every video driver, screens and the test pattern
+// included; the others would list a camera twice), so all of them go first
+// and the test pattern comes back after.
+func rescanVideo() {
+	m := driver.GetManager()
+	for _, d := range m.Query(driver.FilterVideoRecorder()) {
+		m.Delete(d.ID())
+	}
+	func() {
+		// AVFoundation's discovery panics when it cannot list cameras; that
+		// is no cameras, not a crash.
+		defer func() {
+			if r := recover(); r != nil {
+				slog.Warn("capture: looking for cameras and screens failed", "panic", r)
+			}
+		}()
+		scanVideo()
+	}()
+	registerTestPattern()
+}
+
 // ErrNoDevice is returned when no device matches what was asked for.
 var ErrNoDevice = errors.New("no such device")
 
 // find returns the driver for a source spec: "testpattern" or "tone", or a kind
 // with an optional name: "camera", "camera:Logitech", "mic:USB", "screen:0".
+// The caller holds driverMu, so a rescan cannot take the drivers away between
+// finding one and opening it.
 func find(spec string) (driver.Driver, error) {
 	kindName, name, _ := strings.Cut(spec, ":")
 	var want Kind
@@ -141,6 +185,8 @@ type VideoSource struct {
 
 // OpenVideo opens a video source at (or near) the asked-for mode.
 func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error) {
+	driverMu.Lock()
+	defer driverMu.Unlock()
 	d, err := find(spec)
 	if err != nil {
 		return nil, err
@@ -149,8 +195,6 @@ func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error
 	if !ok {
 		return nil, fmt.Errorf("%s does not capture video", d.Info().Label)
 	}
-	driverMu.Lock()
-	defer driverMu.Unlock()
 	if err := d.Open(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.Info().Label, err)
 	}
@@ -219,6 +263,8 @@ type AudioSource struct {
 
 // OpenAudio opens an audio source at the asked-for rate and channel count.
 func OpenAudio(spec string, rate, channels int) (*AudioSource, error) {
+	driverMu.Lock()
+	defer driverMu.Unlock()
 	d, err := find(spec)
 	if err != nil {
 		return nil, err
@@ -227,8 +273,6 @@ func OpenAudio(spec string, rate, channels int) (*AudioSource, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s does not capture audio", d.Info().Label)
 	}
-	driverMu.Lock()
-	defer driverMu.Unlock()
 	if err := d.Open(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.Info().Label, err)
 	}

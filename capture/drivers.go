@@ -1,9 +1,17 @@
 package capture
 
 // The system's devices, through mediadevices' drivers. Each registers what it
-// finds at start-up. The microphone is Tally's own driver (microphone.go):
-// mediadevices' panics at start-up when no audio backend exists.
+// finds at start-up, and again when Rescan asks. The microphone is Tally's
+// own driver (microphone.go): mediadevices' panics at start-up when no audio
+// backend exists.
 import (
-	_ "github.com/pion/mediadevices/pkg/driver/camera" // V4L2 on Linux, AVFoundation on macOS
-	_ "github.com/pion/mediadevices/pkg/driver/screen" // X11 on Linux
+	"github.com/pion/mediadevices/pkg/driver/camera" // V4L2 on Linux, AVFoundation on macOS
+	"github.com/pion/mediadevices/pkg/driver/screen" // X11 on Linux
 )
+
+// scanVideo registers the cameras and screens present now; tests stand in a
+// machine of their own.
+var scanVideo = func() {
+	camera.Initialize()
+	screen.Initialize()
+}

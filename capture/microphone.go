@@ -23,49 +23,87 @@ import (
 // (heard as distortion). This one registers nothing when there is no backend,
 // and copies every buffer inside the callback.
 
-var (
-	micOnce sync.Once
-	micCtx  *malgo.AllocatedContext
-)
+// micCtx is the audio backend, once one was found; guarded by driverMu.
+var micCtx *malgo.AllocatedContext
 
-// registerMicrophones adds the system's capture devices to the driver manager.
-// Failure to find an audio backend means no microphones, never a crash.
-func registerMicrophones() {
-	micOnce.Do(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				slog.Debug("capture: audio backend failed", "panic", r)
-			}
-		}()
-		ctx, err := malgo.InitContext(nil, malgo.ContextConfig{}, nil)
+// micDevice is a capture device as the audio backend lists it.
+type micDevice struct {
+	id        malgo.DeviceID
+	name      string
+	isDefault bool
+}
+
+// listMicrophones asks the audio backend which capture devices it has now,
+// starting the backend if none was found before (a sound server started after
+// Tally). Tests stand in a machine of their own. The caller holds driverMu.
+var listMicrophones = func() ([]micDevice, error) {
+	if micCtx == nil {
+		ctx, err := initAudioBackend()
 		if err != nil {
-			slog.Debug("capture: no audio backend", "err", err)
-			return
-		}
-		devs, err := ctx.Devices(malgo.Capture)
-		if err != nil {
-			slog.Debug("capture: listing microphones failed", "err", err)
-			_ = ctx.Uninit()
-			ctx.Free()
-			return
+			return nil, err
 		}
 		micCtx = ctx
-		for _, d := range devs {
-			priority := driver.PriorityNormal
-			if d.IsDefault != 0 {
-				priority = driver.PriorityHigh
-			}
-			_ = driver.GetManager().Register(&microphone{info: d}, driver.Info{
-				Label: d.Name(), Name: d.Name(), DeviceType: driver.Microphone, Priority: priority,
-			})
+	}
+	infos, err := micCtx.Devices(malgo.Capture)
+	if err != nil {
+		return nil, fmt.Errorf("listing microphones: %w", err)
+	}
+	out := make([]micDevice, 0, len(infos))
+	for _, d := range infos {
+		out = append(out, micDevice{id: d.ID, name: d.Name(), isDefault: d.IsDefault != 0})
+	}
+	return out, nil
+}
+
+func initAudioBackend() (ctx *malgo.AllocatedContext, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ctx, err = nil, fmt.Errorf("audio backend failed: %v", r)
 		}
-	})
+	}()
+	ctx, err = malgo.InitContext(nil, malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("no audio backend: %w", err)
+	}
+	return ctx, nil
+}
+
+// registerMicrophones puts the capture devices the backend lists now in the
+// driver manager, in place of those it listed before. No audio backend means
+// no microphones, never a crash; a listing that fails keeps the last one. The
+// caller holds driverMu (or is init).
+func registerMicrophones() {
+	devs, err := listMicrophones()
+	if err != nil {
+		slog.Debug("capture: no microphones", "err", err)
+		return
+	}
+	m := driver.GetManager()
+	for _, d := range m.Query(isMicrophone) {
+		m.Delete(d.ID())
+	}
+	for _, d := range devs {
+		priority := driver.PriorityNormal
+		if d.isDefault {
+			priority = driver.PriorityHigh
+		}
+		_ = m.Register(&microphone{id: d.id, name: d.name}, driver.Info{
+			Label: d.name, Name: d.name, DeviceType: driver.Microphone, Priority: priority,
+		})
+	}
+}
+
+// isMicrophone tells the system's microphones from the test tone.
+func isMicrophone(d driver.Driver) bool {
+	info := d.Info()
+	return info.DeviceType == driver.Microphone && info.Label != ToneLabel
 }
 
 func init() { registerMicrophones() }
 
 type microphone struct {
-	info    malgo.DeviceInfo
+	id      malgo.DeviceID
+	name    string
 	mu      sync.Mutex
 	dev     *malgo.Device
 	chunks  chan []int16
@@ -105,7 +143,7 @@ func (m *microphone) AudioRecord(p prop.Media) (audio.Reader, error) {
 	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
 	cfg.Capture.Format = malgo.FormatS16
 	cfg.Capture.Channels = uint32(channels)
-	cfg.Capture.DeviceID = m.info.ID.Pointer()
+	cfg.Capture.DeviceID = m.id.Pointer()
 	cfg.SampleRate = uint32(rate)
 	cfg.PeriodSizeInMilliseconds = 10
 	chunks := make(chan []int16, 100) // one second of slack
@@ -125,11 +163,11 @@ func (m *microphone) AudioRecord(p prop.Media) (audio.Reader, error) {
 	}
 	dev, err := malgo.InitDevice(micCtx.Context, cfg, malgo.DeviceCallbacks{Data: onData})
 	if err != nil {
-		return nil, fmt.Errorf("microphone %s: %w", m.info.Name(), err)
+		return nil, fmt.Errorf("microphone %s: %w", m.name, err)
 	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()
-		return nil, fmt.Errorf("microphone %s: start: %w", m.info.Name(), err)
+		return nil, fmt.Errorf("microphone %s: start: %w", m.name, err)
 	}
 	m.mu.Lock()
 	m.dev, m.chunks = dev, chunks
@@ -144,7 +182,7 @@ func (m *microphone) AudioRecord(p prop.Media) (audio.Reader, error) {
 			copy(a.Data, pcm)
 			return a, nil, nil
 		case <-time.After(2 * time.Second):
-			return nil, nil, fmt.Errorf("microphone %s: no audio for 2 s (unplugged?)", m.info.Name())
+			return nil, nil, fmt.Errorf("microphone %s: no audio for 2 s (unplugged?)", m.name)
 		}
 	}), nil
 }

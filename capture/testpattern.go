@@ -24,12 +24,19 @@ const (
 )
 
 func init() {
+	registerTestPattern()
 	// Registration cannot fail for these adapters (the manager only stores them).
-	_ = driver.GetManager().Register(&testPattern{}, driver.Info{
-		Label: TestPatternLabel, Name: "testpattern", DeviceType: driver.Camera, Priority: driver.PriorityLow,
-	})
 	_ = driver.GetManager().Register(&tone{}, driver.Info{
 		Label: ToneLabel, Name: "tone", DeviceType: driver.Microphone, Priority: driver.PriorityLow,
+	})
+}
+
+// registerTestPattern adds a test pattern of its own to the drivers, at start-up
+// and after a rescan of the video devices has cleared them all. It is a new
+// one each time: one that is open carries on with whoever opened it.
+func registerTestPattern() {
+	_ = driver.GetManager().Register(&testPattern{}, driver.Info{
+		Label: TestPatternLabel, Name: "testpattern", DeviceType: driver.Camera, Priority: driver.PriorityLow,
 	})
 }
 

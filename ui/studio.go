@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -29,6 +31,7 @@ import (
 type Engine interface {
 	About() app.BuildInfo
 	Devices() app.DeviceList
+	RefreshDevices() app.DeviceList
 	SetSources(app.VideoSettings, app.AudioSettings) error
 	PreviewFrame(dst *image.RGBA) bool
 	AudioLevel() app.Level
@@ -60,6 +63,7 @@ type Studio struct {
 	dests   *destinationsPanel
 	stats   *statsPanel
 
+	tabs       *container.AppTabs
 	stateLabel *widget.Label
 	detail     *widget.Label
 	liveButton *widget.Button
@@ -75,6 +79,10 @@ type Studio struct {
 	// newer pick replaces it, so the last one the user made is the one that
 	// ends up open.
 	picks chan sourcePick
+	// sourcesShown wakes devicesLoop when the Sources tab is opened;
+	// sourcesOpen says whether it still is.
+	sourcesShown chan struct{}
+	sourcesOpen  atomic.Bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -90,7 +98,7 @@ type sourcePick struct {
 // the window. keys keeps stream keys (app.SystemKeyring in the real app).
 func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
 	s := &Studio{Window: a.NewWindow(Title), eng: eng, keys: keys, prefs: a.Preferences(), log: slog.Default(),
-		picks: make(chan sourcePick, 1)}
+		picks: make(chan sourcePick, 1), sourcesShown: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	w := s.Window
 	w.SetIcon(assets.Icon)
@@ -110,14 +118,24 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
 	s.liveButton = widget.NewButton("Go Live", s.liveButtonTapped)
 	s.liveButton.Importance = widget.DangerImportance
 
-	tabs := container.NewAppTabs(
+	sourcesTab := container.NewTabItem("Sources", container.NewVScroll(s.sources.content))
+	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Destinations", container.NewVScroll(s.dests.content)),
-		container.NewTabItem("Sources", container.NewVScroll(s.sources.content)),
+		sourcesTab,
 		container.NewTabItem("Output", container.NewVScroll(s.output.content)),
 	)
+	s.tabs.OnSelected = func(t *container.TabItem) {
+		s.sourcesOpen.Store(t == sourcesTab)
+		if t == sourcesTab {
+			select {
+			case s.sourcesShown <- struct{}{}:
+			default:
+			}
+		}
+	}
 	left := container.NewBorder(nil, container.NewVBox(s.meter, s.stats.content), nil, nil, s.preview)
 	bar := container.NewBorder(nil, nil, s.stateLabel, container.NewHBox(widget.NewLabel(eng.About().Summary()), s.liveButton), s.detail)
-	split := container.NewHSplit(left, tabs)
+	split := container.NewHSplit(left, s.tabs)
 	split.Offset = 0.62
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
 	w.Resize(fyne.NewSize(1180, 760))
@@ -125,10 +143,10 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
 	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
 	w.SetCloseIntercept(s.closeRequested)
 
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go s.uiLoop()
 	go s.applyLoop()
-	go s.loadDevices()
+	go s.devicesLoop()
 	s.ready = true
 	s.applySources()
 	s.settingsChanged()
@@ -144,9 +162,44 @@ func (s *Studio) current() app.Settings {
 	return st
 }
 
-func (s *Studio) loadDevices() {
+// devicePoll is how often the devices are looked for again while the Sources
+// tab is open.
+var devicePoll = 4 * time.Second
+
+// devicesLoop fills the pickers once the devices are probed, then looks for
+// devices again each time the Sources tab is opened and every devicePoll while
+// it stays open, until the studio closes: a camera or microphone plugged in
+// shows up in the pickers without a restart. A rescan costs a few
+// milliseconds and opens no device, but it is not done for a tab nobody sees.
+func (s *Studio) devicesLoop() {
+	defer s.loops.Done()
 	d := s.eng.Devices()
+	if s.ctx.Err() != nil {
+		return
+	}
 	runOnUI(func() { s.sources.setDevices(d); s.output.setEncoders(d.Encoders) })
+	t := time.NewTicker(devicePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.sourcesShown:
+		case <-t.C:
+			if !s.sourcesOpen.Load() {
+				continue
+			}
+		}
+		now := s.eng.RefreshDevices()
+		if s.ctx.Err() != nil {
+			return
+		}
+		if slices.Equal(now.Video, d.Video) && slices.Equal(now.Audio, d.Audio) {
+			continue // the same pickers again would only cost a repaint
+		}
+		d = now
+		runOnUI(func() { s.sources.setDevices(now) })
+	}
 }
 
 func (s *Studio) sourcesChanged() {
