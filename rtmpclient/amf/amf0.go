@@ -36,6 +36,13 @@ const (
 const (
 	maxAMFDepth = 32
 	maxAMFItems = 1 << 16 // values in one message, all levels together
+
+	// AMF3 references let a few bytes stand for a value decoded earlier, so a
+	// small message can describe a huge tree (arrays of references to arrays of
+	// references...), which whoever encodes or prints it would then write out
+	// in full. References may stand for at most this many bytes in all; real
+	// peers use them to repeat keys and class names, a few bytes at a time.
+	maxAMFExpansion = 1 << 20
 )
 
 // Undefined is AMF's undefined value.
@@ -215,6 +222,12 @@ type amfDecoder struct {
 	off   int
 	items int
 	amf3  *amf3Tables // created on the first switch to AMF3
+
+	// expanded counts the bytes the AMF3 references resolved so far stand for,
+	// and deepest is the deepest level reached, references included: written
+	// out, the decoded values must stay within the limits the input is held to.
+	expanded int
+	deepest  int
 }
 
 func (d *amfDecoder) errorf(format string, args ...any) error {
@@ -352,10 +365,7 @@ func (d *amfDecoder) amf0(depth int) (any, error) {
 		if _, err := d.u16(); err != nil { // time zone, ignored by every implementation
 			return nil, err
 		}
-		if math.IsNaN(ms) || math.IsInf(ms, 0) {
-			return time.Time{}, nil
-		}
-		return time.UnixMilli(int64(ms)).UTC(), nil
+		return dateFromMillis(ms), nil
 	case amf0Reference:
 		// References point at earlier complex values; no server sends them in the
 		// messages Tally reads, so keep the index rather than resolve cycles.
@@ -372,6 +382,20 @@ func (d *amfDecoder) amf0(depth int) (any, error) {
 		return nil, d.errorf("reserved type marker 0x%02x", marker)
 	}
 	return nil, d.errorf("unknown type marker 0x%02x", marker)
+}
+
+// maxDateMillis is the range of an ActionScript Date, in milliseconds either side
+// of 1970 (ECMA-262, "Time Values and Time Range").
+const maxDateMillis = 8.64e15
+
+// dateFromMillis turns an AMF date into a time. Beyond the range of an
+// ActionScript Date (NaN and the infinities included) there is no date, which
+// the zero time stands for; a conversion to int64 there would differ by CPU.
+func dateFromMillis(ms float64) time.Time {
+	if !(ms >= -maxDateMillis && ms <= maxDateMillis) {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(ms)).UTC()
 }
 
 // Reference is an AMF0 reference to an earlier complex value, by index.

@@ -1,10 +1,6 @@
 package amf
 
-import (
-	"math"
-	"strconv"
-	"time"
-)
+import "strconv"
 
 // AMF3 type markers (Adobe AMF3 specification, section 3.1).
 const (
@@ -27,8 +23,50 @@ const (
 // decoder's item limit, because each one comes from a decoded value.
 type amf3Tables struct {
 	strings []string
-	objects []any
+	objects []amf3Entry
 	traits  []amf3Traits
+}
+
+// amf3Entry is a value in the object reference table, with what a reference
+// to it stands for: size, its bytes after its header plus what the references
+// inside it stand for; height, how many levels it nests below itself.
+type amf3Entry struct {
+	v      any
+	size   int
+	height int
+}
+
+// amf3Start marks where a value that goes into the object table begins, so
+// that entry can measure it when it ends.
+type amf3Start struct {
+	off, expanded, depth, deepest int
+}
+
+// startEntry is called once the header of a value at depth has been read.
+func (d *amfDecoder) startEntry(depth int) amf3Start {
+	s := amf3Start{off: d.off, expanded: d.expanded, depth: depth, deepest: d.deepest}
+	d.deepest = depth
+	return s
+}
+
+// entry measures the value started at s, now fully read.
+func (d *amfDecoder) entry(v any, s amf3Start) amf3Entry {
+	e := amf3Entry{v: v, size: d.off - s.off + d.expanded - s.expanded, height: d.deepest - s.depth}
+	d.deepest = max(d.deepest, s.deepest)
+	return e
+}
+
+// resolve accounts for a reference at depth to something of the given size
+// and height, refusing it when the values it makes would exceed the limits.
+func (d *amfDecoder) resolve(depth, size, height int) error {
+	if d.expanded += size; d.expanded > maxAMFExpansion {
+		return d.errorf("amf3 references stand for more than %d bytes", maxAMFExpansion)
+	}
+	if depth+height > maxAMFDepth {
+		return d.errorf("amf3 reference nests deeper than %d", maxAMFDepth)
+	}
+	d.deepest = max(d.deepest, depth+height)
+	return nil
 }
 
 type amf3Traits struct {
@@ -66,7 +104,8 @@ func (d *amfDecoder) amf3String() (string, error) {
 		if i >= len(d.amf3.strings) {
 			return "", d.errorf("amf3 string reference %d out of range", i)
 		}
-		return d.amf3.strings[i], nil
+		s := d.amf3.strings[i]
+		return s, d.resolve(0, len(s), 0)
 	}
 	b, err := d.bytes(int(ref >> 1))
 	if err != nil {
@@ -87,6 +126,7 @@ func (d *amfDecoder) amf3Value(depth int) (any, error) {
 	if d.items++; d.items > maxAMFItems {
 		return nil, d.errorf("more than %d values", maxAMFItems)
 	}
+	d.deepest = max(d.deepest, depth)
 	marker, err := d.u8()
 	if err != nil {
 		return nil, err
@@ -119,8 +159,9 @@ func (d *amfDecoder) amf3Value(depth int) (any, error) {
 			return nil, err
 		}
 		if ref&1 == 0 {
-			return d.amf3Ref(ref)
+			return d.amf3Ref(ref, depth)
 		}
+		start := d.startEntry(depth)
 		b, err := d.bytes(int(ref >> 1))
 		if err != nil {
 			return nil, err
@@ -129,7 +170,7 @@ func (d *amfDecoder) amf3Value(depth int) (any, error) {
 		if marker == amf3ByteArray {
 			v = append([]byte(nil), b...)
 		}
-		d.amf3.objects = append(d.amf3.objects, v)
+		d.amf3.objects = append(d.amf3.objects, d.entry(v, start))
 		return v, nil
 	case amf3Date:
 		ref, err := d.u29()
@@ -137,17 +178,15 @@ func (d *amfDecoder) amf3Value(depth int) (any, error) {
 			return nil, err
 		}
 		if ref&1 == 0 {
-			return d.amf3Ref(ref)
+			return d.amf3Ref(ref, depth)
 		}
+		start := d.startEntry(depth)
 		ms, err := d.f64()
 		if err != nil {
 			return nil, err
 		}
-		var t time.Time
-		if !math.IsNaN(ms) && !math.IsInf(ms, 0) {
-			t = time.UnixMilli(int64(ms)).UTC()
-		}
-		d.amf3.objects = append(d.amf3.objects, t)
+		t := dateFromMillis(ms)
+		d.amf3.objects = append(d.amf3.objects, d.entry(t, start))
 		return t, nil
 	case amf3Array:
 		return d.amf3Array(depth)
@@ -157,12 +196,16 @@ func (d *amfDecoder) amf3Value(depth int) (any, error) {
 	return nil, d.errorf("unsupported amf3 type marker 0x%02x", marker)
 }
 
-func (d *amfDecoder) amf3Ref(ref uint32) (any, error) {
+// amf3Ref resolves a reference, at depth, to an earlier complex value. A
+// reference to a value still being read (its own ancestor) gives nil, so
+// decoded values never hold cycles.
+func (d *amfDecoder) amf3Ref(ref uint32, depth int) (any, error) {
 	i := int(ref >> 1)
 	if i >= len(d.amf3.objects) {
 		return nil, d.errorf("amf3 object reference %d out of range", i)
 	}
-	return d.amf3.objects[i], nil
+	e := d.amf3.objects[i]
+	return e.v, d.resolve(depth, e.size, e.height)
 }
 
 // amf3Array returns an ECMAArray when the array has named members, else []any.
@@ -172,14 +215,15 @@ func (d *amfDecoder) amf3Array(depth int) (any, error) {
 		return nil, err
 	}
 	if ref&1 == 0 {
-		return d.amf3Ref(ref)
+		return d.amf3Ref(ref, depth)
 	}
 	n := int(ref >> 1)
 	if n > len(d.b)-d.off {
 		return nil, d.errorf("amf3 array claims %d elements, only %d bytes left", n, len(d.b)-d.off)
 	}
+	start := d.startEntry(depth)
 	slot := len(d.amf3.objects)
-	d.amf3.objects = append(d.amf3.objects, nil)
+	d.amf3.objects = append(d.amf3.objects, amf3Entry{})
 	var assoc ECMAArray
 	for {
 		key, err := d.amf3String()
@@ -204,13 +248,13 @@ func (d *amfDecoder) amf3Array(depth int) (any, error) {
 		dense = append(dense, v)
 	}
 	if assoc == nil {
-		d.amf3.objects[slot] = dense
+		d.amf3.objects[slot] = d.entry(dense, start)
 		return dense, nil
 	}
 	for i, v := range dense {
 		assoc = append(assoc, Property{Key: strconv.Itoa(i), Value: v})
 	}
-	d.amf3.objects[slot] = assoc
+	d.amf3.objects[slot] = d.entry(assoc, start)
 	return assoc, nil
 }
 
@@ -220,8 +264,9 @@ func (d *amfDecoder) amf3Object(depth int) (any, error) {
 		return nil, err
 	}
 	if ref&1 == 0 {
-		return d.amf3Ref(ref)
+		return d.amf3Ref(ref, depth)
 	}
+	start := d.startEntry(depth)
 	var traits amf3Traits
 	switch {
 	case ref&2 == 0: // traits by reference
@@ -230,6 +275,14 @@ func (d *amfDecoder) amf3Object(depth int) (any, error) {
 			return nil, d.errorf("amf3 traits reference %d out of range", i)
 		}
 		traits = d.amf3.traits[i]
+		// The object repeats the class name and member names, in full.
+		size := len(traits.class)
+		for _, m := range traits.members {
+			size += len(m)
+		}
+		if err := d.resolve(0, size, 0); err != nil {
+			return nil, err
+		}
 	case ref&4 != 0:
 		return nil, d.errorf("amf3 externalizable objects are not supported")
 	default:
@@ -251,7 +304,7 @@ func (d *amfDecoder) amf3Object(depth int) (any, error) {
 		d.amf3.traits = append(d.amf3.traits, traits)
 	}
 	slot := len(d.amf3.objects)
-	d.amf3.objects = append(d.amf3.objects, nil)
+	d.amf3.objects = append(d.amf3.objects, amf3Entry{})
 	var props Object
 	for _, m := range traits.members {
 		v, err := d.amf3Value(depth + 1)
@@ -280,7 +333,7 @@ func (d *amfDecoder) amf3Object(depth int) (any, error) {
 	if traits.class != "" {
 		v = TypedObject{Class: traits.class, Props: props}
 	}
-	d.amf3.objects[slot] = v
+	d.amf3.objects[slot] = d.entry(v, start)
 	return v, nil
 }
 

@@ -56,6 +56,8 @@ var amf0DecodeGolden = []struct {
 	{"long string", "0c 00000002 6869", []any{"hi"}},
 	{"ecma array whose count is wrong: the end marker decides", "08 00000005 0001 61 05 000009", []any{ECMAArray{{Key: "a", Value: nil}}}},
 	{"object with an empty key before a value", "03 0000 05 000009", []any{Object{{Key: "", Value: nil}}}},
+	{"the last date ActionScript has", "0b 433eb208c2dc0000 0000", []any{time.Date(275760, 9, 13, 0, 0, 0, 0, time.UTC)}},
+	{"a date beyond ActionScript's range is no date, on every CPU", "0b 43e158e460913d00 0000", []any{time.Time{}}},
 }
 
 // amf0Malformed holds inputs the decoder must refuse, and what the error says.
@@ -87,6 +89,8 @@ var amf3Golden = []struct {
 	{"sealed typed object", "11 0a 13 03 43 03 78 04 07", TypedObject{Class: "C", Props: Object{{Key: "x", Value: 7.0}}}},
 	{"array of two strings, the second a reference to the first", "11 09 05 01 06 07 616263 06 00", []any{"abc", "abc"}},
 	{"associative array with a dense part", "11 09 03 03 6b 06 03 76 01 04 09", ECMAArray{{Key: "k", Value: "v"}, {Key: "0", Value: 9.0}}},
+	{"an array repeated by reference", "11 09 05 01  09 03 01 04 07  09 02", []any{[]any{7.0}, []any{7.0}}},
+	{"an array that refers to itself holds nil there", "11 09 03 01 09 00", []any{nil}},
 }
 
 func mustHex(s string) []byte {
@@ -183,5 +187,115 @@ func TestAMF3CommandSkipsTheFormatByte(t *testing.T) {
 	got, err := DecodeAMF3Command(mustHex("00 02 0007 5f726573756c74 00 4000000000000000 05 00 3ff0000000000000"))
 	if want := []any{"_result", 2.0, nil, 1.0}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %#v, %v; want %#v", got, err, want)
+	}
+}
+
+// amf3ArrayOfRefs is an AMF3 dense array of n references to object index i.
+func amf3ArrayOfRefs(n, i int) []byte {
+	b := append([]byte{0x09}, u29(uint32(2*n+1))...)
+	b = append(b, 0x01)
+	for range n {
+		b = append(b, 0x09)
+		b = append(b, u29(uint32(2*i))...)
+	}
+	return b
+}
+
+// u29 encodes AMF3's variable-length integer, for values below 2^21.
+func u29(v uint32) []byte {
+	switch {
+	case v < 1<<7:
+		return []byte{byte(v)}
+	case v < 1<<14:
+		return []byte{0x80 | byte(v>>7), byte(v & 0x7f)}
+	}
+	return []byte{0x80 | byte(v>>14), 0x80 | byte(v>>7), byte(v & 0x7f)}
+}
+
+// amf3ReferenceBomb is eight AMF3 values, each an array of 50 references to
+// the one before: 700 bytes that stand for 50^7 values, which the server's
+// metadata relay and the ingest report would write out in full.
+func amf3ReferenceBomb() []byte {
+	b := []byte{0x11, 0x09, 0x05, 0x01, 0x01, 0x01} // level 0: [null, null]
+	for level := 1; level < 8; level++ {
+		b = append(b, 0x11)
+		b = append(b, amf3ArrayOfRefs(50, level-1)...)
+	}
+	return b
+}
+
+// The decoder must refuse a reference bomb, and quickly.
+func TestAMF3ReferencesCannotStandForAHugeTree(t *testing.T) {
+	start := time.Now()
+	_, err := DecodeAMF0(amf3ReferenceBomb())
+	if err == nil || !strings.Contains(err.Error(), "references stand for more than") {
+		t.Fatalf("got %v, want the expansion refused", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("refusing took %v", took)
+	}
+}
+
+// amf3TraitsBomb is an array of 1200 objects whose traits name one member of
+// 1000 bytes: the first object defines them, the others refer to them.
+func amf3TraitsBomb() []byte {
+	name := strings.Repeat("k", 1000)
+	b := []byte{0x11, 0x09}
+	b = append(b, u29(2*1200+1)...)
+	b = append(b, 0x01)
+	// The first object defines traits with one member of 1000 bytes.
+	b = append(b, 0x0a, 0x13, 0x01) // inline object, inline sealed traits with 1 member, no class
+	b = append(b, u29(uint32(2*len(name)+1))...)
+	b = append(b, name...)
+	b = append(b, 0x01) // its value: null
+	for range 1199 {
+		b = append(b, 0x0a, 0x01, 0x01) // an object by traits reference 0, value null
+	}
+	return b
+}
+
+// A sealed object by traits reference repeats every member name in full, so
+// those names count as what references stand for.
+func TestAMF3TraitsReferencesCountTheNamesTheyRepeat(t *testing.T) {
+	b := amf3TraitsBomb()
+	if _, err := DecodeAMF0(b); err == nil || !strings.Contains(err.Error(), "references stand for more than") {
+		t.Fatalf("1200 objects repeating a 1000-byte name in %d bytes: got %v, want refused", len(b), err)
+	}
+}
+
+// amf3DeepReference is an array nested 20 deep, then a reference to it from
+// under above levels of arrays.
+func amf3DeepReference(above int) []byte {
+	b := []byte{0x11}
+	for range 20 {
+		b = append(b, 0x09, 0x03, 0x01) // an array of one element
+	}
+	b = append(b, 0x01, 0x11) // null at the bottom, then the second value
+	for range above {
+		b = append(b, 0x09, 0x03, 0x01)
+	}
+	return append(b, 0x09, 0x00) // a reference to the first array
+}
+
+// A reference places a whole earlier value where it stands: nested 20 deep, it
+// fits at depth 6 but not at depth 16, as if written out there.
+func TestAMF3ReferenceCannotNestDeeperThanTheLimit(t *testing.T) {
+	for _, tc := range []struct {
+		above int
+		ok    bool
+	}{{5, true}, {15, false}} {
+		vals, err := DecodeAMF0(amf3DeepReference(tc.above))
+		if !tc.ok {
+			if err == nil || !strings.Contains(err.Error(), "nests deeper than") {
+				t.Errorf("reference under %d levels: got %v, want refused", tc.above, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("reference under %d levels: %v", tc.above, err)
+		}
+		if _, err := AppendAMF0(nil, vals...); err != nil {
+			t.Errorf("reference under %d levels decoded, but does not encode: %v", tc.above, err)
+		}
 	}
 }

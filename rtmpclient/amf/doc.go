@@ -9,8 +9,11 @@
 // adds time.Time and []byte. Objects keep their properties in wire order.
 //
 // The decoder reads what a remote peer sent, so it is bounded: nesting depth,
-// the number of values in one message, and counts that claim more elements than
-// the input holds are all refused with an error naming the offset.
+// the number of values in one message, counts that claim more elements than the
+// input holds, and AMF3 references that would stand for a tree far larger or
+// deeper than the message are all refused with an error naming the offset. So
+// what DecodeAMF0 returns, AppendAMF0 can write back out (AMF3 byte arrays
+// aside) in a size in proportion to the input.
 //
 // Files: amf0.go holds the types, the encoder and the AMF0 decoder; amf3.go the
 // AMF3 decoder and its reference tables.

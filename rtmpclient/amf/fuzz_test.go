@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// Fuzz targets for the AMF a peer sends. Every golden table in amf_test.go
-// seeds them; found inputs live in testdata/fuzz; `make fuzz` runs each a while.
+// Fuzz targets for the AMF a peer sends. Every golden table and every input
+// built for a test in amf_test.go seeds them; found inputs live in
+// testdata/fuzz; `make fuzz` runs each a while.
 
 // addGoldenAMF0 seeds f with every AMF0 byte string the tests know, prefixed
 // with prefix.
@@ -24,6 +25,9 @@ func addGoldenAMF0(f *testing.F, prefix ...byte) {
 	}
 	for _, tc := range amf3Golden {
 		f.Add(append(prefix, mustHex(tc.hex)...))
+	}
+	for _, b := range [][]byte{amf3ReferenceBomb(), amf3TraitsBomb(), amf3DeepReference(5), amf3DeepReference(15)} {
+		f.Add(append(prefix, b...))
 	}
 }
 
