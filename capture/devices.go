@@ -181,6 +181,7 @@ type VideoSource struct {
 	// image the read is copying from (SIGSEGV in copyBGR24).
 	reading sync.Mutex
 	closed  atomic.Bool
+	screen  bool // reads always return, but closing under one crashes
 }
 
 // OpenVideo opens a video source at (or near) the asked-for mode.
@@ -203,7 +204,7 @@ func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error
 		d.Close()
 		return nil, fmt.Errorf("start %s: %w", d.Info().Label, err)
 	}
-	return &VideoSource{d: d, r: r, Label: d.Info().Label}, nil
+	return &VideoSource{d: d, r: r, Label: d.Info().Label, screen: kindOf(d.Info().DeviceType) == KindScreen}, nil
 }
 
 // Read blocks for the next frame. release, when not nil, returns its memory.
@@ -234,9 +235,11 @@ func (v *VideoSource) Read() (image.Image, func(), error) {
 	return cp, func() { v.copies.Put(cp) }, nil
 }
 
-// Close stops the device once a read in flight has returned. A device stuck
+// Close stops the device once a read in flight has returned. A camera stuck
 // in a read is closed after a second all the same: for it, closing is what
-// ends the read.
+// ends the read. A screen read is never stuck, only slow on a loaded machine
+// (seen past a second), and closing under it unmaps the image it copies from:
+// a screen waits for its read, and after 10 s is left open rather than crash.
 func (v *VideoSource) Close() error {
 	v.closed.Store(true)
 	done := make(chan struct{})
@@ -245,9 +248,17 @@ func (v *VideoSource) Close() error {
 		v.reading.Unlock()
 		close(done)
 	}()
+	wait := time.Second
+	if v.screen {
+		wait = 10 * time.Second
+	}
 	select {
 	case <-done:
-	case <-time.After(time.Second):
+	case <-time.After(wait):
+		if v.screen {
+			slog.Warn("capture: a screen read is still in flight; the screen is left open", "source", v.Label, "after", wait)
+			return nil
+		}
 	}
 	return closeDriver(v.d)
 }
