@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"net"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -49,20 +48,7 @@ func TestFindWaylandNeedsTheCompositorSocket(t *testing.T) {
 	if err := findWayland("", ""); !errors.Is(err, errNoDisplay) {
 		t.Errorf("no XDG_RUNTIME_DIR: %v, want errNoDisplay", err)
 	}
-	ln, err := net.Listen("unix", filepath.Join(dir, "wayland-0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
+	acceptAndClose(t, filepath.Join(dir, "wayland-0"))
 	if err := findWayland("", dir); err != nil {
 		t.Errorf("a listening wayland-0 under XDG_RUNTIME_DIR: %v", err)
 	}

@@ -33,6 +33,62 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// studioRun is the studio window running under Xvfb for a test.
+type studioRun struct {
+	cmd    *exec.Cmd
+	logs   *bytes.Buffer // stdout and stderr
+	exited chan error    // Wait's result; put it back after taking it, for the cleanup
+	window string        // the X window id
+}
+
+// startStudio starts `tally` (the window) on x with env added, waits for its
+// window, and kills it when the test ends.
+func startStudio(t *testing.T, ctx context.Context, x *peers.Xvfb, env ...string) studioRun {
+	t.Helper()
+	st := studioRun{cmd: tallyCommand(ctx), logs: new(bytes.Buffer), exited: make(chan error, 1)}
+	st.cmd.Env = append(append(x.Env(), "TALLY_TEST_AS_MAIN=1"), env...)
+	st.cmd.Stdout, st.cmd.Stderr = st.logs, st.logs
+	if err := st.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { st.exited <- st.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = st.cmd.Process.Kill()
+		<-st.exited
+	})
+	win, err := x.WaitWindow(ctx, ui.Title)
+	if err != nil {
+		select {
+		case werr := <-st.exited:
+			t.Fatalf("tally exited (%v) before its window appeared:\n%s", werr, st.logs.String())
+		default:
+		}
+		t.Fatalf("%v\n%s", err, st.logs.String())
+	}
+	st.window = win
+	return st
+}
+
+// acceptAndClose listens on a unix socket and closes every connection at
+// once: a display server that answers and then refuses.
+func acceptAndClose(t *testing.T, addr string) {
+	t.Helper()
+	ln, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+}
+
 // tallyCommand returns a command that runs this test binary as `tally args...`.
 func tallyCommand(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
@@ -110,29 +166,8 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := tallyCommand(ctx)
-	cmd.Env = append(x.Env(), "TALLY_TEST_AS_MAIN=1", "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-
-	win, err := x.WaitWindow(ctx, ui.Title)
-	if err != nil {
-		select {
-		case werr := <-exited:
-			t.Fatalf("tally exited (%v) before its window appeared:\n%s", werr, logs.String())
-		default:
-		}
-		t.Fatalf("%v\n%s", err, logs.String())
-	}
+	st := startStudio(t, ctx, x, "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
+	cmd, logs, exited, win := st.cmd, st.logs, st.exited, st.window
 	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
 	if dir == "" {
 		dir = t.TempDir()
@@ -259,20 +294,7 @@ func TestStudioWithoutDisplaySaysSoInOneLine(t *testing.T) {
 				if runtime.GOOS != "linux" {
 					t.Skip("abstract sockets are Linux only")
 				}
-				ln, err := net.Listen("unix", tc.fakeX)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ln.Close()
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						_ = c.Close()
-					}
-				}()
+				acceptAndClose(t, tc.fakeX)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"runtime"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tallystudio/tally/internal/peers"
-	"github.com/tallystudio/tally/ui"
 )
 
 // Ctrl-C in the terminal that started the studio goes through the same
@@ -24,22 +22,8 @@ func TestStudioStopsCleanlyOnInterrupt(t *testing.T) {
 	x := peers.StartXvfb(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := tallyCommand(ctx)
-	cmd.Env = append(x.Env(), "TALLY_TEST_AS_MAIN=1", "XDG_CONFIG_HOME="+t.TempDir())
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	if _, err := x.WaitWindow(ctx, ui.Title); err != nil {
-		t.Fatalf("%v\n%s", err, logs.String())
-	}
+	st := startStudio(t, ctx, x, "XDG_CONFIG_HOME="+t.TempDir())
+	cmd, logs, exited := st.cmd, st.logs, st.exited
 
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	select {

@@ -224,20 +224,9 @@ func (d *amfDecoder) amf3Array(depth int) (any, error) {
 	start := d.startEntry(depth)
 	slot := len(d.amf3.objects)
 	d.amf3.objects = append(d.amf3.objects, amf3Entry{})
-	var assoc ECMAArray
-	for {
-		key, err := d.amf3String()
-		if err != nil {
-			return nil, err
-		}
-		if key == "" {
-			break
-		}
-		v, err := d.amf3Value(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		assoc = append(assoc, Property{Key: key, Value: v})
+	assoc, err := d.amf3Pairs(nil, depth)
+	if err != nil {
+		return nil, err
 	}
 	dense := make([]any, 0, n)
 	for i := 0; i < n; i++ {
@@ -254,8 +243,8 @@ func (d *amfDecoder) amf3Array(depth int) (any, error) {
 	for i, v := range dense {
 		assoc = append(assoc, Property{Key: strconv.Itoa(i), Value: v})
 	}
-	d.amf3.objects[slot] = d.entry(assoc, start)
-	return assoc, nil
+	d.amf3.objects[slot] = d.entry(ECMAArray(assoc), start)
+	return ECMAArray(assoc), nil
 }
 
 func (d *amfDecoder) amf3Object(depth int) (any, error) {
@@ -314,19 +303,8 @@ func (d *amfDecoder) amf3Object(depth int) (any, error) {
 		props = append(props, Property{Key: m, Value: v})
 	}
 	if traits.dynamic {
-		for {
-			key, err := d.amf3String()
-			if err != nil {
-				return nil, err
-			}
-			if key == "" {
-				break
-			}
-			v, err := d.amf3Value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			props = append(props, Property{Key: key, Value: v})
+		if props, err = d.amf3Pairs(props, depth); err != nil {
+			return nil, err
 		}
 	}
 	var v any = props
@@ -344,4 +322,23 @@ func DecodeAMF3Command(b []byte) ([]any, error) {
 		b = b[1:]
 	}
 	return DecodeAMF0(b)
+}
+
+// amf3Pairs reads name-value pairs up to the empty name that ends them (an
+// array's associative part, an object's dynamic members), appending to ps.
+func (d *amfDecoder) amf3Pairs(ps []Property, depth int) ([]Property, error) {
+	for {
+		key, err := d.amf3String()
+		if err != nil {
+			return nil, err
+		}
+		if key == "" {
+			return ps, nil
+		}
+		v, err := d.amf3Value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, Property{Key: key, Value: v})
+	}
 }
