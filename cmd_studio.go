@@ -45,6 +45,7 @@ func runStudio(stderr io.Writer) (code int) {
 	}
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
+	a.Settings().SetTheme(ui.NewTheme())
 	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{})
 	// SIGINT/SIGTERM end the main loop; the stream is then stopped cleanly
 	// below (unpublished, recording finished), as when the window closes, and

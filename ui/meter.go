@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"image/color"
 	"math"
 	"time"
 
@@ -30,10 +29,10 @@ type levelMeter struct {
 
 func newLevelMeter() *levelMeter {
 	m := &levelMeter{
-		track: canvas.NewRectangle(color.NRGBA{R: 0x26, G: 0x29, B: 0x30, A: 0xff}),
-		rms:   canvas.NewRectangle(color.NRGBA{R: 0x3c, G: 0xc8, B: 0x64, A: 0xff}),
-		peak:  canvas.NewRectangle(color.NRGBA{R: 0xf0, G: 0xd0, B: 0x40, A: 0xff}),
-		text:  canvas.NewText("", color.NRGBA{R: 0xc0, G: 0xc4, B: 0xcc, A: 0xff}),
+		track: canvas.NewRectangle(colorOf(colorMeterTrack)),
+		rms:   canvas.NewRectangle(colorOf(colorMeterRMS)),
+		peak:  canvas.NewRectangle(colorOf(colorMeterPeak)),
+		text:  canvas.NewText("", colorOf(colorMeterText)),
 		level: app.Level{PeakDB: math.Inf(-1), RMSDB: math.Inf(-1)},
 		held:  math.Inf(-1),
 	}
@@ -51,9 +50,9 @@ func (m *levelMeter) set(l app.Level) {
 	}
 	m.text.Text = "Audio  " + dbText(l.RMSDB) + " RMS  " + dbText(l.PeakDB) + " peak"
 	if l.PeakDB >= -0.5 {
-		m.peak.FillColor = color.NRGBA{R: 0xff, G: 0x40, B: 0x40, A: 0xff} // clipping
+		m.peak.FillColor = colorOf(colorMeterClip)
 	} else {
-		m.peak.FillColor = color.NRGBA{R: 0xf0, G: 0xd0, B: 0x40, A: 0xff}
+		m.peak.FillColor = colorOf(colorMeterPeak)
 	}
 	m.Refresh()
 }

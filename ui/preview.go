@@ -2,7 +2,6 @@ package ui
 
 import (
 	"image"
-	"image/color"
 	"sync/atomic"
 
 	"fyne.io/fyne/v2"
@@ -25,17 +24,17 @@ func newPreviewView() *previewView {
 	p.img.FillMode = canvas.ImageFillContain
 	p.img.ScaleMode = canvas.ImageScaleFastest
 	p.img.Hide()
-	msg := canvas.NewText("No signal", color.NRGBA{R: 0xd0, G: 0xd4, B: 0xdc, A: 0xff})
+	msg := canvas.NewText("No signal", colorOf(colorPreviewTitle))
 	msg.TextSize = 28
 	msg.TextStyle = fyne.TextStyle{Bold: true}
-	hint := canvas.NewText("Choose a video source to see the preview", color.NRGBA{R: 0x8a, G: 0x90, B: 0x9c, A: 0xff})
+	hint := canvas.NewText("Choose a video source to see the preview", colorOf(colorPreviewHint))
 	p.slate = container.NewCenter(container.NewVBox(container.NewCenter(msg), container.NewCenter(hint)))
 	p.ExtendBaseWidget(p)
 	return p
 }
 
 func (p *previewView) CreateRenderer() fyne.WidgetRenderer {
-	bg := canvas.NewRectangle(color.NRGBA{R: 0x12, G: 0x14, B: 0x1a, A: 0xff})
+	bg := canvas.NewRectangle(colorOf(colorPreviewBack))
 	return &previewRenderer{p: p, objects: []fyne.CanvasObject{bg, p.img, p.slate}}
 }
 

@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 
 	"fyne.io/fyne/v2"
@@ -90,8 +89,7 @@ func bytesText(n uint64) string {
 // its peak, newest at the right.
 func (p *statsPanel) draw(w, h int) image.Image {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	bg := color.RGBA{0x1a, 0x1c, 0x22, 0xff}
-	fill := color.RGBA{0x3c, 0x8c, 0xe6, 0xff}
+	bg, fill := colorOf(colorGraphBack), colorOf(colorGraphFill)
 	for i := 0; i < len(img.Pix); i += 4 {
 		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = bg.R, bg.G, bg.B, bg.A
 	}
@@ -114,7 +112,7 @@ func (p *statsPanel) draw(w, h int) image.Image {
 		}
 		top := h - int(hist[i]/peak*float64(h-2))
 		for y := max(top, 0); y < h; y++ {
-			img.SetRGBA(x, y, fill)
+			img.Set(x, y, fill) // opaque: NRGBA and RGBA agree
 		}
 	}
 	return img
