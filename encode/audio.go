@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/tallystudio/tally/internal/avmem"
 )
 
 // AudioConfig describes the audio encode: AAC-LC.
@@ -32,6 +34,7 @@ type AudioEncoder struct {
 	pkt     *astiav.Packet
 	samples int64 // samples sent to the encoder: the next frame's pts
 	tb      astiav.Rational
+	mem     *avmem.Closer // frees everything above
 }
 
 func layoutFor(channels int) (astiav.ChannelLayout, error) {
@@ -61,9 +64,10 @@ func NewAudioEncoder(cfg AudioConfig) (*AudioEncoder, error) {
 		return nil, fmt.Errorf("%w: no AAC encoder in this FFmpeg build", ErrEncoderUnavailable)
 	}
 	e := &AudioEncoder{cfg: cfg, tb: astiav.NewRational(1, cfg.SampleRate)}
-	fail := func(err error) (*AudioEncoder, error) { e.Close(); return nil, err }
+	var mem avmem.Closer
+	defer mem.Close() // frees what is allocated when a step fails
 
-	e.cc = astiav.AllocCodecContext(codec)
+	e.cc = avmem.Own(&mem, astiav.AllocCodecContext(codec))
 	e.cc.SetSampleRate(cfg.SampleRate)
 	e.cc.SetChannelLayout(layout)
 	e.cc.SetSampleFormat(astiav.SampleFormatFltp)
@@ -71,19 +75,22 @@ func NewAudioEncoder(cfg AudioConfig) (*AudioEncoder, error) {
 	e.cc.SetTimeBase(e.tb)
 	e.cc.SetFlags(e.cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	if err := e.cc.Open(codec, nil); err != nil {
-		return fail(fmt.Errorf("%w: AAC does not open: %v", ErrEncoderUnavailable, err))
+		return nil, fmt.Errorf("%w: AAC does not open: %v", ErrEncoderUnavailable, err)
 	}
-	e.swr = astiav.AllocSoftwareResampleContext()
-	e.fifo = astiav.AllocAudioFifo(astiav.SampleFormatFltp, cfg.Channels, 4*aacFrameSize)
-	e.in, e.conv, e.frame = astiav.AllocFrame(), astiav.AllocFrame(), astiav.AllocFrame()
+	e.swr = avmem.Own(&mem, astiav.AllocSoftwareResampleContext())
+	e.fifo = avmem.Own(&mem, astiav.AllocAudioFifo(astiav.SampleFormatFltp, cfg.Channels, 4*aacFrameSize))
+	e.in = avmem.Own(&mem, astiav.AllocFrame())
+	e.conv = avmem.Own(&mem, astiav.AllocFrame())
+	e.frame = avmem.Own(&mem, astiav.AllocFrame())
 	e.frame.SetNbSamples(aacFrameSize)
 	e.frame.SetChannelLayout(layout)
 	e.frame.SetSampleFormat(astiav.SampleFormatFltp)
 	e.frame.SetSampleRate(cfg.SampleRate)
 	if err := e.frame.AllocBuffer(0); err != nil {
-		return fail(fmt.Errorf("encode: audio frame: %w", err))
+		return nil, fmt.Errorf("encode: audio frame: %w", err)
 	}
-	e.pkt = astiav.AllocPacket()
+	e.pkt = avmem.Own(&mem, astiav.AllocPacket())
+	e.mem = mem.Move()
 	return e, nil
 }
 
@@ -197,27 +204,4 @@ func (e *AudioEncoder) drain(emit func(Packet)) error {
 }
 
 // Close frees everything the encoder allocated. Safe to call twice.
-func (e *AudioEncoder) Close() {
-	for _, f := range []**astiav.Frame{&e.in, &e.conv, &e.frame} {
-		if *f != nil {
-			(*f).Free()
-			*f = nil
-		}
-	}
-	if e.pkt != nil {
-		e.pkt.Free()
-		e.pkt = nil
-	}
-	if e.fifo != nil {
-		e.fifo.Free()
-		e.fifo = nil
-	}
-	if e.swr != nil {
-		e.swr.Free()
-		e.swr = nil
-	}
-	if e.cc != nil {
-		e.cc.Free()
-		e.cc = nil
-	}
-}
+func (e *AudioEncoder) Close() { e.mem.Close() }

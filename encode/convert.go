@@ -5,6 +5,8 @@ import (
 	"image"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/tallystudio/tally/internal/avmem"
 )
 
 // converter turns a source's frames into the encoder's format and size with
@@ -15,6 +17,9 @@ type converter struct {
 	sws    *astiav.SoftwareScaleContext
 	format astiav.PixelFormat
 	w, h   int
+	// mem frees src and sws: on a change of source format or size, and
+	// with the encoder.
+	mem avmem.Closer
 }
 
 // fill puts img into dst, converting when it is not already 4:2:0 at dst's size.
@@ -32,7 +37,7 @@ func (c *converter) fill(dst *astiav.Frame, img image.Image) error {
 		return err
 	}
 	if c.src == nil {
-		c.src = astiav.AllocFrame()
+		c.src = avmem.Own(&c.mem, astiav.AllocFrame())
 		c.src.SetWidth(w)
 		c.src.SetHeight(h)
 		c.src.SetPixelFormat(pf)
@@ -73,23 +78,19 @@ func (c *converter) scaler(pf astiav.PixelFormat, w, h int, dst *astiav.Frame) e
 	if c.sws != nil && pf == c.format && w == c.w && h == c.h {
 		return nil
 	}
-	c.free()
+	c.close()
+	c.mem = avmem.Closer{} // a fresh one for the new scaler and staging frame
 	sws, err := astiav.CreateSoftwareScaleContext(w, h, pf, dst.Width(), dst.Height(), dst.PixelFormat(),
 		astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
 	if err != nil {
 		return fmt.Errorf("encode: scaler from %dx%d %s: %w", w, h, pf, err)
 	}
-	c.sws, c.format, c.w, c.h = sws, pf, w, h
+	c.sws, c.format, c.w, c.h = avmem.Own(&c.mem, sws), pf, w, h
 	return nil
 }
 
-func (c *converter) free() {
-	if c.sws != nil {
-		c.sws.Free()
-		c.sws = nil
-	}
-	if c.src != nil {
-		c.src.Free()
-		c.src = nil
-	}
+// close frees the scaler and the staging frame.
+func (c *converter) close() {
+	c.mem.Close()
+	c.src, c.sws = nil, nil
 }

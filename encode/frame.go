@@ -1,51 +1,13 @@
 package encode
 
-/*
-#cgo pkg-config: libavutil
-#include <string.h>
-#include <libavutil/frame.h>
-
-// tally_copy_plane copies rows of src into plane p of f, making f writable first
-// (an encoder may still hold a reference to the previous contents).
-static int tally_copy_plane(AVFrame *f, int p, const uint8_t *src, int src_stride, int row_bytes, int rows) {
-	int err = av_frame_make_writable(f);
-	if (err < 0) return err;
-	if (p >= AV_NUM_DATA_POINTERS || !f->data[p] || row_bytes > f->linesize[p]) return -22;
-	uint8_t *dst = f->data[p];
-	for (int r = 0; r < rows; r++) memcpy(dst + (size_t)r * f->linesize[p], src + (size_t)r * src_stride, row_bytes);
-	return 0;
-}
-
-static int tally_linesize(AVFrame *f, int p) { return f->linesize[p]; }
-
-// tally_set_sei replaces the frame's user-data-unregistered SEI with data.
-static int tally_set_sei(AVFrame *f, const uint8_t *data, int size) {
-	av_frame_remove_side_data(f, AV_FRAME_DATA_SEI_UNREGISTERED);
-	if (size == 0) return 0;
-	AVFrameSideData *sd = av_frame_new_side_data(f, AV_FRAME_DATA_SEI_UNREGISTERED, size);
-	if (!sd) return -12;
-	memcpy(sd->data, data, size);
-	return 0;
-}
-*/
-import "C"
-
 import (
 	"fmt"
 	"image"
-	"unsafe"
 
 	"github.com/asticode/go-astiav"
-)
 
-// avFrame returns the C frame behind a go-astiav Frame. go-astiav v0.42's Frame
-// holds exactly one field, the *C.AVFrame; TestAVFramePointerMatchesAstiav
-// guards that assumption. The point is one copy per plane into the frame:
-// go-astiav's FromImage and SetBytes stage each plane through C.CBytes
-// (a malloc and a copy) before av_image_copy copies it again.
-func avFrame(f *astiav.Frame) *C.AVFrame {
-	return *(**C.AVFrame)(unsafe.Pointer(f))
-}
+	"github.com/tallystudio/tally/internal/avmem"
+)
 
 // plane is one plane of an image: rows of w bytes, stride apart.
 type plane struct {
@@ -83,15 +45,13 @@ func planesOf(img image.Image) (astiav.PixelFormat, []plane, error) {
 	return 0, nil, fmt.Errorf("encode: %T frames are not supported", img)
 }
 
-// copyPlanes copies planes into a frame of the same layout, one copy each.
+// copyPlanes copies planes into a frame of the same layout, one copy each
+// (go-astiav's FromImage and SetBytes stage each plane through C.CBytes, a
+// malloc and a copy, before av_image_copy copies it again).
 func copyPlanes(f *astiav.Frame, planes []plane) error {
-	c := avFrame(f)
 	for i, p := range planes {
-		if p.w <= 0 || p.h <= 0 || len(p.b) < (p.h-1)*p.stride+p.w {
-			return fmt.Errorf("encode: plane %d holds %d bytes, too few for %dx%d", i, len(p.b), p.w, p.h)
-		}
-		if err := C.tally_copy_plane(c, C.int(i), (*C.uint8_t)(unsafe.Pointer(&p.b[0])), C.int(p.stride), C.int(p.w), C.int(p.h)); err < 0 {
-			return fmt.Errorf("encode: copy plane %d: %w", i, astiav.Error(err))
+		if err := avmem.CopyToPlane(f, i, p.b, p.stride, p.w, p.h); err != nil {
+			return fmt.Errorf("encode: %w", err)
 		}
 	}
 	return nil
@@ -118,23 +78,8 @@ func copyInterleaved(f *astiav.Frame, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if err := C.tally_copy_plane(avFrame(f), 0, (*C.uint8_t)(unsafe.Pointer(&b[0])), C.int(len(b)), C.int(len(b)), 1); err < 0 {
-		return fmt.Errorf("encode: copy samples: %w", astiav.Error(err))
-	}
-	return nil
-}
-
-func linesize(f *astiav.Frame, plane int) int { return int(C.tally_linesize(avFrame(f), C.int(plane))) }
-
-// setSEI attaches a user-data-unregistered SEI payload (UUID first) to the
-// next encode of f, replacing any earlier one; nil removes it.
-func setSEI(f *astiav.Frame, payload []byte) error {
-	var p *C.uint8_t
-	if len(payload) > 0 {
-		p = (*C.uint8_t)(unsafe.Pointer(&payload[0]))
-	}
-	if err := C.tally_set_sei(avFrame(f), p, C.int(len(payload))); err < 0 {
-		return fmt.Errorf("encode: SEI: %w", astiav.Error(err))
+	if err := avmem.CopyToPlane(f, 0, b, len(b), len(b), 1); err != nil {
+		return fmt.Errorf("encode: copy samples: %w", err)
 	}
 	return nil
 }

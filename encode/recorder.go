@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/tallystudio/tally/internal/avmem"
 )
 
 // Recorder writes the encoded stream to a local file (FLV, MP4 or MKV, chosen
@@ -16,13 +18,13 @@ import (
 type Recorder struct {
 	path   string
 	fc     *astiav.FormatContext
-	pb     *astiav.IOContext
 	pkt    *astiav.Packet
 	video  *astiav.Stream
 	audio  *astiav.Stream
 	vtb    astiav.Rational
 	atb    astiav.Rational
 	closed bool
+	mem    *avmem.Closer // frees pkt, the file's IOContext and fc
 }
 
 // RecorderFormats are the containers a recording can be written as.
@@ -39,36 +41,38 @@ func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, erro
 		return nil, fmt.Errorf("record: %q: use a file ending in .flv, .mp4 or .mkv", path)
 	}
 	r := &Recorder{path: path}
-	fail := func(err error) (*Recorder, error) { r.free(); return nil, err }
+	var mem avmem.Closer
+	defer mem.Close() // frees what is allocated when a step fails
 	fc, err := astiav.AllocOutputFormatContext(nil, "", path)
 	if err != nil {
 		return nil, fmt.Errorf("record %s: %w", path, err)
 	}
-	r.fc = fc
+	r.fc = avmem.Own(&mem, fc)
 	if v != nil {
 		if r.video, err = r.addStream(v.cc, v.tb); err != nil {
-			return fail(err)
+			return nil, err
 		}
 		r.vtb = v.tb
 	}
 	if a != nil {
 		if r.audio, err = r.addStream(a.cc, a.tb); err != nil {
-			return fail(err)
+			return nil, err
 		}
 		r.atb = a.tb
 	}
 	if !fc.OutputFormat().Flags().Has(astiav.IOFormatFlagNofile) {
 		pb, err := astiav.OpenIOContext(path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite), nil, nil)
 		if err != nil {
-			return fail(fmt.Errorf("record: create %s: %w", path, err))
+			return nil, fmt.Errorf("record: create %s: %w", path, err)
 		}
-		r.pb = pb
+		mem.Add(func() { _ = pb.Close() })
 		fc.SetPb(pb)
 	}
 	if err := fc.WriteHeader(nil); err != nil {
-		return fail(fmt.Errorf("record %s: write header: %w", path, err))
+		return nil, fmt.Errorf("record %s: write header: %w", path, err)
 	}
-	r.pkt = astiav.AllocPacket()
+	r.pkt = avmem.Own(&mem, astiav.AllocPacket())
+	r.mem = mem.Move()
 	return r, nil
 }
 
@@ -132,24 +136,9 @@ func (r *Recorder) Close() error {
 	}
 	r.closed = true
 	err := r.fc.WriteTrailer()
-	r.free()
+	r.mem.Close()
 	if err != nil {
 		return fmt.Errorf("record %s: finish: %w", r.path, err)
 	}
 	return nil
-}
-
-func (r *Recorder) free() {
-	if r.pkt != nil {
-		r.pkt.Free()
-		r.pkt = nil
-	}
-	if r.pb != nil {
-		_ = r.pb.Close()
-		r.pb = nil
-	}
-	if r.fc != nil {
-		r.fc.Free()
-		r.fc = nil
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/tallystudio/tally/flv"
+	"github.com/tallystudio/tally/internal/avmem"
 )
 
 // VideoConfig describes the video encode.
@@ -53,6 +54,7 @@ type VideoEncoder struct {
 	// the encoding goroutine; bitrate is the one in force.
 	wantBitrate atomic.Int64
 	bitrate     int64
+	mem         *avmem.Closer // frees cc, frame, ref, pkt and conv's objects
 }
 
 // ErrEncoderUnavailable is returned when the asked-for encoder is not built into
@@ -84,16 +86,19 @@ func NewVideoEncoder(cfg VideoConfig) (*VideoEncoder, error) {
 		return nil, fmt.Errorf("%w: %s is not in this FFmpeg build", ErrEncoderUnavailable, cfg.Encoder)
 	}
 	e := &VideoEncoder{cfg: cfg, tb: astiav.NewRational(1, cfg.FPS)}
-	if err := e.open(codec); err != nil {
-		e.Close()
+	var mem avmem.Closer
+	defer mem.Close() // frees what is allocated when a step fails
+	if err := e.open(codec, &mem); err != nil {
 		return nil, err
 	}
+	e.mem = mem.Move()
 	return e, nil
 }
 
-func (e *VideoEncoder) open(codec *astiav.Codec) error {
+// open allocates and opens the encoder's objects, each registered on mem.
+func (e *VideoEncoder) open(codec *astiav.Codec, mem *avmem.Closer) error {
 	cfg := e.cfg
-	e.cc = astiav.AllocCodecContext(codec)
+	e.cc = avmem.Own(mem, astiav.AllocCodecContext(codec))
 	if e.cc == nil {
 		return errors.New("encode: cannot allocate codec context")
 	}
@@ -150,15 +155,17 @@ func (e *VideoEncoder) open(codec *astiav.Codec) error {
 		return fmt.Errorf("%w: %s does not open: %v", ErrEncoderUnavailable, cfg.Encoder, err)
 	}
 
-	e.frame = astiav.AllocFrame()
+	e.frame = avmem.Own(mem, astiav.AllocFrame())
 	e.frame.SetWidth(cfg.Width)
 	e.frame.SetHeight(cfg.Height)
 	e.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
 	if err := e.frame.AllocBuffer(0); err != nil {
 		return fmt.Errorf("encode: frame buffer: %w", err)
 	}
-	e.ref = astiav.AllocFrame()
-	e.pkt = astiav.AllocPacket()
+	e.ref = avmem.Own(mem, astiav.AllocFrame())
+	e.pkt = avmem.Own(mem, astiav.AllocPacket())
+	// The converter allocates as sources need it, on a Closer of its own.
+	mem.Add(e.conv.close)
 	return nil
 }
 
@@ -204,8 +211,8 @@ func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured 
 		sei = flv.AppendCaptureTime(e.sei[:0], captured)
 		e.sei = sei
 	}
-	if err := setSEI(frame, sei); err != nil {
-		return err
+	if err := avmem.SetSEI(frame, sei); err != nil {
+		return fmt.Errorf("encode: %w", err)
 	}
 	frame.SetPts(n)
 	if forceKey {
@@ -290,22 +297,4 @@ func ticks(v int64, tb astiav.Rational) time.Duration {
 }
 
 // Close frees everything the encoder allocated. Safe to call twice.
-func (e *VideoEncoder) Close() {
-	e.conv.free()
-	if e.frame != nil {
-		e.frame.Free()
-		e.frame = nil
-	}
-	if e.ref != nil {
-		e.ref.Free()
-		e.ref = nil
-	}
-	if e.pkt != nil {
-		e.pkt.Free()
-		e.pkt = nil
-	}
-	if e.cc != nil {
-		e.cc.Free()
-		e.cc = nil
-	}
-}
+func (e *VideoEncoder) Close() { e.mem.Close() }
