@@ -48,7 +48,8 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	for _, kind := range []capture.Kind{capture.KindCamera, capture.KindScreen, capture.KindMicrophone} {
-		fmt.Fprintf(stdout, "%ss:\n", strings.Title(string(kind))) //nolint:staticcheck // ASCII words only
+		name := string(kind)
+		fmt.Fprintf(stdout, "%s%ss:\n", strings.ToUpper(name[:1]), name[1:])
 		n := 0
 		for _, d := range devs {
 			if d.Kind != kind {

@@ -51,7 +51,7 @@ func answerUntil(tr *transport, stopAt string) (Command, bool) {
 
 var quick = Options{Timeout: time.Second, WriteTimeout: time.Second}
 
-func dialErr(t *testing.T, ep Endpoint) (error, time.Duration) {
+func dialErr(t *testing.T, ep Endpoint) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	c, err := Dial(context.Background(), ep, quick)
@@ -59,7 +59,7 @@ func dialErr(t *testing.T, ep Endpoint) (error, time.Duration) {
 		c.Close()
 		t.Fatal("dial succeeded against a hostile server")
 	}
-	return err, time.Since(start)
+	return time.Since(start), err
 }
 
 func TestHostileServerSendingGarbageAfterHandshake(t *testing.T) {
@@ -68,7 +68,7 @@ func TestHostileServerSendingGarbageAfterHandshake(t *testing.T) {
 		nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 		time.Sleep(2 * time.Second)
 	})
-	err, took := dialErr(t, ep)
+	took, err := dialErr(t, ep)
 	if !errors.Is(err, ErrProtocol) || took > 1500*time.Millisecond {
 		t.Fatalf("after %v: %v; want a protocol violation, fast", took, err)
 	}
@@ -80,7 +80,7 @@ func TestHostileServerClaimingSixteenMiBMessage(t *testing.T) {
 		nc.Write(mustHex("03 000000 ffffff 14 00000000"))
 		time.Sleep(2 * time.Second)
 	})
-	err, _ := dialErr(t, ep)
+	_, err := dialErr(t, ep)
 	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "16777215 bytes exceeds") {
 		t.Fatalf("got %v", err)
 	}
@@ -100,7 +100,7 @@ func TestHostileServerHugeChunkSizeThenStall(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	err, took := dialErr(t, ep)
+	took, err := dialErr(t, ep)
 	runtime.ReadMemStats(&after)
 	if !strings.Contains(err.Error(), "no answer from the server") || took > 2500*time.Millisecond {
 		t.Fatalf("after %v: %v", took, err)
@@ -119,7 +119,7 @@ func TestHostileServerAnsweringConnectWithError(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	})
-	err, _ := dialErr(t, ep)
+	_, err := dialErr(t, ep)
 	var se *StatusError
 	if !errors.As(err, &se) || se.Code != "NetConnection.Connect.Rejected" || !se.Permanent() {
 		t.Fatalf("got %v", err)
@@ -168,7 +168,7 @@ func TestHostileServerClosingMidChunk(t *testing.T) {
 			nc.Write(append(hdr, b[:len(b)/2]...))
 		}
 	})
-	err, _ := dialErr(t, ep)
+	_, err := dialErr(t, ep)
 	if !strings.Contains(err.Error(), "closed the connection in the middle of a message") {
 		t.Fatalf("got %v", err)
 	}
@@ -189,7 +189,7 @@ func TestServerThatNeverAnswersHandshakeTimesOut(t *testing.T) {
 		}
 	}()
 	ep, _ := ParseURL("rtmp://"+l.Addr().String()+"/live", testKey)
-	err, took := dialErr(t, ep)
+	took, err := dialErr(t, ep)
 	if !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "did not answer in time") || took > 2*time.Second {
 		t.Fatalf("after %v: %v", took, err)
 	}

@@ -224,7 +224,7 @@ func TestPublisherReconnectsPastTheServersGhostOfItsOldConnection(t *testing.T) 
 }
 
 // runFed runs p against its server with a live feed, and returns Run's error.
-func runFed(t *testing.T, p *Publisher, limit time.Duration) (error, time.Duration) {
+func runFed(t *testing.T, p *Publisher, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -237,7 +237,7 @@ func runFed(t *testing.T, p *Publisher, limit time.Duration) (error, time.Durati
 	took := time.Since(start)
 	stopFeed()
 	wg.Wait()
-	return err, took
+	return took, err
 }
 
 // A server that takes the publish (with or without saying
@@ -270,7 +270,7 @@ func TestPublisherStopsAtOnceWhenTheServerHangsUpOnTheFirstConnection(t *testing
 			})
 			p := NewPublisher(PublisherConfig{Endpoint: endpointAt(t, addr), Options: quick,
 				Reconnect: ReconnectPolicy{Enabled: true, First: 50 * time.Millisecond, EstablishedAfter: time.Second}})
-			err, took := runFed(t, p, 10*time.Second)
+			took, err := runFed(t, p, 10*time.Second)
 			var he *HangUpError
 			if !errors.Is(err, ErrHungUp) || !errors.As(err, &he) || !errors.Is(err, ErrUnexpectedClose) {
 				t.Fatalf("Run: %v; want a HangUpError wrapping the close", err)
@@ -336,7 +336,7 @@ func TestPublisherGivesUpAfterRepeatedHangUpsFollowingAHealthyStream(t *testing.
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
-	err, took := runFed(t, p, 20*time.Second)
+	took, err := runFed(t, p, 20*time.Second)
 	stopWatch()
 	<-watched
 

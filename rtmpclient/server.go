@@ -170,11 +170,12 @@ func (s *Server) serveConn(nc net.Conn) {
 	ss.endPublish()
 	ss.endPlay()
 	nc.Close()
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		log.Info("rtmp session ended", "err", err)
 	}
 }
 
+// run serves the connection until it ends, and returns why (never nil).
 func (ss *serverSession) run() error {
 	for {
 		m, err := ss.t.readMessage()

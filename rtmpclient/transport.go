@@ -144,12 +144,6 @@ func (t *transport) ping() error {
 	return t.sendUserControl(eventPingRequest, seq)
 }
 
-// userEvent is a User Control event other than the pings, for the session to act on.
-type userEvent struct {
-	event uint16
-	data  uint32
-}
-
 // readMessage returns the next message that is not protocol control. Control
 // messages are handled here: chunk size and abort, acknowledgements both ways,
 // and pings. User Control events other than pings come back as messages of type
