@@ -192,7 +192,7 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 		case <-t.C:
 		}
 		st := sess.Stats()
-		if (st.State != "live" && st.State != "reconnecting" && st.State != "stopping") || st.T == 0 {
+		if !st.State.Streaming() || st.T == 0 {
 			continue // nothing sampled yet
 		}
 		if mode == "json" {
@@ -200,7 +200,7 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 		} else if n%5 == 0 {
 			fmt.Fprintf(stderr, "%6.0fs %s  %.0f fps  sent %.0f kb/s  queue %.0f ms  dropped %d  skipped %d  cpu %.0f%%\n",
 				st.T, st.State, st.FPS, st.SentKbps, st.QueueMs, st.DroppedNetwork, st.SkippedEncoding, st.CPUPercent)
-		} else if st.State == "reconnecting" {
+		} else if st.State == app.StateReconnecting {
 			fmt.Fprintf(stderr, "%6.0fs reconnecting: attempt %d in %.0fs\n", st.T, st.Attempt, st.NextRetryS)
 		}
 	}
@@ -211,9 +211,9 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 // and names each destination that failed, with why.
 func printFinalStats(sess *app.Session, mode string, runErr error, stdout, stderr io.Writer) {
 	st := sess.Stats()
-	st.State = "ended"
+	st.State = app.StateEnded
 	if runErr != nil {
-		st.State = "error"
+		st.State = app.StateError
 	}
 	switch mode {
 	case "json":

@@ -106,13 +106,13 @@ func TestStreamResumesAfterNginxRestarts(t *testing.T) {
 	outage := time.Now()
 	waitFor(t, func() bool {
 		l := rec.all()
-		return len(l) > 0 && l[len(l)-1].State == "reconnecting"
+		return len(l) > 0 && l[len(l)-1].State == app.StateReconnecting
 	})
 	time.Sleep(2 * time.Second)
 	ng.Restart(t)
 	waitFor(t, func() bool {
 		l := rec.all()
-		return len(l) > 0 && l[len(l)-1].State == "live" && l[len(l)-1].Reconnects == 1
+		return len(l) > 0 && l[len(l)-1].State == app.StateLive && l[len(l)-1].Reconnects == 1
 	})
 	t.Logf("back live %.1f s after the server went away", time.Since(outage).Seconds())
 	if code := lt.wait(t); code != 0 {
@@ -120,7 +120,7 @@ func TestStreamResumesAfterNginxRestarts(t *testing.T) {
 	}
 	sawRetry := false
 	for _, st := range rec.all() {
-		if st.State == "reconnecting" && st.Attempt >= 1 && st.NextRetryS <= 2.5 {
+		if st.State == app.StateReconnecting && st.Attempt >= 1 && st.NextRetryS <= 2.5 {
 			sawRetry = true
 		}
 	}
@@ -288,15 +288,15 @@ func TestLinkResetAndStallReconnect(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 	th := peers.StartThrottle(t, "127.0.0.1:"+strconv.Itoa(ng.Port))
 	lines := streamThrough(t, th, []string{"--duration", "40s", "--vbitrate", "800k"}, func(rec *statsRecorder) {
-		waitStat(t, rec, "live", func(st app.Stats) bool { return st.State == "live" && st.T > 3 })
+		waitStat(t, rec, "live", func(st app.Stats) bool { return st.State == app.StateLive && st.T > 3 })
 		th.Reset()
-		waitStat(t, rec, "the first reconnect", func(st app.Stats) bool { return st.State == "live" && st.Reconnects == 1 })
+		waitStat(t, rec, "the first reconnect", func(st app.Stats) bool { return st.State == app.StateLive && st.Reconnects == 1 })
 		th.Stall(true)
 		stalled := time.Now()
-		waitStat(t, rec, "the stall noticed", func(st app.Stats) bool { return st.State == "reconnecting" })
+		waitStat(t, rec, "the stall noticed", func(st app.Stats) bool { return st.State == app.StateReconnecting })
 		t.Logf("stall noticed after %.1f s", time.Since(stalled).Seconds())
 		th.Stall(false)
-		waitStat(t, rec, "the second reconnect", func(st app.Stats) bool { return st.State == "live" && st.Reconnects == 2 })
+		waitStat(t, rec, "the second reconnect", func(st app.Stats) bool { return st.State == app.StateLive && st.Reconnects == 2 })
 	})
 	if last := lines[len(lines)-1]; last.Reconnects != 2 {
 		t.Errorf("%d reconnects at the end", last.Reconnects)

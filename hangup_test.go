@@ -129,7 +129,7 @@ func TestStreamStopsAfterRepeatedHangUpsFollowingAHealthyStream(t *testing.T) {
 		"--vbitrate", "1M", "--duration", "100s", "--stats", "json", "--retries", "0", "--retry-max", "4s")
 	// Established (two keyframe intervals), then the server goes away and
 	// comes back refusing.
-	waitStat(t, &lt.rec, "six seconds live", func(st app.Stats) bool { return st.State == "live" && st.T >= 6 })
+	waitStat(t, &lt.rec, "six seconds live", func(st app.Stats) bool { return st.State == app.StateLive && st.T >= 6 })
 	ng.Restart(t)
 	start := time.Now()
 	code := lt.wait(t)
@@ -144,7 +144,7 @@ func TestStreamStopsAfterRepeatedHangUpsFollowingAHealthyStream(t *testing.T) {
 	// The waits grow: 2 s, 3 s, then the 4 s cap (±20 %).
 	waits := map[int]float64{}
 	for _, st := range lt.rec.all() {
-		if st.State == "reconnecting" && st.Attempt > 0 {
+		if st.State == app.StateReconnecting && st.Attempt > 0 {
 			waits[st.Attempt] = max(waits[st.Attempt], st.NextRetryS)
 		}
 	}
@@ -153,7 +153,7 @@ func TestStreamStopsAfterRepeatedHangUpsFollowingAHealthyStream(t *testing.T) {
 		t.Errorf("the longest wait seen for each attempt: %v; want attempts 1..4 with growing waits", waits)
 	}
 	final := lt.rec.all()
-	if len(final) == 0 || final[len(final)-1].State != "error" || len(final[len(final)-1].Destinations) != 1 ||
+	if len(final) == 0 || final[len(final)-1].State != app.StateError || len(final[len(final)-1].Destinations) != 1 ||
 		!strings.Contains(final[len(final)-1].Destinations[0].Error, "hung up") {
 		t.Errorf("the final stats line does not name the failed destination and why: %+v", final[len(final)-1:])
 	}

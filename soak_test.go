@@ -83,7 +83,7 @@ func judgeMemoryAndFrames(lines []app.Stats, fps float64) (summary string, probl
 	var warm, last app.Stats
 	var live, warmLive int
 	for _, st := range lines {
-		if st.State != "live" {
+		if st.State != app.StateLive {
 			continue
 		}
 		live++
@@ -119,10 +119,10 @@ func judgeMemoryAndFrames(lines []app.Stats, fps float64) (summary string, probl
 // on zeros; and a run that is flat passes.
 func TestSoakMemoryAndFramesJudgementNeedsLiveStats(t *testing.T) {
 	flat := []app.Stats{
-		{T: 30, State: "live", RSSMB: 100, Goroutines: 40, FramesSent: 900},
-		{T: 60, State: "live", RSSMB: 104, Goroutines: 41, FramesSent: 1800},
-		{T: 600, State: "live", RSSMB: 108, Goroutines: 41, FramesSent: 18000},
-		{T: 600.4, State: "stopped", FramesSent: 18012},
+		{T: 30, State: app.StateLive, RSSMB: 100, Goroutines: 40, FramesSent: 900},
+		{T: 60, State: app.StateLive, RSSMB: 104, Goroutines: 41, FramesSent: 1800},
+		{T: 600, State: app.StateLive, RSSMB: 108, Goroutines: 41, FramesSent: 18000},
+		{T: 600.4, State: app.StateStopped, FramesSent: 18012},
 	}
 	for _, tc := range []struct {
 		name  string
@@ -130,10 +130,10 @@ func TestSoakMemoryAndFramesJudgementNeedsLiveStats(t *testing.T) {
 		fails bool
 	}{
 		{"no stats lines", nil, true},
-		{"never live", []app.Stats{{T: 1, State: "connecting"}, {T: 2, State: "reconnecting"}, {T: 3, State: "error"}}, true},
+		{"never live", []app.Stats{{T: 1, State: app.StateConnecting}, {T: 2, State: app.StateReconnecting}, {T: 3, State: app.StateError}}, true},
 		{"live only after the first minute", flat[2:], true},
 		{"flat", flat, false},
-		{"leaking", append(flat[:2:2], app.Stats{T: 600, State: "live", RSSMB: 140, Goroutines: 41, FramesSent: 18000}), true},
+		{"leaking", append(flat[:2:2], app.Stats{T: 600, State: app.StateLive, RSSMB: 140, Goroutines: 41, FramesSent: 18000}), true},
 	} {
 		if _, problems := judgeMemoryAndFrames(tc.lines, 30); (len(problems) > 0) != tc.fails {
 			t.Errorf("%s: problems %q, want failure %v", tc.name, problems, tc.fails)
@@ -168,7 +168,7 @@ func TestSoakNginxRestartCycles(t *testing.T) {
 			warm = l[len(l)-1]
 		}
 		ng.Restart(t)
-		waitStat(t, &rec, "reconnect", func(st app.Stats) bool { return st.State == "live" && st.Reconnects == uint64(i) })
+		waitStat(t, &rec, "reconnect", func(st app.Stats) bool { return st.State == app.StateLive && st.Reconnects == uint64(i) })
 	}
 	time.Sleep(5 * time.Second)
 	_ = cmd.Process.Signal(syscall.SIGINT)

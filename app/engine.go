@@ -173,8 +173,11 @@ func (e *Engine) AudioLevel() Level { return e.prog.level() }
 
 // Status is what the window shows about going live.
 type Status struct {
-	State   string    // "idle", "connecting", "live", "reconnecting", "stopping", "error"
-	Since   time.Time // when State began; for "live", when the stream went live
+	// State is idle, connecting, live, reconnecting, stopping or error: a
+	// session that has stopped still shows as stopping until the engine has
+	// its result, so the window never offers Go Live over a running one.
+	State   State
+	Since   time.Time // when State began; when live, when the stream went live
 	Error   string    // why the last session failed, with any key masked
 	Stats   Stats
 	History []float64 // sent kb/s once a second, oldest first, up to five minutes
@@ -267,7 +270,7 @@ func (e *Engine) sample(ctx context.Context, sess *Session, done chan<- struct{}
 }
 
 // Stop ends the session: encoders flush, destinations unpublish, the recording
-// is finished. It returns at once; Status says "stopping" until it is done.
+// is finished. It returns at once; Status says StateStopping until it is done.
 func (e *Engine) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -300,22 +303,22 @@ func (e *Engine) Status() Status {
 	e.mu.Unlock()
 	st.SourceErrors = e.prog.sourceErrors()
 	if sess == nil {
-		st.State = "idle"
+		st.State = StateIdle
 		if lastErr != nil {
-			st.State, st.Error = "error", lastErr.Error()
+			st.State, st.Error = StateError, lastErr.Error()
 		}
 		return st
 	}
 	st.Stats = sess.Stats()
 	switch s := sess.State(); {
-	case st.Stats.State == "reconnecting":
-		st.State = "reconnecting"
-	case s == "live" && !sess.connected():
-		st.State = "connecting"
-	case s == "live" || s == "connecting" || s == "stopping":
+	case st.Stats.State == StateReconnecting:
+		st.State = StateReconnecting
+	case s == StateLive && !sess.connected():
+		st.State = StateConnecting
+	case s == StateLive || s == StateConnecting || s == StateStopping:
 		st.State = s
 	default: // stopped or error, while the engine collects the result
-		st.State = "stopping"
+		st.State = StateStopping
 	}
 	return st
 }

@@ -50,7 +50,7 @@ func TestEnginePreviewsThenGoesLiveAndStops(t *testing.T) {
 	if _, err := e.GoLive(s); err != ErrBusy {
 		t.Errorf("second GoLive: %v, want ErrBusy", err)
 	}
-	waitUntil(t, "live", func() bool { return e.Status().State == "live" })
+	waitUntil(t, "live", func() bool { return e.Status().State == StateLive })
 	waitUntil(t, "stats", func() bool { st := e.Status(); return st.Stats.FramesSent > 30 && len(st.History) >= 2 })
 	st := e.Status()
 	if st.Stats.SentKbps <= 0 || st.Since.IsZero() {
@@ -65,7 +65,7 @@ func TestEnginePreviewsThenGoesLiveAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = e.Status()
-	if st.State != "idle" || st.Error != "" || len(st.Reports) != 1 || !strings.Contains(st.Reports[0], "video: h264 320x180") {
+	if st.State != StateIdle || st.Error != "" || len(st.Reports) != 1 || !strings.Contains(st.Reports[0], "video: h264 320x180") {
 		t.Fatalf("after stop: %+v", st)
 	}
 }
@@ -78,7 +78,7 @@ func TestEngineSwitchesSourceWhileLive(t *testing.T) {
 	if _, err := e.GoLive(s); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "live", func() bool { st := e.Status(); return st.State == "live" && st.Stats.FramesSent > 15 })
+	waitUntil(t, "live", func() bool { st := e.Status(); return st.State == StateLive && st.Stats.FramesSent > 15 })
 	s.Audio.Source = "none"
 	if err := e.SetSources(s.Video, s.Audio); err != nil {
 		t.Fatal(err)
@@ -90,8 +90,8 @@ func TestEngineSwitchesSourceWhileLive(t *testing.T) {
 	}
 	before := e.Status().Stats.FramesSent
 	waitUntil(t, "frames after the switch", func() bool { return e.Status().Stats.FramesSent > before+30 })
-	if st := e.Status(); st.State != "live" {
-		t.Fatalf("state %q after switching sources: %s", st.State, st.Error)
+	if st := e.Status(); st.State != StateLive {
+		t.Fatalf("state %v after switching sources: %s", st.State, st.Error)
 	}
 	e.Stop()
 	_ = e.Wait(context.Background())
@@ -109,7 +109,7 @@ func TestEngineReportsConnectionFailure(t *testing.T) {
 	if _, err := e.GoLive(s); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the error", func() bool { return e.Status().State == "error" })
+	waitUntil(t, "the error", func() bool { return e.Status().State == StateError })
 	st := e.Status()
 	if !strings.Contains(st.Error, "refused") || strings.Contains(st.Error, "secretkey") {
 		t.Errorf("error %q", st.Error)
@@ -160,8 +160,8 @@ func TestEngineKeepsStreamingWhenTheCameraIsLost(t *testing.T) {
 		return len(st.SourceErrors) == 1 && len(st.Stats.SourcesLost) == 1
 	})
 	st := e.Status()
-	if st.State != "live" || !strings.Contains(st.SourceErrors[0], "no such device") {
-		t.Fatalf("after the camera was lost: state %q, %q", st.State, st.SourceErrors)
+	if st.State != StateLive || !strings.Contains(st.SourceErrors[0], "no such device") {
+		t.Fatalf("after the camera was lost: state %v, %q", st.State, st.SourceErrors)
 	}
 	before := st.Stats.FramesSent
 	waitUntil(t, "slate frames", func() bool { return e.Status().Stats.FramesSent > before+30 })

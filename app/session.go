@@ -45,7 +45,7 @@ type Session struct {
 	rec     *encode.Recorder
 	recErr  error
 	vfps    int
-	state   atomic.Value // string
+	state   atomic.Int32 // a State
 	stats   statsState
 	counter counters
 	// sources, when set, supplies already-open sources (the studio's program);
@@ -96,12 +96,14 @@ func NewSession(s Settings, log *slog.Logger) (*Session, []string, error) {
 		return nil, nil, err
 	}
 	ss := &Session{settings: s, log: log, vfps: s.Video.FPS, failures: make(chan struct{}, 1)}
-	ss.state.Store("idle")
 	return ss, warnings, nil
 }
 
-// State is "idle", "connecting", "live", "stopping", "stopped" or "error".
-func (s *Session) State() string { return s.state.Load().(string) }
+// State is idle before Run; then connecting, live, stopping, and stopped or
+// error. Reconnecting shows in Stats only: the session itself stays live.
+func (s *Session) State() State { return State(s.state.Load()) }
+
+func (s *Session) setState(st State) { s.state.Store(int32(st)) }
 
 // LocalReports returns the health reports of the in-process test ingest.
 func (s *Session) LocalReports() []ingest.Report {
@@ -115,12 +117,12 @@ func (s *Session) LocalReports() []ingest.Report {
 // stops cleanly: encoders flushed, destinations unpublished, recording finished.
 // It returns the first destination or recording failure, if any.
 func (s *Session) Run(ctx context.Context) (err error) {
-	s.state.Store("connecting")
+	s.setState(StateConnecting)
 	defer func() {
 		if err != nil {
-			s.state.Store("error")
+			s.setState(StateError)
 		} else {
-			s.state.Store("stopped")
+			s.setState(StateStopped)
 		}
 	}()
 	if s.settings.Duration > 0 {
@@ -217,7 +219,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			s.start = p.Add(time.Since(p).Truncate(interval) + interval)
 		}
 	}
-	s.state.Store("live")
+	s.setState(StateLive)
 	stopStats := s.startStats()
 	defer stopStats()
 
@@ -247,7 +249,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	case loopErr = <-errc:
 	case <-allFailed:
 	}
-	s.state.Store("stopping")
+	s.setState(StateStopping)
 	stopCapture()
 	wg.Wait()
 	close(errc)
@@ -299,7 +301,7 @@ func (s *Session) dynamicBitrate() bool {
 // connected tells whether the stream is out: some destination is publishing,
 // or there is only a recording.
 func (s *Session) connected() bool {
-	if s.State() != "live" {
+	if s.State() != StateLive {
 		return false
 	}
 	if len(s.dests) == 0 {

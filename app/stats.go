@@ -17,7 +17,7 @@ import (
 // what `tally stream --stats json` prints. It never holds a stream key.
 type Stats struct {
 	T               float64            `json:"t"` // seconds live
-	State           string             `json:"state"`
+	State           State              `json:"state"`
 	FPS             float64            `json:"fps"` // frames encoded per second
 	VideoKbps       float64            `json:"video_kbps"`
 	TargetKbps      float64            `json:"video_target_kbps"` // the encoder's bitrate now (dynamic bitrate moves it)
@@ -43,7 +43,7 @@ type Stats struct {
 // DestinationStats is one destination's part of Stats.
 type DestinationStats struct {
 	Server     string  `json:"server"` // the URL with the key masked
-	State      string  `json:"state"`
+	State      State   `json:"state"`
 	SentKbps   float64 `json:"sent_kbps"`
 	QueueMs    float64 `json:"queue_ms"`
 	FramesSent uint64  `json:"frames_sent"`
@@ -67,12 +67,12 @@ func (s *Session) Stats() Stats {
 	defer s.stats.mu.Unlock()
 	st := s.stats.latest
 	st.State = s.State()
-	if s.lostSources != nil && st.State == "live" {
+	if s.lostSources != nil && st.State == StateLive {
 		st.SourcesLost = s.lostSources()
 	}
 	st.Destinations = append([]DestinationStats(nil), st.Destinations...)
 	// Live but with every destination away: say so, with the soonest retry.
-	if st.State == "live" && len(s.dests) > 0 {
+	if st.State == StateLive && len(s.dests) > 0 {
 		away := 0
 		st.Attempt, st.NextRetryS = 0, 0
 		for _, d := range s.dests {
@@ -87,7 +87,7 @@ func (s *Session) Stats() Stats {
 			}
 		}
 		if away == len(s.dests) {
-			st.State = "reconnecting"
+			st.State = StateReconnecting
 		} else {
 			st.Attempt, st.NextRetryS = 0, 0
 		}
@@ -133,7 +133,7 @@ func (s *Session) startStats() (stop func()) {
 				ps := d.pub.Stats()
 				ds := DestinationStats{
 					Server:     d.ep.String(),
-					State:      ps.State.String(),
+					State:      publisherState(ps.State),
 					SentKbps:   round1(float64(ps.BytesSent-prev.destBytes[i]) * 8 / 1000 / dt),
 					QueueMs:    float64(ps.QueueDuration.Milliseconds()),
 					FramesSent: ps.VideoFramesSent,

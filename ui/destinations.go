@@ -203,7 +203,7 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 	for i, r := range p.rows {
 		text := ""
 		imp := widget.MediumImportance
-		if i < len(st.Stats.Destinations) && (st.State != "idle" && st.State != "error") {
+		if i < len(st.Stats.Destinations) && st.State.Active() {
 			d := st.Stats.Destinations[i]
 			text = fmt.Sprintf("%s · %.0f kb/s · queue %.0f ms · dropped %d · RTT %.0f ms",
 				d.State, d.SentKbps, d.QueueMs, d.Dropped, d.RTTMs)
@@ -211,7 +211,7 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 			case d.Attempt > 0:
 				text, imp = fmt.Sprintf("reconnecting: attempt %d in %.0f s (%s)", d.Attempt, d.NextRetryS, d.Error), widget.WarningImportance
 			case d.Error != "":
-				text, imp = d.State+": "+d.Error, widget.DangerImportance
+				text, imp = d.State.String()+": "+d.Error, widget.DangerImportance
 			}
 		}
 		if r.status.Text != text {

@@ -69,7 +69,7 @@ type Studio struct {
 	liveButton *widget.Button
 
 	mu          sync.Mutex
-	lastState   string
+	lastState   app.State
 	shownReport time.Time
 	ready       bool // panels are built; their change callbacks may act
 	askedKeys   bool // whether the no-keyring question was asked this run
@@ -272,24 +272,24 @@ func (s *Studio) settingsChanged() {
 // device being opened); it acts on the state the status loop last showed.
 
 func (s *Studio) liveButtonTapped() {
-	switch s.lastState {
-	case "", "idle", "error":
+	switch {
+	case !s.lastState.Active():
 		s.goLive()
-	case "stopping":
+	case s.lastState == app.StateStopping:
 	default:
 		s.confirmStop()
 	}
 }
 
 func (s *Studio) confirmToggle() {
-	switch s.lastState {
-	case "", "idle", "error":
+	switch {
+	case !s.lastState.Active():
 		dialog.NewConfirm("Go live?", "Start streaming to "+s.dests.summary()+"?", func(ok bool) {
 			if ok {
 				s.goLive()
 			}
 		}, s.Window).Show()
-	case "stopping":
+	case s.lastState == app.StateStopping:
 	default:
 		s.confirmStop()
 	}
@@ -307,7 +307,7 @@ func (s *Studio) goLive() {
 	st := s.current()
 	ids := s.dests.ids()
 	s.liveButton.Disable()
-	s.setState("connecting", "Starting…")
+	s.setState(app.StateConnecting, "Starting…")
 	go func() {
 		keyErr := s.storeKeys(st, ids)
 		warnings, err := s.eng.GoLive(st)
@@ -317,7 +317,7 @@ func (s *Studio) goLive() {
 				s.keyringMissing(keyErr)
 			}
 			if err != nil {
-				s.setState("error", err.Error())
+				s.setState(app.StateError, err.Error())
 				return
 			}
 			if len(warnings) > 0 {
@@ -373,66 +373,66 @@ func (s *Studio) keyringMissing(err error) {
 
 func (s *Studio) showStatus(st app.Status, withStats bool) {
 	switch st.State {
-	case "live":
-		s.setState("live", "")
+	case app.StateLive:
+		s.setState(app.StateLive, "")
 		s.stateLabel.SetText("● LIVE  " + elapsed(time.Since(st.Since)))
-	case "connecting":
-		s.setState("connecting", "Connecting to "+s.dests.summary()+"…")
-	case "reconnecting":
+	case app.StateConnecting:
+		s.setState(app.StateConnecting, "Connecting to "+s.dests.summary()+"…")
+	case app.StateReconnecting:
 		why := ""
 		for _, d := range st.Stats.Destinations {
 			if d.Error != "" {
 				why = ": " + d.Error
 			}
 		}
-		s.setState("reconnecting", fmt.Sprintf("Connection lost%s. Attempt %d in %.0f s; encoding and recording carry on.",
+		s.setState(app.StateReconnecting, fmt.Sprintf("Connection lost%s. Attempt %d in %.0f s; encoding and recording carry on.",
 			why, st.Stats.Attempt, st.Stats.NextRetryS))
-	case "stopping":
-		s.setState("stopping", "Finishing: sending what is queued, then unpublishing…")
-	case "error":
-		s.setState("error", st.Error)
+	case app.StateStopping:
+		s.setState(app.StateStopping, "Finishing: sending what is queued, then unpublishing…")
+	case app.StateError:
+		s.setState(app.StateError, st.Error)
 	default:
-		s.setState("idle", "")
+		s.setState(app.StateIdle, "")
 	}
-	if withStats && st.State != "idle" && st.State != "error" && st.State != "connecting" {
+	if withStats && st.State.Streaming() {
 		s.stats.update(st)
 	}
 	s.dests.showStatus(st)
 	s.sources.setLost(st.SourceErrors)
-	if len(st.Reports) > 0 && st.Since != s.shownReport && (st.State == "idle" || st.State == "error") {
+	if len(st.Reports) > 0 && st.Since != s.shownReport && !st.State.Active() {
 		s.shownReport = st.Since
 		s.showReport(st.Reports)
 	}
 }
 
 // setState changes the state bar; a repeated state only updates the detail.
-func (s *Studio) setState(state, detail string) {
+func (s *Studio) setState(state app.State, detail string) {
 	if state != s.lastState {
 		s.lastState = state
 		label, imp, button := "Idle", widget.MediumImportance, "Go Live"
 		switch state {
-		case "connecting":
+		case app.StateConnecting:
 			label, imp, button = "Connecting…", widget.WarningImportance, "Stop"
-		case "live":
+		case app.StateLive:
 			label, imp, button = "● LIVE", widget.DangerImportance, "Stop"
-		case "reconnecting":
+		case app.StateReconnecting:
 			label, imp, button = "Reconnecting…", widget.WarningImportance, "Stop"
-		case "stopping":
+		case app.StateStopping:
 			label, imp, button = "Stopping…", widget.WarningImportance, "Stop"
-		case "error":
+		case app.StateError:
 			label, imp = "Error", widget.DangerImportance
 		}
 		s.stateLabel.Importance = imp
 		s.stateLabel.SetText(label)
 		s.liveButton.SetText(button)
-		if state == "stopping" {
+		if state == app.StateStopping {
 			s.liveButton.Disable()
 		} else {
 			s.liveButton.Enable()
 		}
-		s.sources.setLive(state != "idle" && state != "error")
-		s.output.setLive(state != "idle" && state != "error")
-		s.dests.setLive(state != "idle" && state != "error")
+		s.sources.setLive(state.Active())
+		s.output.setLive(state.Active())
+		s.dests.setLive(state.Active())
 	}
 	if s.detail.Text != detail {
 		s.detail.SetText(detail)
@@ -455,14 +455,13 @@ func elapsed(d time.Duration) string {
 // closeRequested asks before closing while live, then stops cleanly (the
 // engine unpublishes and finishes the recording) before the window goes.
 func (s *Studio) closeRequested() {
-	state := s.lastState
-	if state == "" || state == "idle" || state == "error" {
+	if !s.lastState.Active() {
 		s.shutdown()
 		return
 	}
 	dialog.NewConfirm("Stop streaming and quit?", "The stream will end for your viewers.", func(ok bool) {
 		if ok {
-			s.setState("stopping", "Finishing the stream before quitting…")
+			s.setState(app.StateStopping, "Finishing the stream before quitting…")
 			s.shutdown()
 		}
 	}, s.Window).Show()
