@@ -8,9 +8,10 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
-// copyFrameTo reads a frame's planes in place; what it copies out must be
-// what libav holds, or the Frame layout it relies on has changed.
-func TestFramePlaneReadsWhatLibavHolds(t *testing.T) {
+// copyFrameTo copies every plane of a frame out into an image of its size
+// (avmem's TestPlaneReadsWhatLibavHolds guards the in-place read under it),
+// and refuses an image of another size.
+func TestCopyFrameToCopiesEveryPlane(t *testing.T) {
 	const w, h = 66, 38 // odd chroma rounding and a linesize wider than the row
 	src := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	for i := range src.Y {

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/tallystudio/tally/internal/avmem"
 )
 
 // VideoReader is a source of frames: a device or a media file.
@@ -48,6 +50,9 @@ type MediaFile struct {
 	swr                *astiav.SoftwareResampleContext
 	pkt                *astiav.Packet
 	frame, scaled, pcm *astiav.Frame
+	// mem frees the libav objects above, the decoders whichever they are by
+	// then (a loop reopens them) and a scaler made later for another size.
+	mem *avmem.Closer
 
 	video chan fileFrame
 	audio chan fileChunk
@@ -88,10 +93,12 @@ type fileChunk struct {
 func OpenFile(path string, loop bool, width, height, rate, channels int) (*MediaFile, error) {
 	m := &MediaFile{path: path, loop: loop, w: width, h: height, rate: rate, chns: channels, vidx: -1, aidx: -1,
 		stop: make(chan struct{}), done: make(chan struct{}), images: make(chan *image.YCbCr, 12), held: make(chan *Frame, 12)}
-	if err := m.open(); err != nil {
-		m.free()
+	var mem avmem.Closer
+	defer mem.Close() // frees what is allocated when a step fails
+	if err := m.open(&mem); err != nil {
 		return nil, err
 	}
+	m.mem = mem.Move()
 	if m.vidx >= 0 {
 		m.video = make(chan fileFrame, 4)
 	}
@@ -102,13 +109,13 @@ func OpenFile(path string, loop bool, width, height, rate, channels int) (*Media
 	return m, nil
 }
 
-func (m *MediaFile) open() error {
-	m.fc = astiav.AllocFormatContext()
+// open opens the file and its decoders, registering each object on mem.
+func (m *MediaFile) open(mem *avmem.Closer) error {
+	m.fc = avmem.Own(mem, astiav.AllocFormatContext())
 	if err := m.fc.OpenInput(m.path, nil, nil); err != nil {
-		m.fc.Free()
-		m.fc = nil
 		return fmt.Errorf("%w: media file %s: %v", ErrNoDevice, m.path, err)
 	}
+	mem.Add(m.fc.CloseInput)
 	if err := m.fc.FindStreamInfo(nil); err != nil {
 		return fmt.Errorf("media file %s: %w", m.path, err)
 	}
@@ -121,20 +128,33 @@ func (m *MediaFile) open() error {
 				return fmt.Errorf("media file %s: video: %w", m.path, err)
 			}
 			m.vdec, m.vidx, m.vtb = dec, s.Index(), s.TimeBase()
+			mem.Add(func() { freeDecoder(m.vdec) })
 		case cp.MediaType() == astiav.MediaTypeAudio && m.aidx < 0 && m.rate > 0:
 			dec, err := openDecoder(cp)
 			if err != nil {
 				return fmt.Errorf("media file %s: audio: %w", m.path, err)
 			}
 			m.adec, m.aidx, m.atb = dec, s.Index(), s.TimeBase()
+			mem.Add(func() { freeDecoder(m.adec) })
 		}
 	}
 	if m.vidx < 0 && m.aidx < 0 {
 		return fmt.Errorf("%w: media file %s has no audio or video stream", ErrNoDevice, m.path)
 	}
-	m.pkt, m.frame, m.scaled, m.pcm = astiav.AllocPacket(), astiav.AllocFrame(), astiav.AllocFrame(), astiav.AllocFrame()
-	m.swr = astiav.AllocSoftwareResampleContext()
+	m.pkt = avmem.Own(mem, astiav.AllocPacket())
+	m.frame = avmem.Own(mem, astiav.AllocFrame())
+	m.scaled = avmem.Own(mem, astiav.AllocFrame())
+	m.pcm = avmem.Own(mem, astiav.AllocFrame())
+	m.swr = avmem.Own(mem, astiav.AllocSoftwareResampleContext())
 	return nil
+}
+
+// freeDecoder frees a decoder that may be gone already: flush leaves nil
+// behind when a loop's reopen fails.
+func freeDecoder(cc *astiav.CodecContext) {
+	if cc != nil {
+		cc.Free()
+	}
 }
 
 func openDecoder(cp *astiav.CodecParameters) (*astiav.CodecContext, error) {
@@ -416,7 +436,7 @@ func (m *MediaFile) toImage() (*image.YCbCr, error) {
 			if err != nil {
 				return nil, fmt.Errorf("media file %s: scaler: %w", m.path, err)
 			}
-			m.sws = sws
+			m.sws = avmem.Own(m.mem, sws)
 		}
 		if err := m.sws.ScaleFrame(src, m.scaled); err != nil {
 			return nil, fmt.Errorf("media file %s: scale: %w", m.path, err)
@@ -463,7 +483,7 @@ func (m *MediaFile) decodeAudio(pkt *astiav.Packet, offset time.Duration, end *t
 		if n == 0 {
 			continue
 		}
-		b, _ := framePlane(m.pcm, 0, 1)
+		b, _ := avmem.Plane(m.pcm, 0, 1)
 		if len(b) < 2*n {
 			return fmt.Errorf("media file %s: resampler gave %d bytes for %d samples", m.path, len(b), n)
 		}
@@ -527,39 +547,7 @@ func (m *MediaFile) Close() error {
 			(<-m.held).av.Free()
 		}
 		m.heldMu.Unlock()
-		m.free()
+		m.mem.Close()
 	})
 	return nil
-}
-
-func (m *MediaFile) free() {
-	for _, f := range []**astiav.Frame{&m.frame, &m.scaled, &m.pcm} {
-		if *f != nil {
-			(*f).Free()
-			*f = nil
-		}
-	}
-	if m.pkt != nil {
-		m.pkt.Free()
-		m.pkt = nil
-	}
-	for _, cc := range []**astiav.CodecContext{&m.vdec, &m.adec} {
-		if *cc != nil {
-			(*cc).Free()
-			*cc = nil
-		}
-	}
-	if m.sws != nil {
-		m.sws.Free()
-		m.sws = nil
-	}
-	if m.swr != nil {
-		m.swr.Free()
-		m.swr = nil
-	}
-	if m.fc != nil {
-		m.fc.CloseInput()
-		m.fc.Free()
-		m.fc = nil
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"image"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tallystudio/tally/internal/peers"
@@ -108,5 +110,57 @@ func TestMediaFilePictureReleasedAfterCloseIsFreed(t *testing.T) {
 	release()
 	if len(f.Y) != 0 || len(m.held) != 0 {
 		t.Errorf("after release: %d bytes still visible, %d Frames kept", len(f.Y), len(m.held))
+	}
+}
+
+// A path that is no media file fails to open as a missing source, and frees
+// what it had allocated on the way (the race detector and libav's own checks
+// would see a double free).
+func TestMediaFileThatDoesNotOpenIsNoDevice(t *testing.T) {
+	_, err := OpenFile(filepath.Join(t.TempDir(), "missing.mp4"), false, 320, 180, 48000, 2)
+	if !errors.Is(err, ErrNoDevice) {
+		t.Fatalf("a missing file: %v, want ErrNoDevice", err)
+	}
+	junk := filepath.Join(t.TempDir(), "junk.mp4")
+	if err := os.WriteFile(junk, []byte("not a media file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := OpenFile(junk, false, 320, 180, 48000, 2); err == nil {
+		m.Close()
+		t.Fatal("a file of text opened as media")
+	}
+}
+
+// A looped file plays on past its end (its decoders reopened, a scaler made
+// for another size), and closes, twice, while it is still decoding.
+func TestMediaFileLoopsAndCloses(t *testing.T) {
+	path := peers.FixtureFLV(t, 1)
+	m, err := OpenFile(path, true, 320, 180, 48000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { // the sound must flow, or decoding waits for it
+		var buf []int16
+		var err error
+		for err == nil {
+			buf, err = m.Audio().Read(buf)
+		}
+	}()
+	v := m.Video()
+	for n := range 40 { // more than the file's 30 pictures
+		img, release, err := v.Read()
+		if err != nil {
+			t.Fatalf("picture %d: %v", n, err)
+		}
+		if img.Bounds().Dx() != 320 {
+			t.Fatalf("picture %d is %v", n, img.Bounds())
+		}
+		release()
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }
