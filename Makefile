@@ -31,6 +31,12 @@ vet: ffmpeg vet-cross
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	@$(WITH_FFMPEG) $(GO) vet ./...
+	@$(WITH_FFMPEG) $(GO) run $(STATICCHECK) ./...
+
+# The linter, pinned and run through `go run`, so a fresh machine needs nothing
+# more than the Go module proxy. Its default checks: bugs (SA), simplifications
+# (S), unused code (U) and most style rules (ST).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # The packages that build without cgo, type-checked for the other systems the
 # README gives steps for, so that a Linux-only call breaks `make vet` and not a

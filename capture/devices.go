@@ -244,9 +244,10 @@ func (v *VideoSource) Close() error {
 	v.closed.Store(true)
 	done := make(chan struct{})
 	go func() {
+		// Taking the lock only to learn that the read in flight is over.
 		v.reading.Lock()
-		v.reading.Unlock()
 		close(done)
+		v.reading.Unlock()
 	}()
 	wait := time.Second
 	if v.screen {

@@ -117,12 +117,11 @@ func (d *testPattern) VideoRecord(p prop.Media) (video.Reader, error) {
 
 // patternGen holds precomputed bar rows, so a frame costs a few copies per row.
 type patternGen struct {
-	w, h       int
-	barY       []uint8 // two periods of the luma row, for scrolling by slicing
-	barCb      []uint8
-	barCr      []uint8
-	scale      int
-	textOffset int
+	w, h  int
+	barY  []uint8 // two periods of the luma row, for scrolling by slicing
+	barCb []uint8
+	barCr []uint8
+	scale int
 }
 
 // 75% colour bars in BT.601 limited range: white, yellow, cyan, green, magenta, red, blue.

@@ -68,7 +68,6 @@ type Studio struct {
 	detail     *widget.Label
 	liveButton *widget.Button
 
-	mu          sync.Mutex
 	lastState   app.State
 	shownReport time.Time
 	ready       bool // panels are built; their change callbacks may act
