@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tallystudio/tally/capture"
+	"github.com/tallystudio/tally/internal/raceflag"
 )
 
 func smallSettings() Settings {
@@ -181,7 +182,8 @@ func TestEngineKeepsStreamingWhenTheCameraIsLost(t *testing.T) {
 	if st.Error != "" || len(st.Reports) != 1 {
 		t.Fatalf("after stop: %+v", st)
 	}
-	if strings.Contains(st.Reports[0], "problem:") {
+	// Pacing is judged without the race detector, which slows everything.
+	if !raceflag.Enabled && strings.Contains(st.Reports[0], "problem:") {
 		t.Errorf("the ingest saw problems:\n%s", st.Reports[0])
 	}
 }
