@@ -38,7 +38,7 @@ type AudioSettings struct {
 type Destination struct {
 	Service string // a Services ID
 	URL     string
-	Key     rtmpclient.StreamKey
+	Key     StreamKey
 	// CAFile adds a CA for RTMPS to a private server; Insecure skips verification.
 	CAFile   string
 	Insecure bool
@@ -74,6 +74,11 @@ func DefaultSettings() Settings {
 		Destinations: []Destination{{Service: "local"}},
 	}
 }
+
+// StreamKey is a stream key: it masks itself wherever it is printed. It is
+// rtmpclient's type, named here so that the ui, which talks only to app, can
+// hold one.
+type StreamKey = rtmpclient.StreamKey
 
 // SettingsError is a problem with the settings, found before anything starts.
 type SettingsError struct {

@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tallystudio/tally/app"
-	"github.com/tallystudio/tally/rtmpclient"
 )
 
 // destinationsPanel lists where to stream: one row per destination.
@@ -160,7 +159,7 @@ func (p *destinationsPanel) destinations() []app.Destination {
 		svc := serviceByName(r.service.Selected)
 		d := app.Destination{Service: svc.ID}
 		if svc.ID != "local" {
-			d.URL, d.Key, d.DynamicBitrate = r.url.Text, rtmpclient.StreamKey(r.key.Text), r.dynamic.Checked
+			d.URL, d.Key, d.DynamicBitrate = r.url.Text, app.StreamKey(r.key.Text), r.dynamic.Checked
 		}
 		out = append(out, d)
 	}
