@@ -40,13 +40,14 @@ func runStudio(stderr io.Writer) (code int) {
 		reportNoDisplay(stderr, fmt.Errorf("%w: the window system answered but would not open a window", errNoDisplay))
 		code = exitNoDisplay
 	}()
+	var opts []ui.Option
 	if v, err := strconv.Atoi(os.Getenv("TALLY_PREVIEW_FPS")); err == nil {
-		ui.PreviewFPS = v // for measuring the preview's cost
+		opts = append(opts, ui.WithPreviewFPS(v)) // for measuring the preview's cost
 	}
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
 	a.Settings().SetTheme(ui.NewTheme())
-	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{})
+	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{}, opts...)
 	// SIGINT/SIGTERM end the main loop; the stream is then stopped cleanly
 	// below (unpublished, recording finished), as when the window closes, and
 	// a second signal meanwhile quits at once. The watcher is released on

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -21,8 +22,8 @@ type Service struct {
 	RTMPSOnly           bool
 }
 
-// Services are the presets the window and `tally stream --service` offer.
-var Services = []Service{
+// services are the presets the window and `tally stream --service` offer.
+var services = []Service{
 	{ID: "youtube", Name: "YouTube", URL: "rtmps://a.rtmps.youtube.com:443/live2",
 		BackupURL:       "rtmps://b.rtmps.youtube.com:443/live2?backup=1",
 		MaxVideoBitrate: 51_000_000, MaxKeyframeInterval: 4 * time.Second, MaxHeight: 2160, MaxFPS: 60,
@@ -37,9 +38,13 @@ var Services = []Service{
 	{ID: "local", Name: "Local test"},
 }
 
+// Services returns the presets in the order the window lists them. The copy
+// is the caller's: no one can change the presets for everyone else.
+func Services() []Service { return slices.Clone(services) }
+
 // ServiceByID finds a preset.
 func ServiceByID(id string) (Service, bool) {
-	for _, s := range Services {
+	for _, s := range services {
 		if s.ID == id {
 			return s, true
 		}

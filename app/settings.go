@@ -3,8 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tallystudio/tally/encode"
@@ -36,7 +34,7 @@ type AudioSettings struct {
 
 // Destination is one place to stream to.
 type Destination struct {
-	Service string // a Services ID
+	Service string // a Services() ID
 	URL     string
 	Key     StreamKey
 	// CAFile adds a CA for RTMPS to a private server; Insecure skips verification.
@@ -127,12 +125,7 @@ func (s Settings) Validate() (warnings []string, err error) {
 		}
 	}
 	if s.Record != "" {
-		ext := strings.ToLower(filepath.Ext(s.Record))
-		ok := false
-		for _, f := range encode.RecorderFormats {
-			ok = ok || ext == f
-		}
-		if !ok {
+		if !encode.CanRecord(s.Record) {
 			return nil, bad("record", "recording %q: the file must end in .flv, .mp4 or .mkv", s.Record)
 		}
 	}

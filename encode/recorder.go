@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,17 +28,18 @@ type Recorder struct {
 	mem    *avmem.Closer // frees pkt, the file's IOContext and fc
 }
 
-// RecorderFormats are the containers a recording can be written as.
-var RecorderFormats = []string{".flv", ".mp4", ".mkv"}
+// recorderFormats are the containers a recording can be written as.
+var recorderFormats = []string{".flv", ".mp4", ".mkv"}
+
+// CanRecord tells whether a recording can be written to path: its extension
+// names a container the Recorder writes (.flv, .mp4 or .mkv).
+func CanRecord(path string) bool {
+	return slices.Contains(recorderFormats, strings.ToLower(filepath.Ext(path)))
+}
 
 // NewRecorder creates the file and writes its header. Either encoder may be nil.
 func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, error) {
-	ext := strings.ToLower(filepath.Ext(path))
-	ok := false
-	for _, f := range RecorderFormats {
-		ok = ok || f == ext
-	}
-	if !ok {
+	if !CanRecord(path) {
 		return nil, fmt.Errorf("record: %q: use a file ending in .flv, .mp4 or .mkv", path)
 	}
 	r := &Recorder{path: path}

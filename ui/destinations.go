@@ -38,14 +38,14 @@ type destRow struct {
 
 func serviceNames() []string {
 	var out []string
-	for _, s := range app.Services {
+	for _, s := range app.Services() {
 		out = append(out, s.Name)
 	}
 	return out
 }
 
 func serviceByName(name string) app.Service {
-	for _, s := range app.Services {
+	for _, s := range app.Services() {
 		if s.Name == name {
 			return s
 		}
@@ -59,7 +59,7 @@ func newDestinationsPanel(l loaded, keys app.KeyStore, changed func()) *destinat
 		p.addRow(l.ids[i], d)
 	}
 	p.add = widget.NewButtonWithIcon("Add destination", theme.ContentAddIcon(), func() {
-		p.addRow(newID(), app.Destination{Service: "youtube", URL: app.Services[0].URL})
+		p.addRow(newID(), app.Destination{Service: "youtube", URL: app.Services()[0].URL})
 		p.changed()
 	})
 	p.content = container.NewVBox(p.list, p.add)
@@ -121,7 +121,7 @@ func (p *destinationsPanel) serviceChanged(r *destRow, name string) {
 	svc := serviceByName(name)
 	cur := strings.TrimSpace(r.url.Text)
 	preset := cur == ""
-	for _, s := range app.Services {
+	for _, s := range app.Services() {
 		preset = preset || (s.URL != "" && cur == s.URL)
 	}
 	if preset && svc.URL != "" {

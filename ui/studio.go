@@ -68,6 +68,7 @@ type Studio struct {
 	detail     *widget.Label
 	liveButton *widget.Button
 
+	previewFPS  int // see WithPreviewFPS
 	lastState   app.State
 	shownReport time.Time
 	ready       bool // panels are built; their change callbacks may act
@@ -95,9 +96,12 @@ type sourcePick struct {
 
 // NewStudio builds the studio window and starts its preview. It does not show
 // the window. keys keeps stream keys (app.SystemKeyring in the real app).
-func NewStudio(a fyne.App, eng Engine, keys app.KeyStore) *Studio {
+func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studio {
 	s := &Studio{Window: a.NewWindow(Title), eng: eng, keys: keys, prefs: a.Preferences(), log: slog.Default(),
-		picks: make(chan sourcePick, 1), sourcesShown: make(chan struct{}, 1)}
+		picks: make(chan sourcePick, 1), sourcesShown: make(chan struct{}, 1), previewFPS: DefaultPreviewFPS}
+	for _, o := range opts {
+		o(s)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	w := s.Window
 	w.SetIcon(assets.Icon)

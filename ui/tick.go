@@ -7,9 +7,16 @@ import (
 	"github.com/tallystudio/tally/app"
 )
 
-// PreviewFPS is the preview's refresh rate; 0 turns the preview off (for
-// measuring what it costs).
-var PreviewFPS = 30
+// DefaultPreviewFPS is the preview's refresh rate unless WithPreviewFPS says
+// otherwise.
+const DefaultPreviewFPS = 30
+
+// Option changes how NewStudio builds the studio.
+type Option func(*Studio)
+
+// WithPreviewFPS sets the preview's refresh rate; 0 turns the preview off
+// (for measuring what it costs).
+func WithPreviewFPS(fps int) Option { return func(s *Studio) { s.previewFPS = max(fps, 0) } }
 
 // How often the level meter and the state bar are read; the stats panel is
 // updated on every fourth state reading, once a second.
@@ -30,7 +37,7 @@ const (
 // allocated per frame.
 func (s *Studio) uiLoop() {
 	defer s.loops.Done()
-	rate := max(PreviewFPS, meterHz)
+	rate := max(s.previewFPS, meterHz)
 	meterEvery, statusEvery := max(1, rate/meterHz), max(1, rate/statusHz)
 	t := time.NewTicker(time.Second / time.Duration(rate))
 	defer t.Stop()
@@ -49,7 +56,7 @@ func (s *Studio) uiLoop() {
 			status    *app.Status
 			withStats bool
 		)
-		if PreviewFPS > 0 {
+		if s.previewFPS > 0 {
 			w, h := previewSize(int(s.preview.w.Load()), int(s.preview.h.Load()))
 			b := bufs[next]
 			if b == nil || b.Rect.Dx() != w || b.Rect.Dy() != h {
