@@ -29,6 +29,42 @@ const (
 )
 
 func runStream(args []string, stdout, stderr io.Writer) int {
+	job, err := parseStreamFlags(args, stderr)
+	var ce *cmdError
+	if errors.As(err, &ce) {
+		if ce.err != nil {
+			fmt.Fprintf(stderr, "tally stream: %v\n", ce.err)
+		}
+		return ce.code
+	}
+	return job.run(stdout, stderr)
+}
+
+// cmdError is a command line that cannot run, with the exit code it gives.
+// A nil err means the message was printed already (the flag package does).
+type cmdError struct {
+	code int
+	err  error
+}
+
+func (e *cmdError) Error() string { return fmt.Sprint(e.err) }
+func (e *cmdError) Unwrap() error { return e.err }
+
+func badFlag(code int, format string, a ...any) error {
+	return &cmdError{code: code, err: fmt.Errorf(format, a...)}
+}
+
+// streamJob is what a `tally stream` command line asks for.
+type streamJob struct {
+	settings app.Settings
+	stats    string // json, text or none
+	level    slog.Level
+}
+
+// parseStreamFlags turns the command line into settings. Its errors are
+// *cmdError, with the exit code the README documents. It is long because it
+// is the flat list of flags and their checks, in the order -h prints them.
+func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	def := app.DefaultSettings()
 	fs := flag.NewFlagSet("tally stream", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -65,55 +101,50 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return streamJob{}, &cmdError{code: exitUsage}
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tally stream: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+		return streamJob{}, badFlag(exitUsage, "unexpected argument %q", fs.Arg(0))
 	}
 
-	fail := func(code int, format string, a ...any) int {
-		fmt.Fprintf(stderr, "tally stream: "+format+"\n", a...)
-		return code
-	}
 	s := def
 	s.Video.Source, s.Audio.Source, s.Video.Loop = *videoSrc, *audioSrc, *loop
 	w, h, err := parseSize(*size)
 	if err != nil {
-		return fail(exitSettings, "%v", err)
+		return streamJob{}, &cmdError{code: exitSettings, err: err}
 	}
 	s.Video.Width, s.Video.Height, s.Video.FPS = w, h, *fps
 	if s.Video.Bitrate, err = parseBitrate(*vbitrate); err != nil {
-		return fail(exitSettings, "--vbitrate: %v", err)
+		return streamJob{}, badFlag(exitSettings, "--vbitrate: %v", err)
 	}
 	if s.Audio.Bitrate, err = parseBitrate(*abitrate); err != nil {
-		return fail(exitSettings, "--abitrate: %v", err)
+		return streamJob{}, badFlag(exitSettings, "--abitrate: %v", err)
 	}
 	s.Audio.SampleRate = *samplerate
 	if s.Video.KeyframeInterval, err = parseSeconds(*keyint); err != nil {
-		return fail(exitSettings, "--keyint: %v", err)
+		return streamJob{}, badFlag(exitSettings, "--keyint: %v", err)
 	}
 	s.Video.Encoder, s.Video.Preset, s.Video.Tune, s.Video.Profile, s.Video.BFrames = *encoder, *preset, *tune, *profile, *bframes
 	s.Record, s.Duration = *record, *duration
 	s.Reconnect = app.Reconnect{Off: !*reconnect, MaxAttempts: *retries, MaxWait: *retryMax}
 	if *retries < 0 || *retryMax < time.Second {
-		return fail(exitSettings, "--retries must be 0 or more and --retry-max at least 1s")
+		return streamJob{}, badFlag(exitSettings, "--retries must be 0 or more and --retry-max at least 1s")
 	}
 	switch *statsMode {
 	case "json", "text", "none":
 	default:
-		return fail(exitUsage, "--stats must be json, text or none, not %q", *statsMode)
+		return streamJob{}, badFlag(exitUsage, "--stats must be json, text or none, not %q", *statsMode)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fail(exitUsage, "--log-level must be debug, info, warn or error, not %q", *logLevel)
+		return streamJob{}, badFlag(exitUsage, "--log-level must be debug, info, warn or error, not %q", *logLevel)
 	}
 
 	k := *key
 	if k == "" {
 		k = os.Getenv("TALLY_STREAM_KEY")
 	}
-	dest := app.Destination{Service: *service, URL: *url, Key: rtmpclient.StreamKey(k), CAFile: *caFile, Insecure: *insecure,
+	dest := app.Destination{Service: *service, URL: *url, Key: app.StreamKey(k), CAFile: *caFile, Insecure: *insecure,
 		DynamicBitrate: *dynamic}
 	switch {
 	case dest.Service == "" && dest.URL == "":
@@ -124,13 +155,23 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	if svc, ok := app.ServiceByID(dest.Service); ok && dest.URL == "" && dest.Service != "local" {
 		dest.URL = svc.URL
 		if dest.URL == "" {
-			return fail(exitSettings, "--service %s needs --url", dest.Service)
+			return streamJob{}, badFlag(exitSettings, "--service %s needs --url", dest.Service)
 		}
 	}
 	s.Destinations = []app.Destination{dest}
 
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	sess, warnings, err := app.NewSession(s, log)
+	return streamJob{settings: s, stats: *statsMode, level: level}, nil
+}
+
+// run streams until the duration, a signal or a failure ends it, reports,
+// and returns the exit code.
+func (job streamJob) run(stdout, stderr io.Writer) int {
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "tally stream: "+format+"\n", a...)
+		return code
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: job.level}))
+	sess, warnings, err := app.NewSession(job.settings, log)
 	if err != nil {
 		return fail(exitSettings, "%v", err)
 	}
@@ -143,11 +184,11 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 	defer onInterrupt(stderr, "tally stream", cancel)()
 
 	statsDone := make(chan struct{})
-	go printStats(ctx, sess, *statsMode, stdout, stderr, statsDone)
+	go printStats(ctx, sess, job.stats, stdout, stderr, statsDone)
 	runErr := sess.Run(ctx)
 	cancel()
 	<-statsDone
-	printFinalStats(sess, *statsMode, runErr, stdout, stderr)
+	printFinalStats(sess, job.stats, runErr, stdout, stderr)
 
 	for _, r := range sess.LocalReports() {
 		fmt.Fprint(stderr, r.String())
