@@ -54,21 +54,12 @@ func TestSoakMemoryAndFramesFlat(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), d+2*time.Minute)
 	defer cancel()
-	cmd := tallyCommand(ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "1280x720",
+	lt := startTally(t, ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "1280x720",
 		"--tune", "zerolatency", "--duration", d.String(), "--stats", "json")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	if code := lt.wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, lt.stderr.String())
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var rec statsRecorder
-	rec.read(out)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v", err)
-	}
-	summary, problems := judgeMemoryAndFrames(rec.all(), 30)
+	summary, problems := judgeMemoryAndFrames(lt.rec.all(), 30)
 	t.Log(summary)
 	for _, p := range problems {
 		t.Error(p)
@@ -149,17 +140,9 @@ func TestSoakNginxRestartCycles(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 	ctx, cancel := context.WithTimeout(context.Background(), d+5*time.Minute)
 	defer cancel()
-	cmd := tallyCommand(ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360",
+	lt := startTally(t, ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360",
 		"--stats", "json", "--retry-max", "2s")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var rec statsRecorder
-	go rec.read(out)
+	rec := &lt.rec
 	var warm app.Stats
 	for i := 1; i <= cycles; i++ {
 		time.Sleep(15 * time.Second)
@@ -168,12 +151,12 @@ func TestSoakNginxRestartCycles(t *testing.T) {
 			warm = l[len(l)-1]
 		}
 		ng.Restart(t)
-		waitStat(t, &rec, "reconnect", func(st app.Stats) bool { return st.State == app.StateLive && st.Reconnects == uint64(i) })
+		waitStat(t, rec, "reconnect", func(st app.Stats) bool { return st.State == app.StateLive && st.Reconnects == uint64(i) })
 	}
 	time.Sleep(5 * time.Second)
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v", err)
+	_ = lt.cmd.Process.Signal(syscall.SIGINT)
+	if code := lt.wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, lt.stderr.String())
 	}
 	l := rec.all()
 	last := l[len(l)-1]
