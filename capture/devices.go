@@ -59,6 +59,7 @@ func List() []Device { return list(false) }
 func list(withModes bool) []Device {
 	driverMu.Lock()
 	defer driverMu.Unlock()
+	needMicrophones()
 	var out []Device
 	for _, d := range driver.GetManager().Query(func(driver.Driver) bool { return true }) {
 		info := d.Info()
@@ -140,6 +141,7 @@ func find(spec string) (driver.Driver, error) {
 		want = KindCamera
 	case "mic", "microphone":
 		want = KindMicrophone
+		needMicrophones()
 	case "screen":
 		want = KindScreen
 	default:

@@ -71,8 +71,9 @@ func initAudioBackend() (ctx *malgo.AllocatedContext, err error) {
 // registerMicrophones puts the capture devices the backend lists now in the
 // driver manager, in place of those it listed before. No audio backend means
 // no microphones, never a crash; a listing that fails keeps the last one. The
-// caller holds driverMu (or is init).
+// caller holds driverMu.
 func registerMicrophones() {
+	micsListed = true
 	devs, err := listMicrophones()
 	if err != nil {
 		slog.Debug("capture: no microphones", "err", err)
@@ -99,7 +100,19 @@ func isMicrophone(d driver.Driver) bool {
 	return info.DeviceType == driver.Microphone && info.Label != ToneLabel
 }
 
-func init() { registerMicrophones() }
+// micsListed is whether the microphones were registered yet; guarded by
+// driverMu. They are listed on first need, not when the package loads, so
+// that a command that never asks for one (tally version, tally stream with
+// the tone) never starts the audio backend.
+var micsListed bool
+
+// needMicrophones registers the microphones the first time they are needed.
+// The caller holds driverMu.
+func needMicrophones() {
+	if !micsListed {
+		registerMicrophones()
+	}
+}
 
 type microphone struct {
 	id      malgo.DeviceID

@@ -142,3 +142,36 @@ func TestRescanOfAnUnchangedMachineListsTheSameDevices(t *testing.T) {
 	}
 	t.Logf("devices: %v", after)
 }
+
+// The audio backend starts when a microphone is first needed, not when the
+// package loads: opening the test pattern or the tone lists none, and the
+// first listing lists them once.
+func TestMicrophonesAreListedOnFirstNeedOnly(t *testing.T) {
+	f := &fakeSystem{mics: []string{"USB Mic"}}
+	useFakeSystem(t, f)
+	calls := 0
+	inner := listMicrophones
+	listMicrophones = func() ([]micDevice, error) { calls++; return inner() }
+	driverMu.Lock()
+	micsListed = false
+	driverMu.Unlock()
+
+	for _, spec := range []string{"testpattern", "tone"} {
+		driverMu.Lock()
+		_, err := find(spec)
+		driverMu.Unlock()
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+	}
+	if calls != 0 {
+		t.Fatalf("the test pattern and the tone listed the microphones %d times", calls)
+	}
+	if got := listed(List()); got["microphone:USB Mic"] != 1 {
+		t.Errorf("first listing: %v", got)
+	}
+	List()
+	if calls != 1 {
+		t.Errorf("microphones listed %d times for two listings, want once", calls)
+	}
+}
