@@ -95,7 +95,9 @@ func (s *Session) Stats() Stats {
 	return st
 }
 
-// startStats samples the counters once a second until the returned stop is called.
+// startStats samples the counters once a second until the returned stop is
+// called. It is long because one sample reads every counter into one Stats,
+// field by field, next to the previous sample it is a rate against.
 func (s *Session) startStats() (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})

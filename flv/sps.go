@@ -90,7 +90,9 @@ func unescapeRBSP(b []byte) []byte {
 	return out
 }
 
-// ParseSPS parses an H.264 SPS NAL unit (with its one-byte NAL header).
+// ParseSPS parses an H.264 SPS NAL unit (with its one-byte NAL header). It
+// is long because it reads the fields in the order H.264 7.3.2.1.1 lists
+// them, one after the other; split up, the order would be harder to check.
 func ParseSPS(nal []byte) (SPSInfo, error) {
 	if len(nal) < 4 || nal[0]&0x1f != NALSPS {
 		return SPSInfo{}, errors.New("sps: not an SPS NAL unit")

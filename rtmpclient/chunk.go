@@ -224,6 +224,10 @@ func (cr *chunkReader) readMessage() (Message, error) {
 	}
 }
 
+// readChunk reads one chunk and says whether it completed a message. It is
+// long because it follows the chunk header's layout (basic header, message
+// header of type 0-3, extended timestamp, payload) in the order of the wire,
+// with every bound checked where the field is read.
 func (cr *chunkReader) readChunk() (Message, bool, error) {
 	b0, err := cr.r.ReadByte()
 	if err != nil {

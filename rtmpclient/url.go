@@ -83,7 +83,8 @@ func badKey(format string, args ...any) error {
 // path element of the URL (with its query), as many services show it. A query on
 // the URL itself stays with the application when the key is separate, which is
 // how YouTube's backup URL (".../live2?backup=1") is meant to be used. Errors
-// never contain the key.
+// never contain the key. It is long because each check gives its own
+// message, in the order a streamer would fix them.
 func ParseURL(rawURL, key string) (Endpoint, error) {
 	rawURL = strings.TrimSpace(rawURL)
 	key = strings.TrimSpace(key)

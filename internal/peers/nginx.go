@@ -59,6 +59,7 @@ const nginxModules = "/usr/lib/nginx/modules"
 
 // StartNginx writes a config for free loopback ports, starts nginx in the
 // foreground, waits until it accepts connections, and stops it when the test ends.
+// Most of its length is the config it writes, kept in one piece to read as nginx does.
 func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 	t.Helper()
 	bin := Require(t, "nginx")

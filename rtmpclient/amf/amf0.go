@@ -290,6 +290,8 @@ func (d *amfDecoder) shortString() (string, error) {
 	return string(s), err
 }
 
+// amf0 decodes one AMF0 value. It is one switch over the type markers, long
+// because AMF0 has that many; each case is a few lines.
 func (d *amfDecoder) amf0(depth int) (any, error) {
 	if depth > maxAMFDepth {
 		return nil, d.errorf("nesting deeper than %d", maxAMFDepth)
