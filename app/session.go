@@ -124,83 +124,150 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		defer cancel()
 	}
 
+	enc, closeEncoders, err := s.openEncoders()
+	if err != nil {
+		return err
+	}
+	defer closeEncoders()
+	pubs, err := s.startPublishers(ctx, enc)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		pubs.stop()
+		if s.local != nil {
+			_ = s.local.Close()
+		}
+	}()
+	// Sources open last, just before the clock starts: live sources produce from
+	// the moment they open, and audio time is anchored at the first chunk read,
+	// so any set-up in between would shift audio against video.
+	vsrc, asrc, closeSources, err := s.takeSources(enc)
+	if err != nil {
+		return err
+	}
+	defer closeSources()
+	s.startClock()
+	stopStats := s.startStats()
+	defer stopStats()
+
+	return s.drain(pubs, s.run(ctx, enc, vsrc, asrc))
+}
+
+// encoders are the session's open encoders; either may be nil when its
+// source is "none".
+type encoders struct {
+	video *encode.VideoEncoder
+	audio *encode.AudioEncoder
+}
+
+// openEncoders opens the video and audio encoders the settings ask for, and the
+// recording that takes their packets. The returned func closes them all.
+func (s *Session) openEncoders() (enc encoders, _ func(), err error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	v, a := s.settings.Video, s.settings.Audio
-	var venc *encode.VideoEncoder
-	var aenc *encode.AudioEncoder
 	if v.Source != "none" {
-		venc, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: v.Encoder, Width: v.Width, Height: v.Height,
+		enc.video, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: v.Encoder, Width: v.Width, Height: v.Height,
 			FPS: v.FPS, Bitrate: v.Bitrate, KeyframeInterval: v.KeyframeInterval, Preset: v.Preset, Tune: v.Tune,
 			Profile: v.Profile, BFrames: v.BFrames, Adjustable: s.dynamicBitrate()})
 		if err != nil {
-			return err
+			return encoders{}, nil, err
 		}
-		defer venc.Close()
+		closers = append(closers, enc.video.Close)
 	}
 	if a.Source != "none" {
-		if aenc, err = encode.NewAudioEncoder(encode.AudioConfig{SampleRate: a.SampleRate, Channels: a.Channels, Bitrate: a.Bitrate}); err != nil {
-			return err
+		if enc.audio, err = encode.NewAudioEncoder(encode.AudioConfig{SampleRate: a.SampleRate, Channels: a.Channels, Bitrate: a.Bitrate}); err != nil {
+			return encoders{}, nil, err
 		}
-		defer aenc.Close()
+		closers = append(closers, enc.audio.Close)
 	}
 	if s.settings.Record != "" {
-		if s.rec, err = encode.NewRecorder(s.settings.Record, venc, aenc); err != nil {
-			return err
+		if s.rec, err = encode.NewRecorder(s.settings.Record, enc.video, enc.audio); err != nil {
+			return encoders{}, nil, err
 		}
-		defer s.closeRecorder()
+		closers = append(closers, func() { _ = s.closeRecorder() })
 	}
+	return enc, closeAll, nil
+}
 
-	if err := s.openDestinations(venc, aenc); err != nil {
-		return err
-	}
-	s.il = rtmpclient.NewInterleaver(venc != nil, aenc != nil, s.fan.Write)
-	if err := s.writeHeaders(venc, aenc); err != nil {
-		return err
-	}
+// publishers are the destinations' Publishers at work.
+type publishers struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
 
-	// Publishers run under their own context so that a stop can flush the
-	// encoders into them before they unpublish.
-	pubCtx, stopPubs := context.WithCancel(context.WithoutCancel(ctx))
-	var pubs sync.WaitGroup
+// stop ends the publishers (they unpublish) and waits for them. It may be
+// called more than once.
+func (p *publishers) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// startPublishers opens the destinations, queues the sequence headers and
+// starts one Publisher per destination. The Publishers run under their own
+// context, not ctx, so that a stop can flush the encoders into them before
+// they unpublish (see drain).
+func (s *Session) startPublishers(ctx context.Context, enc encoders) (*publishers, error) {
+	if err := s.openDestinations(enc.video, enc.audio); err != nil {
+		return nil, err
+	}
+	s.il = rtmpclient.NewInterleaver(enc.video != nil, enc.audio != nil, s.fan.Write)
+	if err := s.writeHeaders(enc.video, enc.audio); err != nil {
+		return nil, err
+	}
+	pubCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p := &publishers{cancel: cancel}
 	for _, d := range s.dests {
-		pubs.Add(1)
+		p.wg.Add(1)
 		go func() {
-			defer pubs.Done()
+			defer p.wg.Done()
 			if err := d.pub.Run(pubCtx); err != nil {
 				d.setErr(err)
 				s.log.Error("destination failed", "destination", d.ep.String(), "err", err)
 			}
 		}()
 	}
-	defer func() {
-		stopPubs()
-		pubs.Wait()
-		if s.local != nil {
-			_ = s.local.Close()
-		}
-	}()
+	return p, nil
+}
 
-	// Sources open last, just before the clock starts: live sources produce from
-	// the moment they open, and audio time is anchored at the first chunk read,
-	// so any set-up in between would shift audio against video.
-	var vsrc *videoTap
-	var asrc capture.AudioReader
-	var closeSources func()
+// takeSources returns the sources the encoders read, and a func that
+// releases them.
+func (s *Session) takeSources(enc encoders) (vsrc *videoTap, asrc capture.AudioReader, release func(), err error) {
+	closeProgram := func() {}
 	if s.sources == nil {
 		// Without a studio, the session runs its own program: the same
 		// readers, the same slate and silence when a device is lost.
 		prog := newProgram(s.log)
-		defer prog.close()
-		if err := prog.set(v, a); err != nil {
-			return err
+		if err := prog.set(s.settings.Video, s.settings.Audio); err != nil {
+			prog.close()
+			return nil, nil, nil, err
 		}
+		closeProgram = prog.close
 		s.sources = prog.taps
 		s.lostSources = prog.sourceErrors
 	}
-	vsrc, asrc, closeSources, err = s.sources(venc != nil, aenc != nil)
+	vsrc, asrc, closeSources, err := s.sources(enc.video != nil, enc.audio != nil)
 	if err != nil {
-		return err
+		closeProgram()
+		return nil, nil, nil, err
 	}
-	defer closeSources()
+	return vsrc, asrc, func() { closeSources(); closeProgram() }, nil
+}
+
+// startClock starts the session clock that paces video and anchors audio,
+// and the session is live.
+func (s *Session) startClock() {
+	v := s.settings.Video
 	s.counter.videoTarget.Store(uint64(v.Bitrate))
 	s.start = time.Now()
 	if s.phase != nil && v.FPS > 0 {
@@ -213,24 +280,28 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		}
 	}
 	s.setState(StateLive)
-	stopStats := s.startStats()
-	defer stopStats()
+}
 
+// run encodes until ctx ends, a capture loop ends (a file played to its end
+// is not an error) or every destination has failed. It then stops capture,
+// with the encoders flushed into the interleaver, and returns the loops'
+// first error.
+func (s *Session) run(ctx context.Context, enc encoders, vsrc *videoTap, asrc capture.AudioReader) error {
 	captureCtx, stopCapture := context.WithCancel(ctx)
 	defer stopCapture()
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
-	if venc != nil {
+	if enc.video != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); errc <- s.videoLoop(captureCtx, vsrc, venc) }()
+		go func() { defer wg.Done(); errc <- s.videoLoop(captureCtx, vsrc, enc.video) }()
 	}
-	if aenc != nil {
+	if enc.audio != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); errc <- s.audioLoop(captureCtx, asrc, aenc) }()
+		go func() { defer wg.Done(); errc <- s.audioLoop(captureCtx, asrc, enc.audio) }()
 	}
-	if venc != nil {
+	if enc.video != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.runBitrateController(captureCtx, venc) }()
+		go func() { defer wg.Done(); s.runBitrateController(captureCtx, enc.video) }()
 	}
 	// A destination failing alone does not end the session while something else
 	// (another destination, the recording) still works.
@@ -254,11 +325,16 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	if errors.Is(loopErr, io.EOF) {
 		loopErr = nil // a media file played to its end: a normal finish
 	}
+	return loopErr
+}
+
+// drain sends what the interleaver still holds, lets the publishers' queues
+// empty a moment, and stops the publishers. It returns loopErr, else the
+// recording's failure, else the destinations'.
+func (s *Session) drain(pubs *publishers, loopErr error) error {
 	s.il.Flush()
-	// Let the queues drain a moment before the publishers unpublish.
 	s.waitQueues(2 * time.Second)
-	stopPubs()
-	pubs.Wait()
+	pubs.stop()
 	if loopErr != nil {
 		return loopErr
 	}
