@@ -198,7 +198,7 @@ var ErrClosed = errors.New("engine closed")
 // cannot start. Watch Status for the rest.
 func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 	s.Duration = 0
-	sess, warnings, err := NewSession(s, e.log)
+	sess, warnings, err := newStudioSession(s, e.log, e.prog)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,6 @@ func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 		e.mu.Unlock()
 		return nil, err
 	}
-	sess.sources, sess.phase, sess.lostSources = e.prog.taps, e.prog.lastFrameTime, e.prog.sourceErrors
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	e.sess, e.cancel, e.done = sess, cancel, done

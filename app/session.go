@@ -41,13 +41,14 @@ type Session struct {
 	state   atomic.Int32 // a State
 	stats   statsState
 	counter counters
-	// sources, when set, supplies already-open sources (the studio's program);
-	// otherwise Run opens the ones the settings name.
-	sources func(wantVideo, wantAudio bool) (*videoTap, capture.AudioReader, func(), error)
-	// phase, when set, is when the already-running video source last delivered
-	// a frame: the session clock starts in step with it.
-	phase func() time.Time
-	// lostSources reports sources replaced by a slate or silence.
+	// sources supplies what the encoders read: the studio's program, or own.
+	sources sourceProvider
+	// own is the session's own program when it runs on its own (NewSession):
+	// Run opens the sources the settings name and closes them as it ends.
+	// It is nil under the studio, whose sources are open before and after.
+	own *program
+	// lostSources is sources.sourceErrors, set once when the session is built
+	// (stats.go reads it).
 	lostSources func() []string
 	// forceKey asks the video loop for a keyframe: a destination resumed.
 	forceKey atomic.Bool
@@ -79,16 +80,45 @@ type counters struct {
 	videoTarget         atomic.Uint64 // the encoder's bitrate now, b/s
 }
 
-// NewSession validates the settings. Nothing starts until Run.
+// sourceProvider gives a session its sources. The program is one: the
+// studio's, whose sources stay open across sessions, or a session's own.
+type sourceProvider interface {
+	// taps attaches to the open sources; the returned func detaches.
+	taps(wantVideo, wantAudio bool) (*videoTap, capture.AudioReader, func(), error)
+	// lastFrameTime is when the video source last delivered a frame, or zero.
+	lastFrameTime() time.Time
+	// sourceErrors names the sources replaced by a slate or silence.
+	sourceErrors() []string
+}
+
+// NewSession validates the settings for a session that runs on its own, as
+// tally stream does: it runs its own program over the sources the settings
+// name, with the same slate and silence when a device is lost. Nothing starts
+// until Run.
 func NewSession(s Settings, log *slog.Logger) (*Session, []string, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	prog := newProgram(log)
+	return newSession(s, log, prog, prog)
+}
+
+// newStudioSession validates the settings for a session the studio runs over
+// its program's sources, which are open already and stay open after it.
+func newStudioSession(s Settings, log *slog.Logger, src sourceProvider) (*Session, []string, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	return newSession(s, log, src, nil)
+}
+
+func newSession(s Settings, log *slog.Logger, src sourceProvider, own *program) (*Session, []string, error) {
 	warnings, err := s.Validate()
 	if err != nil {
 		return nil, nil, err
 	}
-	ss := &Session{settings: s, log: log, vfps: s.Video.FPS, failures: make(chan struct{}, 1)}
+	ss := &Session{settings: s, log: log, vfps: s.Video.FPS, failures: make(chan struct{}, 1),
+		sources: src, own: own, lostSources: src.sourceErrors}
 	return ss, warnings, nil
 }
 
@@ -244,19 +274,14 @@ func (s *Session) startPublishers(ctx context.Context, enc encoders) (*publisher
 // releases them.
 func (s *Session) takeSources(enc encoders) (vsrc *videoTap, asrc capture.AudioReader, release func(), err error) {
 	closeProgram := func() {}
-	if s.sources == nil {
-		// Without a studio, the session runs its own program: the same
-		// readers, the same slate and silence when a device is lost.
-		prog := newProgram(s.log)
-		if err := prog.set(s.settings.Video, s.settings.Audio); err != nil {
-			prog.close()
+	if s.own != nil {
+		if err := s.own.set(s.settings.Video, s.settings.Audio); err != nil {
+			s.own.close()
 			return nil, nil, nil, err
 		}
-		closeProgram = prog.close
-		s.sources = prog.taps
-		s.lostSources = prog.sourceErrors
+		closeProgram = s.own.close
 	}
-	vsrc, asrc, closeSources, err := s.sources(enc.video != nil, enc.audio != nil)
+	vsrc, asrc, closeSources, err := s.sources.taps(enc.video != nil, enc.audio != nil)
 	if err != nil {
 		closeProgram()
 		return nil, nil, nil, err
@@ -270,11 +295,12 @@ func (s *Session) startClock() {
 	v := s.settings.Video
 	s.counter.videoTarget.Store(uint64(v.Bitrate))
 	s.start = time.Now()
-	if s.phase != nil && v.FPS > 0 {
-		// Centre each slot's interval on one of the source's frames, not at
-		// a random phase where jitter moves frames across slot edges (a
-		// repeat and a drop for each crossing).
-		if p := s.phase(); !p.IsZero() && time.Since(p) < time.Second {
+	if s.own == nil && v.FPS > 0 {
+		// The studio's video source is already running. Centre each slot's
+		// interval on one of its frames, not at a random phase where jitter
+		// moves frames across slot edges (a repeat and a drop for each
+		// crossing).
+		if p := s.sources.lastFrameTime(); !p.IsZero() && time.Since(p) < time.Second {
 			interval := time.Second / time.Duration(v.FPS)
 			s.start = p.Add(time.Since(p).Truncate(interval) + interval)
 		}
