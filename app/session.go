@@ -47,9 +47,6 @@ type Session struct {
 	// Run opens the sources the settings name and closes them as it ends.
 	// It is nil under the studio, whose sources are open before and after.
 	own *program
-	// lostSources is sources.sourceErrors, set once when the session is built
-	// (stats.go reads it).
-	lostSources func() []string
 	// forceKey asks the video loop for a keyframe: a destination resumed.
 	forceKey atomic.Bool
 	// failures: see destination.failures
@@ -118,7 +115,7 @@ func newSession(s Settings, log *slog.Logger, src sourceProvider, own *program) 
 		return nil, nil, err
 	}
 	ss := &Session{settings: s, log: log, vfps: s.Video.FPS, failures: make(chan struct{}, 1),
-		sources: src, own: own, lostSources: src.sourceErrors}
+		sources: src, own: own}
 	return ss, warnings, nil
 }
 

@@ -67,8 +67,8 @@ func (s *Session) Stats() Stats {
 	defer s.stats.mu.Unlock()
 	st := s.stats.latest
 	st.State = s.State()
-	if s.lostSources != nil && st.State == StateLive {
-		st.SourcesLost = s.lostSources()
+	if st.State == StateLive {
+		st.SourcesLost = s.sources.sourceErrors()
 	}
 	st.Destinations = append([]DestinationStats(nil), st.Destinations...)
 	// Live but with every destination away: say so, with the soonest retry.
