@@ -69,6 +69,21 @@ func startStudio(t *testing.T, ctx context.Context, x *peers.Xvfb, env ...string
 	return st
 }
 
+// stopWith sends sig and waits, at most 30 s, for the studio to exit cleanly.
+func (st studioRun) stopWith(t *testing.T, sig os.Signal) {
+	t.Helper()
+	_ = st.cmd.Process.Signal(sig)
+	select {
+	case err := <-st.exited:
+		st.exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("exit after %v: %v\n%s", sig, err, st.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the studio did not quit within 30 s of %v\n%s", sig, st.logs.String())
+	}
+}
+
 // acceptAndClose listens on a unix socket and closes every connection at
 // once: a display server that answers and then refuses.
 func acceptAndClose(t *testing.T, addr string) {
@@ -167,7 +182,7 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	st := startStudio(t, ctx, x, "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
-	cmd, logs, exited, win := st.cmd, st.logs, st.exited, st.window
+	logs, win := st.logs, st.window
 	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
 	if dir == "" {
 		dir = t.TempDir()
@@ -207,16 +222,7 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 		t.Errorf("no red LIVE state in the bottom bar of %s", shot)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the studio did not quit within 30 s of SIGTERM\n%s", logs.String())
-	}
+	st.stopWith(t, syscall.SIGTERM)
 	log := ng.ErrorLog()
 	if del, disc := strings.Index(log, "deleteStream"), strings.LastIndex(log, "disconnect"); del < 0 || del > disc {
 		t.Errorf("no deleteStream before the disconnect")

@@ -23,19 +23,8 @@ func TestStudioStopsCleanlyOnInterrupt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	st := startStudio(t, ctx, x, "XDG_CONFIG_HOME="+t.TempDir())
-	cmd, logs, exited := st.cmd, st.logs, st.exited
-
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v\n%s", err, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the studio did not quit within 30 s of SIGINT\n%s", logs.String())
-	}
-	if !strings.Contains(logs.String(), "tally: stopping") {
-		t.Errorf("the studio did not say it was stopping:\n%s", logs.String())
+	st.stopWith(t, syscall.SIGINT)
+	if !strings.Contains(st.logs.String(), "tally: stopping") {
+		t.Errorf("the studio did not say it was stopping:\n%s", st.logs.String())
 	}
 }
