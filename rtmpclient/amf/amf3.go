@@ -154,31 +154,25 @@ func (d *amfDecoder) amf3Value(depth int) (any, error) {
 	case amf3String:
 		return d.amf3String()
 	case amf3XMLDoc, amf3XML, amf3ByteArray:
-		ref, err := d.u29()
-		if err != nil {
-			return nil, err
-		}
-		if ref&1 == 0 {
-			return d.amf3Ref(ref, depth)
+		ref, v, inline, err := d.amf3Header(depth)
+		if !inline {
+			return v, err
 		}
 		start := d.startEntry(depth)
 		b, err := d.bytes(int(ref >> 1))
 		if err != nil {
 			return nil, err
 		}
-		var v any = XMLDocument(b)
+		v = XMLDocument(b)
 		if marker == amf3ByteArray {
 			v = append([]byte(nil), b...)
 		}
 		d.amf3.objects = append(d.amf3.objects, d.entry(v, start))
 		return v, nil
 	case amf3Date:
-		ref, err := d.u29()
-		if err != nil {
-			return nil, err
-		}
-		if ref&1 == 0 {
-			return d.amf3Ref(ref, depth)
+		_, v, inline, err := d.amf3Header(depth)
+		if !inline {
+			return v, err
 		}
 		start := d.startEntry(depth)
 		ms, err := d.f64()
@@ -210,12 +204,9 @@ func (d *amfDecoder) amf3Ref(ref uint32, depth int) (any, error) {
 
 // amf3Array returns an ECMAArray when the array has named members, else []any.
 func (d *amfDecoder) amf3Array(depth int) (any, error) {
-	ref, err := d.u29()
-	if err != nil {
-		return nil, err
-	}
-	if ref&1 == 0 {
-		return d.amf3Ref(ref, depth)
+	ref, v, inline, err := d.amf3Header(depth)
+	if !inline {
+		return v, err
 	}
 	n := int(ref >> 1)
 	if n > len(d.b)-d.off {
@@ -248,12 +239,9 @@ func (d *amfDecoder) amf3Array(depth int) (any, error) {
 }
 
 func (d *amfDecoder) amf3Object(depth int) (any, error) {
-	ref, err := d.u29()
-	if err != nil {
-		return nil, err
-	}
-	if ref&1 == 0 {
-		return d.amf3Ref(ref, depth)
+	ref, v, inline, err := d.amf3Header(depth)
+	if !inline {
+		return v, err
 	}
 	start := d.startEntry(depth)
 	var traits amf3Traits
@@ -307,7 +295,7 @@ func (d *amfDecoder) amf3Object(depth int) (any, error) {
 			return nil, err
 		}
 	}
-	var v any = props
+	v = props
 	if traits.class != "" {
 		v = TypedObject{Class: traits.class, Props: props}
 	}
@@ -341,4 +329,19 @@ func (d *amfDecoder) amf3Pairs(ps []Property, depth int) ([]Property, error) {
 		}
 		ps = append(ps, Property{Key: key, Value: v})
 	}
+}
+
+// amf3Header reads the U29 that starts a value kept in the object table. A
+// reference (low bit clear) is resolved at once and returned with inline
+// false; otherwise the U29 comes back for the inline value's length or flags.
+func (d *amfDecoder) amf3Header(depth int) (u29 uint32, v any, inline bool, err error) {
+	ref, err := d.u29()
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if ref&1 == 0 {
+		v, err := d.amf3Ref(ref, depth)
+		return 0, v, false, err
+	}
+	return ref, nil, true, nil
 }
