@@ -81,45 +81,58 @@ func (s *idleAudio) Format() (int, int) { return 48000, 2 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// programOf is a program whose sources are the named readers; any other name
+// opens nothing.
+func programOf(t *testing.T, video map[string]capture.VideoReader, audio map[string]capture.AudioReader) *program {
+	p := newProgram(quietLog())
+	p.open = func(v VideoSettings, a AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error) {
+		return video[v.Source], audio[a.Source], func() {}, nil
+	}
+	t.Cleanup(p.close)
+	return p
+}
+
+// replaceStuckSource sets the source "stuck", attaches a session's taps,
+// replaces it with "next", lets the stuck reader deliver late, and waits for
+// it to end. It returns the taps' reader for the check.
+func replaceStuckSource(t *testing.T, p *program, set func(name string) error, late chan struct{}, wantVideo bool) (*videoTap, capture.AudioReader) {
+	t.Helper()
+	if err := set("stuck"); err != nil {
+		t.Fatal(err)
+	}
+	vt, ar, closeTaps, err := p.taps(wantVideo, !wantVideo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeTaps)
+	p.mu.Lock()
+	var done <-chan struct{}
+	if wantVideo {
+		done = p.video.done
+	} else {
+		done = p.audio.done
+	}
+	p.mu.Unlock()
+	if err := set("next"); err != nil {
+		t.Fatal(err)
+	}
+	close(late)
+	if !waitFor(done, 5*time.Second) {
+		t.Fatal("the stopped source's reader never ended")
+	}
+	return vt, ar
+}
+
 // A source whose reader outlives the stop timeout must not reach the taps the
 // next source now feeds: its late frame goes nowhere and its memory comes back.
 func TestStoppedVideoFeedNeverDeliversALateFrameToTheNextSourcesTaps(t *testing.T) {
 	shortStopTimeout(t)
 	stuck := &stuckVideo{late: make(chan struct{}), img: image.NewGray(image.Rect(0, 0, 2, 2))}
 	next := &idleVideo{closed: make(chan struct{})}
-	p := newProgram(quietLog())
-	p.open = func(v VideoSettings, _ AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error) {
-		switch v.Source {
-		case "stuck":
-			return stuck, nil, func() {}, nil
-		case "next":
-			return next, nil, func() {}, nil
-		}
-		return nil, nil, func() {}, nil
-	}
-	defer p.close()
-	none := AudioSettings{Source: "none"}
-	if err := p.set(VideoSettings{Source: "stuck"}, none); err != nil {
-		t.Fatal(err)
-	}
-	tap, _, closeTaps, err := p.taps(true, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeTaps()
-	p.mu.Lock()
-	old := p.video
-	p.mu.Unlock()
-
-	if err := p.set(VideoSettings{Source: "next"}, none); err != nil {
-		t.Fatal(err)
-	}
-	close(stuck.late)
-	select {
-	case <-old.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stopped source's reader never ended")
-	}
+	p := programOf(t, map[string]capture.VideoReader{"stuck": stuck, "next": next}, nil)
+	tap, _ := replaceStuckSource(t, p, func(name string) error {
+		return p.set(VideoSettings{Source: name}, AudioSettings{Source: "none"})
+	}, stuck.late, true)
 	if fr, _, _ := tap.take(); fr != nil {
 		fr.unref()
 		t.Fatal("the next source's tap received a frame from the source it replaced")
@@ -135,42 +148,12 @@ func TestStoppedAudioFeedNeverDeliversALateChunkToTheNextSourcesTaps(t *testing.
 	shortStopTimeout(t)
 	stuck := &stuckAudio{late: make(chan struct{})}
 	next := &idleAudio{idleVideo{closed: make(chan struct{})}}
-	p := newProgram(quietLog())
-	p.open = func(_ VideoSettings, a AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error) {
-		switch a.Source {
-		case "stuck":
-			return nil, stuck, func() {}, nil
-		case "next":
-			return nil, next, func() {}, nil
-		}
-		return nil, nil, func() {}, nil
-	}
-	defer p.close()
-	none := VideoSettings{Source: "none"}
-	if err := p.set(none, AudioSettings{Source: "stuck", SampleRate: 48000, Channels: 2}); err != nil {
-		t.Fatal(err)
-	}
-	_, ar, closeTaps, err := p.taps(false, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeTaps()
-	tap := ar.(*audioTap)
-	p.mu.Lock()
-	old := p.audio
-	p.mu.Unlock()
-
-	if err := p.set(none, AudioSettings{Source: "next", SampleRate: 48000, Channels: 2}); err != nil {
-		t.Fatal(err)
-	}
-	close(stuck.late)
+	p := programOf(t, nil, map[string]capture.AudioReader{"stuck": stuck, "next": next})
+	_, ar := replaceStuckSource(t, p, func(name string) error {
+		return p.set(VideoSettings{Source: "none"}, AudioSettings{Source: name, SampleRate: 48000, Channels: 2})
+	}, stuck.late, false)
 	select {
-	case <-old.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stopped source's reader never ended")
-	}
-	select {
-	case c := <-tap.ch:
+	case c := <-ar.(*audioTap).ch:
 		t.Fatalf("the next source's tap received %v from the source it replaced", c.samples)
 	default:
 	}

@@ -551,19 +551,8 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.Vide
 		// stands (or the last one repeats).
 		due := s.start.Add(time.Duration(n)*interval + interval/2)
 		opens := due.Add(-interval)
-		timer.Reset(time.Until(due))
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				return enc.Flush(s.emitVideo)
-			case <-timer.C:
-				break wait
-			case <-src.arrived:
-				if src.freshSince(opens) {
-					break wait
-				}
-			}
+		if !waitForSlot(ctx, src, timer, due, opens) {
+			return enc.Flush(s.emitVideo)
 		}
 		// Too late for this slot and the next: skip ahead rather than fall further behind.
 		if behind := time.Since(due); behind > interval {
@@ -573,24 +562,8 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.Vide
 		}
 		f, dropped, err := src.take()
 		if f == nil && err == nil && last != nil {
-			// A frame due for this slot may be a moment late (a busy machine
-			// delays the hand-over): give it a third of a frame before
-			// repeating the last one, or it would land a slot late and put
-			// the picture a frame behind the sound.
-			select { // a token from a frame already taken says nothing
-			case <-src.arrived:
-			default:
-			}
 			var more uint64
-			if f, more, err = src.take(); f == nil && err == nil {
-				grace.Reset(interval / 3)
-				select {
-				case <-src.arrived:
-				case <-grace.C:
-				case <-ctx.Done():
-				}
-				f, more, err = src.take()
-			}
+			f, more, err = takeLate(ctx, src, grace, interval/3)
 			dropped += more
 		}
 		s.counter.droppedCapture.Add(dropped)
@@ -621,6 +594,44 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.Vide
 		}
 		s.counter.framesEncoded.Add(1)
 	}
+}
+
+// waitForSlot waits until the slot is due or a frame captured since it
+// opened arrives, whichever is first. It returns false when ctx ends.
+func waitForSlot(ctx context.Context, src *videoTap, timer *time.Timer, due, opens time.Time) bool {
+	timer.Reset(time.Until(due))
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-src.arrived:
+			if src.freshSince(opens) {
+				return true
+			}
+		}
+	}
+}
+
+// takeLate gives a frame due for this slot a moment more (a busy machine
+// delays the hand-over) before the last one is repeated: landing a slot late
+// would put the picture a frame behind the sound.
+func takeLate(ctx context.Context, src *videoTap, grace *time.Timer, wait time.Duration) (*sharedFrame, uint64, error) {
+	select { // a token from a frame already taken says nothing
+	case <-src.arrived:
+	default:
+	}
+	if f, dropped, err := src.take(); f != nil || err != nil {
+		return f, dropped, err
+	}
+	grace.Reset(wait)
+	select {
+	case <-src.arrived:
+	case <-grace.C:
+	case <-ctx.Done():
+	}
+	return src.take()
 }
 
 // audioLoop encodes audio as it arrives. Audio time counts samples from the

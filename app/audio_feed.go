@@ -1,0 +1,157 @@
+package app
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tallystudio/tally/capture"
+)
+
+// audioFeed is one open audio source: its level, for the meter, and each
+// chunk copied to the taps.
+type audioFeed struct {
+	feed[*audioTap]
+	level levelMeter
+}
+
+func newAudioFeed(taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
+	return &audioFeed{feed: newFeed("audio", "silence", taps, log)}
+}
+
+type audioChunk struct {
+	samples        []int16
+	rate, channels int
+}
+
+// startAudioFeed reads src until it ends; a device that fails is replaced by
+// silence in the settings' format. Without a src the feed has failed, for why.
+func startAudioFeed(src capture.AudioReader, why error, a AudioSettings, taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
+	f := newAudioFeed(taps, log)
+	if src == nil {
+		f.failed(why)
+		return f
+	}
+	var buf []int16
+	f.run(src.Close, func() error {
+		var err error
+		if buf, err = src.Read(buf); err != nil {
+			return err
+		}
+		rate, channels := src.Format()
+		if !f.locked(func() {
+			f.level.add(buf, rate, channels)
+			f.offer(buf, rate, channels)
+		}) {
+			return errFeedStopped
+		}
+		return nil
+	}, func() { f.silence(a) })
+	return f
+}
+
+// offer copies a chunk to every tap; the caller holds mu.
+func (f *audioFeed) offer(s []int16, rate, channels int) {
+	for t := range f.taps {
+		t.offer(s, rate, channels)
+	}
+}
+
+// silence sends 10 ms chunks of silence in real time until the feed is stopped.
+func (f *audioFeed) silence(a AudioSettings) {
+	rate, channels := max(a.SampleRate, 8000), max(a.Channels, 1)
+	chunk := make([]int16, rate/100*channels)
+	f.every(audioChunkPeriod, func() bool {
+		return f.locked(func() { f.offer(chunk, rate, channels) })
+	})
+}
+
+const audioChunkPeriod = 10 * time.Millisecond
+
+// stop stops the source and returns its taps for the next one; the meter
+// falls silent.
+func (f *audioFeed) stop() map[*audioTap]struct{} {
+	taps := f.feed.stop(nil)
+	f.level.reset()
+	return taps
+}
+
+// audioTap is a session's view of the program's audio. Chunks queue up to a
+// bound (a stalled session must not hold memory without end); past it they
+// are dropped and counted.
+type audioTap struct {
+	ch      chan audioChunk
+	free    chan []int16
+	errc    chan error
+	dropped atomic.Uint64
+	format  atomic.Uint64 // rate<<8 | channels of the last chunk read
+	detach  func(*audioTap)
+	closed  chan struct{}
+	once    sync.Once
+}
+
+const audioTapDepth = 200 // chunks; about 2 s of 10 ms chunks
+
+func newAudioTap(detach func(*audioTap)) *audioTap {
+	return &audioTap{ch: make(chan audioChunk, audioTapDepth), free: make(chan []int16, audioTapDepth),
+		errc: make(chan error, 1), detach: detach, closed: make(chan struct{})}
+}
+
+func (t *audioTap) offer(s []int16, rate, channels int) {
+	var buf []int16
+	select {
+	case buf = <-t.free:
+	default:
+	}
+	select {
+	case t.ch <- audioChunk{append(buf[:0], s...), rate, channels}:
+	default:
+		t.dropped.Add(1)
+	}
+}
+
+func (t *audioTap) fail(err error) {
+	select {
+	case t.errc <- err:
+	default:
+	}
+}
+
+func (t *audioTap) forget() {
+	select {
+	case <-t.errc:
+	default:
+	}
+}
+
+func (t *audioTap) Read(dst []int16) ([]int16, error) {
+	select {
+	case c := <-t.ch:
+		dst = append(dst[:0], c.samples...)
+		t.format.Store(uint64(c.rate)<<8 | uint64(c.channels))
+		select {
+		case t.free <- c.samples:
+		default:
+		}
+		return dst, nil
+	case err := <-t.errc:
+		return dst, err
+	case <-t.closed:
+		return dst, io.EOF
+	}
+}
+
+func (t *audioTap) Format() (rate, channels int) {
+	f := t.format.Load()
+	return int(f >> 8), int(f & 0xff)
+}
+
+func (t *audioTap) Close() error {
+	t.once.Do(func() {
+		t.detach(t)
+		close(t.closed)
+	})
+	return nil
+}
