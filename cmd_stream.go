@@ -17,6 +17,7 @@ import (
 	"github.com/tallystudio/tally/capture"
 	"github.com/tallystudio/tally/encode"
 	"github.com/tallystudio/tally/rtmpclient"
+	"github.com/tallystudio/tally/scene"
 )
 
 // Exit codes of `tally stream`, so scripts can tell failures apart.
@@ -37,6 +38,7 @@ func runStream(args []string, stdout, stderr io.Writer) int {
 		}
 		return ce.code
 	}
+	job.commands = os.Stdin
 	return job.run(stdout, stderr)
 }
 
@@ -59,6 +61,7 @@ type streamJob struct {
 	settings app.Settings
 	stats    string // json, text or none
 	level    slog.Level
+	commands io.Reader // lines such as "scene NAME", with --scenes
 }
 
 // parseStreamFlags turns the command line into settings. Its errors are
@@ -73,6 +76,8 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	service := fs.String("service", "", "youtube, facebook, twitch, custom or local")
 	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N], file:PATH or none")
 	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], file (the video file's sound), file:PATH or none")
+	scenes := fs.String("scenes", "", "compose the video from this scene collection (docs/SCENES.md); a line \"scene NAME\" on standard input switches scenes")
+	sceneName := fs.String("scene", "", "with --scenes: the scene to start on (default: the collection's active one)")
 	loop := fs.Bool("loop", false, "with a file source: start again at the end instead of stopping")
 	size := fs.String("size", fmt.Sprintf("%dx%d", def.Video.Width, def.Video.Height), "output size WIDTHxHEIGHT")
 	fps := fs.Int("fps", def.Video.FPS, "frames per second")
@@ -159,8 +164,40 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 		}
 	}
 	s.Destinations = []app.Destination{dest}
+	if *scenes != "" {
+		if err := useScenes(&s, fs, *scenes, *sceneName); err != nil {
+			return streamJob{}, err
+		}
+	} else if *sceneName != "" {
+		return streamJob{}, badFlag(exitUsage, "--scene needs --scenes FILE")
+	}
 
 	return streamJob{settings: s, stats: *statsMode, level: level}, nil
+}
+
+// useScenes makes the collection in path the video source, starting on the
+// named scene. The output takes the canvas size unless --size says otherwise.
+func useScenes(s *app.Settings, fs *flag.FlagSet, path, name string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["video"] {
+		return badFlag(exitUsage, "--scenes and --video both name the video; give one")
+	}
+	col, err := scene.Load(path)
+	if err != nil {
+		return badFlag(exitSettings, "--scenes: %v", err)
+	}
+	if name != "" {
+		if _, ok := col.Scene(name); !ok {
+			return badFlag(exitSettings, "--scene: %s has no scene %q", path, name)
+		}
+		col.Active = name
+	}
+	if !set["size"] {
+		s.Video.Width, s.Video.Height = col.Canvas.Width, col.Canvas.Height
+	}
+	s.Video.Source, s.Video.Scenes = "scenes", col
+	return nil
 }
 
 // run streams until the duration, a signal or a failure ends it, reports,
@@ -185,6 +222,10 @@ func (job streamJob) run(stdout, stderr io.Writer) int {
 
 	statsDone := make(chan struct{})
 	go printStats(ctx, sess, job.stats, stdout, stderr, statsDone)
+	if job.settings.Video.Source == "scenes" && job.commands != nil {
+		stop := readCommands(ctx, job.commands, sess, log)
+		defer stop()
+	}
 	runErr := sess.Run(ctx)
 	cancel()
 	<-statsDone

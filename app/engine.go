@@ -155,6 +155,13 @@ func (e *Engine) SetSources(v VideoSettings, a AudioSettings) error {
 	return e.prog.set(v, a)
 }
 
+// SwitchScene puts a scene of the collection on air, live or not, with the
+// collection's transition.
+func (e *Engine) SwitchScene(name string) error { return e.prog.switchScene(name) }
+
+// Scene is the scene on air, "" when the video source is not scenes.
+func (e *Engine) Scene() string { return e.prog.scene() }
+
 // PreviewFrame draws the newest program picture into dst, scaled to fit. It
 // returns false, leaving dst alone, when there is no signal. Call it from any
 // goroutine but the UI's: it costs a scaled conversion.

@@ -21,7 +21,8 @@ type program struct {
 	audio *audioFeed
 	// what is open, so that re-applying the same settings does not reopen devices
 	vkey, akey string
-	closeFile  func() // a media file that feeds both tracks
+	scenes     *sceneReader // the video source, when it is a scene collection
+	closeFile  func()       // a media file that feeds both tracks
 	// open opens sources; openSources unless a test stands in a faulty device
 	open func(VideoSettings, AudioSettings) (capture.VideoReader, capture.AudioReader, func(), error)
 	// closed: the engine is gone; a late set (a window applying sources as
@@ -40,6 +41,13 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 		return ErrClosed
 	}
 	vkey, akey := sourceKeys(v, a)
+	if p.scenes != nil && vkey == p.vkey && v.Scenes != nil {
+		// The same canvas and rate: a new version of the collection goes on
+		// without reopening what it keeps.
+		if err := p.scenes.SetCollection(v.Scenes); err != nil {
+			return err
+		}
+	}
 	if vkey == p.vkey && akey == p.akey {
 		return nil
 	}
@@ -49,7 +57,7 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 	changeVideo, changeAudio := vkey != p.vkey || shared, akey != p.akey || shared
 	vtaps, ataps := p.release(changeVideo, changeAudio)
 	vv, aa := v, a
-	if !changeVideo {
+	if !changeVideo || v.Source == "scenes" {
 		vv.Source = "none"
 	}
 	if !changeAudio {
@@ -60,6 +68,13 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 		open = openSources
 	}
 	vsrc, asrc, closeAll, err := open(vv, aa)
+	if err == nil && changeVideo && v.Source == "scenes" {
+		if p.scenes, err = newSceneReader(v.Scenes, v.FPS, p.log); err == nil {
+			vsrc = p.scenes
+		} else if closeAll != nil {
+			closeAll()
+		}
+	}
 	why := errSourceNone
 	if err != nil {
 		// The taps stay attached: they see the error, and the next
@@ -87,6 +102,8 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 // sourceKeys name what the settings open, so that applying the same settings
 // again reopens nothing.
 func sourceKeys(v VideoSettings, a AudioSettings) (vkey, akey string) {
+	// A collection's edits apply to the scenes already on (SetCollection),
+	// so the key leaves the collection out.
 	vkey = fmt.Sprintf("%s|%v|%dx%d@%d", v.Source, v.Loop, v.Width, v.Height, v.FPS)
 	akey = fmt.Sprintf("%s|%d|%d", a.Source, a.SampleRate, a.Channels)
 	if a.Source == "file" {
@@ -101,7 +118,7 @@ func (p *program) release(video, audio bool) (map[*videoTap]struct{}, map[*audio
 	var vtaps map[*videoTap]struct{}
 	var ataps map[*audioTap]struct{}
 	if video && p.video != nil {
-		vtaps, p.video, p.vkey = p.video.stop(), nil, ""
+		vtaps, p.video, p.vkey, p.scenes = p.video.stop(), nil, "", nil
 	}
 	if audio && p.audio != nil {
 		ataps, p.audio, p.akey = p.audio.stop(), nil, ""
@@ -239,14 +256,39 @@ func (p *program) lastFrameTime() time.Time {
 // silence), for the window.
 func (p *program) sourceErrors() []string {
 	p.mu.Lock()
-	v, a := p.video, p.audio
+	v, a, sc := p.video, p.audio, p.scenes
 	p.mu.Unlock()
 	var out []string
 	if v != nil {
 		out = v.appendLost(out)
 	}
+	if sc != nil {
+		out = append(out, sc.sourceErrors()...)
+	}
 	if a != nil {
 		out = a.appendLost(out)
 	}
 	return out
+}
+
+// switchScene puts a scene of the collection on air.
+func (p *program) switchScene(name string) error {
+	p.mu.Lock()
+	sc := p.scenes
+	p.mu.Unlock()
+	if sc == nil {
+		return fmt.Errorf("%w: the program is not composing scenes", ErrNoScene)
+	}
+	return sc.Switch(name)
+}
+
+// scene is the name of the scene on air, "" without scenes.
+func (p *program) scene() string {
+	p.mu.Lock()
+	sc := p.scenes
+	p.mu.Unlock()
+	if sc == nil {
+		return ""
+	}
+	return sc.Active()
 }

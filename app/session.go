@@ -30,6 +30,7 @@ type Session struct {
 	log      *slog.Logger
 
 	start   time.Time
+	clock   atomic.Pointer[time.Time] // start, for other goroutines once it is set
 	dests   []*destination
 	fan     rtmpclient.Fanout
 	il      *rtmpclient.Interleaver
@@ -86,6 +87,8 @@ type sourceProvider interface {
 	lastFrameTime() time.Time
 	// sourceErrors names the sources replaced by a slate or silence.
 	sourceErrors() []string
+	// scene is the scene on air, "" when the program composes none.
+	scene() string
 }
 
 // NewSession validates the settings for a session that runs on its own, as
@@ -117,6 +120,18 @@ func newSession(s Settings, log *slog.Logger, src sourceProvider, own *program) 
 	ss := &Session{settings: s, log: log, vfps: s.Video.FPS, failures: make(chan struct{}, 1),
 		sources: src, own: own}
 	return ss, warnings, nil
+}
+
+// SwitchScene puts a scene of the session's own collection on air, as
+// `tally stream --scenes` does from a line on its standard input. It returns
+// the stream time of the command, in the timestamps' count, so that a test
+// or a log can tell when the new scene should show.
+func (s *Session) SwitchScene(name string) (time.Duration, error) {
+	if s.own == nil {
+		return 0, fmt.Errorf("%w: the studio switches its scenes itself", ErrNoScene)
+	}
+	at := s.elapsed() + tsOffset
+	return at, s.own.switchScene(name)
 }
 
 // State is idle before Run; then connecting, live, stopping, and stopped or
@@ -292,8 +307,9 @@ func (s *Session) startClock() {
 	v := s.settings.Video
 	s.counter.videoTarget.Store(uint64(v.Bitrate))
 	s.start = time.Now()
-	if s.own == nil && v.FPS > 0 {
-		// The studio's video source is already running. Centre each slot's
+	if (s.own == nil || v.Source == "scenes") && v.FPS > 0 {
+		// The studio's video source (or the scenes' compositor, which ticks
+		// at the same rate) is already running. Centre each slot's
 		// interval on one of its frames, not at a random phase where jitter
 		// moves frames across slot edges (a repeat and a drop for each
 		// crossing).
@@ -302,7 +318,17 @@ func (s *Session) startClock() {
 			s.start = p.Add(time.Since(p).Truncate(interval) + interval)
 		}
 	}
+	s.clock.Store(&s.start)
 	s.setState(StateLive)
+}
+
+// elapsed is the stream time now, which the video and audio timestamps
+// count; zero before the clock starts.
+func (s *Session) elapsed() time.Duration {
+	if start := s.clock.Load(); start != nil {
+		return time.Since(*start)
+	}
+	return 0
 }
 
 // run encodes until ctx ends, a capture loop ends (a file played to its end

@@ -7,12 +7,16 @@ import (
 
 	"github.com/tallystudio/tally/encode"
 	"github.com/tallystudio/tally/rtmpclient"
+	"github.com/tallystudio/tally/scene"
 )
 
 // VideoSettings describe the video source and its encode.
 type VideoSettings struct {
-	Source           string // "testpattern", "camera[:NAME]", "screen[:N]", "file:PATH", "none"
-	Loop             bool   // a file source starts again at its end
+	Source string // "testpattern", "camera[:NAME]", "screen[:N]", "file:PATH", "scenes", "none"
+	Loop   bool   // a file source starts again at its end
+	// Scenes is the collection that "scenes" composes. The studio keeps it
+	// in a file of its own (docs/SCENES.md), not with the other settings.
+	Scenes           *scene.Collection `json:"-"`
 	Width, Height    int
 	FPS              int
 	Bitrate          int // b/s
@@ -112,6 +116,13 @@ func (s Settings) Validate() (warnings []string, err error) {
 			return nil, bad("keyint", "keyframe interval %v is out of range 0.1s..20s", v.KeyframeInterval)
 		case v.BFrames < 0 || v.BFrames > 4:
 			return nil, bad("bframes", "%d B-frames is out of range 0..4", v.BFrames)
+		case v.Source == "scenes" && v.Scenes == nil:
+			return nil, bad("scenes", "the video source is scenes, but no scene collection is given")
+		}
+		if v.Source == "scenes" {
+			if err := v.Scenes.Validate(); err != nil {
+				return nil, &SettingsError{Field: "scenes", Err: err}
+			}
 		}
 	}
 	if a.Source != "none" {

@@ -35,6 +35,7 @@ type Stats struct {
 	NextRetryS      float64            `json:"next_retry_s,omitempty"` // while reconnecting: seconds to the next attempt
 	CPUPercent      float64            `json:"cpu_percent"`
 	SourcesLost     []string           `json:"sources_lost,omitempty"` // sources replaced by a slate or silence
+	Scene           string             `json:"scene,omitempty"`        // the scene on air, with scenes
 	RSSMB           float64            `json:"rss_mb"`                 // resident memory (Linux; 0 elsewhere)
 	Goroutines      int                `json:"goroutines"`
 	Destinations    []DestinationStats `json:"destinations"`
@@ -69,6 +70,7 @@ func (s *Session) Stats() Stats {
 	st.State = s.State()
 	if st.State == StateLive {
 		st.SourcesLost = s.sources.sourceErrors()
+		st.Scene = s.sources.scene()
 	}
 	st.Destinations = append([]DestinationStats(nil), st.Destinations...)
 	// Live but with every destination away: say so, with the soonest retry.

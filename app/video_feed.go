@@ -17,6 +17,7 @@ type sharedFrame struct {
 	img      image.Image
 	release  func()
 	captured time.Time
+	seq      uint64 // unique to this frame
 	refs     atomic.Int32
 }
 
@@ -33,18 +34,26 @@ type videoFeed struct {
 	newest *sharedFrame // guarded by mu
 }
 
-func newVideoFeed(taps map[*videoTap]struct{}, log *slog.Logger) *videoFeed {
-	return &videoFeed{feed: newFeed("video", "a slate", taps, log)}
+// newVideoFeed makes a feed that has not started; kind names its source in
+// logs and in what the window says when it is lost.
+func newVideoFeed(kind string, taps map[*videoTap]struct{}, log *slog.Logger) *videoFeed {
+	return &videoFeed{feed: newFeed(kind, "a slate", taps, log)}
 }
 
 // startVideoFeed reads src until it ends; a device that fails is replaced by
 // a slate at the settings' size and rate. Without a src the feed has failed, for why.
 func startVideoFeed(src capture.VideoReader, why error, v VideoSettings, taps map[*videoTap]struct{}, log *slog.Logger) *videoFeed {
-	f := newVideoFeed(taps, log)
+	f := newVideoFeed("video", taps, log)
 	if src == nil {
 		f.failed(why)
 		return f
 	}
+	f.start(src, v)
+	return f
+}
+
+// start reads src on the feed's goroutine until it ends or the feed stops.
+func (f *videoFeed) start(src capture.VideoReader, v VideoSettings) {
 	f.run(src.Close, func() error {
 		img, release, err := src.Read()
 		if err != nil {
@@ -55,13 +64,16 @@ func startVideoFeed(src capture.VideoReader, why error, v VideoSettings, taps ma
 		}
 		return nil
 	}, func() { f.slate(v) })
-	return f
 }
+
+// frameSeq numbers frames across every feed, so that a frame's number alone
+// tells a cache whether it has seen it.
+var frameSeq atomic.Uint64
 
 // publish makes a frame the newest and hands it to every tap. It returns
 // false, giving the frame back, once the feed is stopped.
 func (f *videoFeed) publish(img image.Image, release func()) bool {
-	fr := &sharedFrame{img: img, release: release, captured: time.Now()}
+	fr := &sharedFrame{img: img, release: release, captured: time.Now(), seq: frameSeq.Add(1)}
 	fr.refs.Store(1) // the feed's own reference, as newest
 	var old *sharedFrame
 	if !f.locked(func() {
@@ -99,6 +111,18 @@ func (f *videoFeed) latest() *sharedFrame {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.newest == nil || f.err != nil || f.lost != nil {
+		return nil
+	}
+	f.newest.refs.Add(1)
+	return f.newest
+}
+
+// current is latest for a layer of a scene: it is the slate while the
+// device is lost, since the slate is what the layer shows then.
+func (f *videoFeed) current() *sharedFrame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.newest == nil {
 		return nil
 	}
 	f.newest.refs.Add(1)
