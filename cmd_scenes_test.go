@@ -326,3 +326,51 @@ func savePNG(t *testing.T, path string, img image.Image) {
 		t.Fatal(err)
 	}
 }
+
+// A scene file with a mistake stops `tally stream --scenes` before anything
+// opens, with exit code 3 and a message naming the file, the line and the
+// field; the file itself is left as it was.
+func TestStreamScenesRefusesMalformedFilesNamingLineAndField(t *testing.T) {
+	dir := t.TempDir()
+	good := writeTestCollection(t, dir)
+	doc, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many strings.Builder
+	for i := range 1000 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		many.WriteString(`{"source": "bg"}`)
+	}
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"missing image", `"logo.png"`, `"gone.png"`, `:9: sources[3].path`},
+		{"negative size", `"width": 200, "height": 112`, `"width": -200, "height": 112`, `:15: scenes[0].layers[1].width`},
+		{"unknown source type", `"type": "colour", "colour": "#e02020"`, `"type": "hologram", "colour": "#e02020"`, `:7: sources[1].type`},
+		{"layer off the canvas", `"x": 400, "y": 220`, `"x": 4000, "y": 220`, `:15: scenes[0].layers[1]: is entirely off the canvas`},
+		{"missing font", `"size": 48,`, `"font": "nope.ttf", "size": 48,`, `:10: sources[4].text.font`},
+		{"1000 layers", `{"source": "green"}`, many.String(), `scenes[1].layers`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := strings.Replace(string(doc), tc.from, tc.to, 1)
+			if bad == string(doc) {
+				t.Fatalf("the test collection has no %q", tc.from)
+			}
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
+			if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut strings.Builder
+			code := run([]string{"stream", "--scenes", path, "--duration", "1s"}, &out, &errOut)
+			if code != exitSettings || !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, firstLine(errOut.String()), exitSettings, tc.want)
+			}
+			if after, _ := os.ReadFile(path); string(after) != bad {
+				t.Error("the scene file changed")
+			}
+		})
+	}
+}
