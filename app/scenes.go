@@ -48,7 +48,8 @@ type sceneReader struct {
 	held               []*sharedFrame
 	mixA, mixB         *image.YCbCr
 	pool               chan *image.YCbCr
-	composeErr         bool // an error was logged; the next one is not
+	composeErr         bool      // an error was logged; the next one is not
+	newest             time.Time // the capture time of the newest frame composed
 
 	ticker *time.Ticker
 	quit   chan struct{}
@@ -325,16 +326,24 @@ func (r *sceneReader) Active() string {
 
 // Read composes the next frame when it is due.
 func (r *sceneReader) Read() (image.Image, func(), error) {
+	img, release, _, err := r.readCaptured()
+	return img, release, err
+}
+
+// readCaptured is Read with the capture time of the newest source frame in
+// the picture (or now, for a scene of still pictures only).
+func (r *sceneReader) readCaptured() (image.Image, func(), time.Time, error) {
 	select {
 	case <-r.quit:
-		return nil, nil, io.EOF
+		return nil, nil, time.Time{}, io.EOF
 	case <-r.ticker.C:
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.comp == nil { // closed while this read waited
-		return nil, nil, io.EOF
+		return nil, nil, time.Time{}, io.EOF
 	}
+	r.newest = time.Time{}
 	out := r.frame()
 	if err := r.composeFrame(out); err != nil && !r.composeErr {
 		// A failing layer must not take the program down: log it once and
@@ -343,12 +352,16 @@ func (r *sceneReader) Read() (image.Image, func(), error) {
 		r.log.Warn("scenes: composing failed", "err", err)
 	}
 	pool := r.pool
+	captured := r.newest
+	if captured.IsZero() {
+		captured = time.Now()
+	}
 	return out, func() {
 		select {
 		case pool <- out:
 		default:
 		}
-	}, nil
+	}, captured, nil
 }
 
 // frame is a canvas-size picture to compose into, reused when one is free.
@@ -406,6 +419,9 @@ func (r *sceneReader) composeScene(dst *image.YCbCr, name string, layers []compo
 				continue
 			}
 			r.held = append(r.held, fr)
+			if !src.alpha && fr.captured.After(r.newest) {
+				r.newest = fr.captured // a moving source; stills are as old as their file
+			}
 			img := fr.img
 			if cf, ok := img.(*capture.Frame); ok {
 				img = cf.YCbCr // a decoder's frame, read in place: the compositor scales YCbCr directly

@@ -54,16 +54,30 @@ func startVideoFeed(src capture.VideoReader, why error, v VideoSettings, taps ma
 
 // start reads src on the feed's goroutine until it ends or the feed stops.
 func (f *videoFeed) start(src capture.VideoReader, v VideoSettings) {
-	f.run(src.Close, func() error {
+	read := func() (image.Image, func(), time.Time, error) {
 		img, release, err := src.Read()
+		return img, release, time.Now(), err
+	}
+	if cr, ok := src.(capturedReader); ok {
+		read = cr.readCaptured
+	}
+	f.run(src.Close, func() error {
+		img, release, at, err := read()
 		if err != nil {
 			return err
 		}
-		if !f.publish(img, release) {
+		if !f.publish(img, release, at) {
 			return errFeedStopped
 		}
 		return nil
 	}, func() { f.slate(v) })
+}
+
+// capturedReader is a source whose pictures were captured before it read
+// them: the compositor's frame is as old as the newest source frame in it,
+// which is what capture-to-server latency counts from.
+type capturedReader interface {
+	readCaptured() (image.Image, func(), time.Time, error)
 }
 
 // frameSeq numbers frames across every feed, so that a frame's number alone
@@ -72,8 +86,8 @@ var frameSeq atomic.Uint64
 
 // publish makes a frame the newest and hands it to every tap. It returns
 // false, giving the frame back, once the feed is stopped.
-func (f *videoFeed) publish(img image.Image, release func()) bool {
-	fr := &sharedFrame{img: img, release: release, captured: time.Now(), seq: frameSeq.Add(1)}
+func (f *videoFeed) publish(img image.Image, release func(), captured time.Time) bool {
+	fr := &sharedFrame{img: img, release: release, captured: captured, seq: frameSeq.Add(1)}
 	fr.refs.Store(1) // the feed's own reference, as newest
 	var old *sharedFrame
 	if !f.locked(func() {
@@ -102,7 +116,7 @@ func (f *videoFeed) slate(v VideoSettings) {
 	for i := range img.Cb {
 		img.Cb[i], img.Cr[i] = 128, 128
 	}
-	f.every(time.Second/time.Duration(fps), func() bool { return f.publish(img, nil) })
+	f.every(time.Second/time.Duration(fps), func() bool { return f.publish(img, nil, time.Now()) })
 }
 
 // latest returns the newest frame with a reference the caller must drop. A
