@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tallystudio/tally/capture"
@@ -48,20 +49,28 @@ type sceneReader struct {
 	held               []*sharedFrame
 	mixA, mixB         *image.YCbCr
 	pool               chan *image.YCbCr
-	composeErr         bool      // an error was logged; the next one is not
-	newest             time.Time // the capture time of the newest frame composed
+	composeErr         bool        // an error was logged; the next one is not
+	newest             time.Time   // the capture time of the newest frame composed
+	moving             atomic.Bool // a moving source is on air: see due
 
-	ticker *time.Ticker
-	quit   chan struct{}
-	once   sync.Once
+	// Composing follows the moving sources on air: a new frame from one
+	// wakes the compositor at once (within the frame rate), so a scene adds
+	// no wait for a tick to a camera's latency. timer composes when none
+	// delivers: at the frame rate for stills, later for a late camera.
+	wake  chan struct{}
+	timer *time.Timer
+	last  time.Time // the last composition
+	quit  chan struct{}
+	once  sync.Once
 }
 
 // sceneSource is one open source of the collection.
 type sceneSource struct {
 	key     string // what was opened, so that an edit that keeps it reopens nothing
 	feed    *videoFeed
-	alpha   bool // pictures with real transparency (images, text, colours)
-	stretch bool // always fills its layer's box (colours)
+	alpha   bool        // pictures with real transparency (images, text, colours)
+	stretch bool        // always fills its layer's box (colours)
+	onAir   atomic.Bool // shown by a visible layer of the scene on air (or fading)
 }
 
 // sceneFramePool bounds the composed frames kept for reuse: the feed's
@@ -83,9 +92,9 @@ func newSceneReaderWith(col *scene.Collection, fps int, log *slog.Logger,
 	}
 	fps = max(fps, 1)
 	r := &sceneReader{log: log, fps: fps, sources: map[string]*sceneSource{}, openSource: open,
-		ticker: time.NewTicker(time.Second / time.Duration(fps)), quit: make(chan struct{})}
+		wake: make(chan struct{}, 1), timer: time.NewTimer(time.Second / time.Duration(fps)), quit: make(chan struct{})}
 	if err := r.SetCollection(col); err != nil {
-		r.ticker.Stop()
+		r.timer.Stop()
 		return nil, err
 	}
 	return r, nil
@@ -145,6 +154,7 @@ func (r *sceneReader) SetCollection(col *scene.Collection) error {
 	if col.Transition.Kind == scene.TransitionFade {
 		r.fade = time.Duration(col.Transition.DurationMS) * time.Millisecond
 	}
+	r.markOnAir()
 	r.mu.Unlock()
 	closeSceneSources(old, next)
 	return nil
@@ -167,9 +177,20 @@ func (r *sceneReader) open(src scene.Source, key string, size image.Point) *scen
 		rd = brokenSource{err}
 	}
 	f := newVideoFeed(fmt.Sprintf("%q", src.Name), nil, r.log)
+	ss := &sceneSource{key: key, feed: f, alpha: alpha, stretch: src.Type == scene.TypeColour}
+	if !alpha { // a moving source: its frames pace the compositor while it is on air
+		f.notify = func() {
+			if ss.onAir.Load() {
+				select {
+				case r.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
 	// The slate is small: the layer scales it to its box.
 	f.start(rd, VideoSettings{Width: 16, Height: 16, FPS: r.fps})
-	return &sceneSource{key: key, feed: f, alpha: alpha, stretch: src.Type == scene.TypeColour}
+	return ss
 }
 
 // brokenSource stands in for a source that could not be opened: its first
@@ -314,7 +335,30 @@ func (r *sceneReader) Switch(name string) error {
 		r.from, r.fadeStart = r.active, time.Now()
 	}
 	r.active = name
+	r.markOnAir()
 	return nil
+}
+
+// markOnAir notes which sources the scenes on air show, and whether one of
+// them moves; the caller holds mu.
+func (r *sceneReader) markOnAir() {
+	on := map[string]bool{}
+	for _, sc := range r.col.Scenes {
+		if sc.Name != r.active && sc.Name != r.from {
+			continue
+		}
+		for _, l := range sc.Layers {
+			if !l.Hidden {
+				on[l.Source] = true
+			}
+		}
+	}
+	moving := false
+	for name, src := range r.sources {
+		src.onAir.Store(on[name])
+		moving = moving || (on[name] && !src.alpha)
+	}
+	r.moving.Store(moving)
 }
 
 // Active is the name of the scene on air.
@@ -333,10 +377,8 @@ func (r *sceneReader) Read() (image.Image, func(), error) {
 // readCaptured is Read with the capture time of the newest source frame in
 // the picture (or now, for a scene of still pictures only).
 func (r *sceneReader) readCaptured() (image.Image, func(), time.Time, error) {
-	select {
-	case <-r.quit:
+	if !r.due() {
 		return nil, nil, time.Time{}, io.EOF
-	case <-r.ticker.C:
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -362,6 +404,32 @@ func (r *sceneReader) readCaptured() (image.Image, func(), time.Time, error) {
 		default:
 		}
 	}, captured, nil
+}
+
+// due waits until the next frame should be composed: a moving source on
+// air delivered one, or the timer ran out. A frame from a second moving
+// source right after a composition waits for the next one, which keeps the
+// program at its frame rate. It returns false once the reader is closed.
+func (r *sceneReader) due() bool {
+	interval := time.Second / time.Duration(r.fps)
+	for {
+		select {
+		case <-r.quit:
+			return false
+		case <-r.wake:
+			if time.Since(r.last) < interval/2 {
+				continue
+			}
+		case <-r.timer.C:
+		}
+		r.last = time.Now()
+		fallback := interval
+		if r.moving.Load() {
+			fallback = interval * 3 / 2
+		}
+		r.timer.Reset(fallback)
+		return true
+	}
 }
 
 // frame is a canvas-size picture to compose into, reused when one is free.
@@ -396,6 +464,7 @@ func (r *sceneReader) composeFrame(out *image.YCbCr) error {
 			return nil
 		}
 		r.from = ""
+		r.markOnAir()
 	}
 	var err error
 	r.layers, err = r.composeScene(out, r.active, r.layers)
@@ -481,7 +550,7 @@ func (r *sceneReader) sourceErrors() []string {
 func (r *sceneReader) Close() error {
 	r.once.Do(func() {
 		close(r.quit)
-		r.ticker.Stop()
+		r.timer.Stop()
 		r.mu.Lock()
 		sources := r.sources
 		r.sources = nil

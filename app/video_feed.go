@@ -32,6 +32,9 @@ func (f *sharedFrame) unref() {
 type videoFeed struct {
 	feed[*videoTap]
 	newest *sharedFrame // guarded by mu
+	// notify, when set before start, is told of each new frame (outside
+	// the lock): a compositor composes when its sources deliver.
+	notify func()
 }
 
 // newVideoFeed makes a feed that has not started; kind names its source in
@@ -102,6 +105,9 @@ func (f *videoFeed) publish(img image.Image, release func(), captured time.Time)
 	}
 	if old != nil {
 		old.unref()
+	}
+	if f.notify != nil {
+		f.notify()
 	}
 	return true
 }
