@@ -175,3 +175,51 @@ func TestSceneSwitchToUnknownSceneKeepsTheSceneOnAir(t *testing.T) {
 		t.Errorf("scene on air %q after a failed switch", r.Active())
 	}
 }
+
+// A fade goes through the mix of both scenes: halfway, the picture is
+// between the two, and after the fade it is the new scene alone.
+func TestSceneFadePassesThroughTheMixOfBothScenes(t *testing.T) {
+	col, err := scene.Parse([]byte(`{"version":1,"canvas":{"width":64,"height":64},
+		"transition":{"kind":"fade","duration_ms":400},
+		"sources":[{"name":"dark","type":"colour","colour":"#101010"},{"name":"light","type":"colour","colour":"#f0f0f0"}],
+		"scenes":[{"name":"a","layers":[{"source":"dark"}]},{"name":"b","layers":[{"source":"light"}]}]}`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newSceneReader(col, 30, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	luma := func() uint8 {
+		img, release, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		y := img.(*image.YCbCr)
+		return y.Y[y.YOffset(32, 32)]
+	}
+	for range 3 {
+		luma()
+	}
+	dark := luma()
+	if err := r.Switch("b"); err != nil {
+		t.Fatal(err)
+	}
+	var seen []uint8
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		seen = append(seen, luma())
+	}
+	light := seen[len(seen)-1]
+	between := 0
+	for _, v := range seen {
+		if v > dark+20 && v+20 < light {
+			between++
+		}
+	}
+	if light < dark+150 || between < 3 {
+		t.Errorf("dark Y%d, then %v: want several frames between the two scenes and the light one at the end", dark, seen)
+	}
+}
