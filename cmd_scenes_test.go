@@ -96,6 +96,22 @@ func colourAt(img *image.YCbCr, x, y int, c color.NRGBA, tol float64) (bool, str
 	return ok, fmt.Sprintf("(%d,%d) is Y%.0f Cb%.0f Cr%.0f, want Y%.0f Cb%.0f Cr%.0f", x, y, gy, gcb, gcr, wy, wcb, wcr)
 }
 
+// pixelCheck is a colour expected at a point of a picture.
+type pixelCheck struct {
+	what string
+	x, y int
+	want color.NRGBA
+}
+
+func checkPixels(t *testing.T, img *image.YCbCr, tol float64, checks []pixelCheck) {
+	t.Helper()
+	for _, c := range checks {
+		if ok, got := colourAt(img, c.x, c.y, c.want, tol); !ok {
+			t.Errorf("%s: %s", c.what, got)
+		}
+	}
+}
+
 // recordingFrames decodes a recording's pictures at its own size.
 func recordingFrames(t *testing.T, path string, w, h int, each func(i int, img *image.YCbCr) bool) {
 	t.Helper()
@@ -196,11 +212,7 @@ func TestStreamScenesComposeAndSwitchFromStandardInput(t *testing.T) {
 			return true
 		}
 		checked = true
-		for _, c := range []struct {
-			what string
-			x, y int
-			want color.NRGBA
-		}{
+		checkPixels(t, img, tol, []pixelCheck{
 			{"background", 300, 100, sceneBlue},
 			{"background left of the picture-in-picture", 390, 276, sceneBlue},
 			{"background above the picture-in-picture", 500, 210, sceneBlue},
@@ -209,11 +221,7 @@ func TestStreamScenesComposeAndSwitchFromStandardInput(t *testing.T) {
 			{"picture-in-picture near its bottom-right corner", 596, 328, sceneRed},
 			{"logo's disc", 70, 70, sceneGreen},
 			{"background through the logo's transparent corner", 24, 24, sceneBlue},
-		} {
-			if ok, got := colourAt(img, c.x, c.y, c.want, tol); !ok {
-				t.Errorf("%s: %s", c.what, got)
-			}
-		}
+		})
 		bright, dark := 0, 0
 		for y := 250; y < 330; y++ {
 			for x := 20; x < 320; x++ {
@@ -298,19 +306,11 @@ func checkStartingSoon(t *testing.T, rec string) {
 		if i < 45 {
 			return true
 		}
-		for _, c := range []struct {
-			what string
-			x, y int
-			want color.NRGBA
-		}{
+		checkPixels(t, img, 12, []pixelCheck{
 			{"background", 20, 20, bg},
 			{"logo's centre", 640, 240, centre},
 			{"background through the logo's corner", 543, 143, bg},
-		} {
-			if ok, got := colourAt(img, c.x, c.y, c.want, 12); !ok {
-				t.Errorf("%s: %s", c.what, got)
-			}
-		}
+		})
 		return false
 	})
 }
