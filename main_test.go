@@ -5,19 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tallystudio/tally/internal/peers"
+	"github.com/tallystudio/tally/scene"
 	"github.com/tallystudio/tally/ui"
 )
 
@@ -151,10 +155,14 @@ func TestHelpListsCommands(t *testing.T) {
 	}
 }
 
-// The real studio in a real X server: it opens with the test pattern in the
-// preview, a click on Go Live streams to nginx-rtmp, the window shows the live
-// state and stats (saved as docs/screenshot.png by make screenshots), and
-// SIGTERM stops cleanly with the server's recording intact.
+// The real studio in a real X server, as a returning user who composes
+// scenes left it: it opens on the Scenes tab with the picture in picture of
+// docs/scenes/pip.json composed in the preview; a click on the small picture
+// selects its layer, whose box the preview draws; a click on Go Live streams
+// the composition to nginx-rtmp, and the window shows the live state and
+// stats (saved as docs/screenshot.png by make screenshots); SIGTERM stops
+// cleanly with the server's recording intact. Dragging the title down with
+// the pointer, live, moves it in the saved scenes.
 func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("Xvfb runs on Linux only")
@@ -164,14 +172,18 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 	x := peers.StartXvfb(t)
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 
-	// A returning user's settings: 720p test pattern and tone, one custom server.
+	// A returning user's settings: 720p scenes and the tone, one custom
+	// server, the Scenes tab open; and their scenes: the picture in picture,
+	// and a second scene to switch to.
 	cfg := t.TempDir()
+	scenesFile := filepath.Join(cfg, "tally", "scenes.json")
+	writeScenes(t, scenesFile)
 	prefsDir := filepath.Join(cfg, "fyne", appID)
-	settings := `{"Video":{"Source":"testpattern","Width":1280,"Height":720,"FPS":30,"Bitrate":2500000,` +
+	settings := `{"Video":{"Source":"scenes","Width":1280,"Height":720,"FPS":30,"Bitrate":2500000,` +
 		`"KeyframeInterval":2000000000,"Encoder":"libx264","Preset":"veryfast","Profile":"high"},` +
 		`"Audio":{"Source":"tone","SampleRate":48000,"Channels":2,"Bitrate":160000},` +
 		`"Destinations":[{"ID":"dest-xvfb","Service":"custom","URL":"` + ng.URL() + `/xvfbshow"}]}`
-	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings})
+	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings, "studio.tab": "Scenes"})
 	if err := os.MkdirAll(prefsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +215,26 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 		t.Fatalf("window looks blank: %d distinct colours in %s\n%s", colors, shot, logs.String())
 	}
 
+	// A click on the small picture selects its layer: the preview draws its
+	// box in the layer-box colour.
+	img, err := x.Screenshot(ctx, win, shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pic, ok := previewPicture(img)
+	if !ok {
+		t.Fatalf("no 16:9 picture at the top left of %s", shot)
+	}
+	k := float64(pic.Dy()) / 720
+	if err := x.Click(ctx, win, pic.Min.X+int(1008*k), pic.Min.Y+int(553*k)); err != nil {
+		t.Fatal(err)
+	}
+	pip := image.Rect(pic.Min.X+int(760*k), pic.Min.Y+int(410*k), pic.Min.X+int(1256*k), pic.Min.Y+int(696*k))
+	waitFor(t, func() bool {
+		img, err := x.Screenshot(ctx, win, shot)
+		return err == nil && layerBoxPixels(img, pip) > 200
+	})
+
 	// Go Live is the bottom-right button.
 	w, h, err := x.Size(ctx, win)
 	if err != nil {
@@ -213,16 +245,36 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 	}
 	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "publish: name='xvfbshow'") })
 	time.Sleep(5 * time.Second) // let the stats and the graph fill in
-	img, err := x.Screenshot(ctx, win, shot)
-	if err != nil {
-		t.Fatal(err)
+	// Once a second the test pattern flashes white with the beep, which
+	// would hide the composition: the screenshot waits for the bars.
+	for range 10 {
+		if img, err = x.Screenshot(ctx, win, shot); err != nil {
+			t.Fatal(err)
+		}
+		if bluePixels(img, pic) > 1000 {
+			break
+		}
+		time.Sleep(70 * time.Millisecond)
 	}
 	// The live state is drawn in red at the bottom left ("● LIVE").
 	if !hasRedText(img, image.Rect(0, h-40, 200, h)) {
 		t.Errorf("no red LIVE state in the bottom bar of %s", shot)
 	}
 
+	// The title (32,24)-(752,120) on the canvas, dragged 100 px down from
+	// its middle: nothing is within snapping distance on the way.
+	from := image.Pt(pic.Min.X+int(392*k), pic.Min.Y+int(72*k))
+	if err := dragPointer(ctx, x, win, from, from.Add(image.Pt(0, int(math.Round(100*k))))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // saved half a second after the drag
+
 	st.stopWith(t, syscall.SIGTERM)
+	if col, err := scene.Load(scenesFile); err != nil {
+		t.Errorf("the scenes file after the drag: %v", err)
+	} else if l := col.Scenes[0].Layers[3]; l.Source != "Title" || l.X != 32 || l.Y < 120 || l.Y > 128 {
+		t.Errorf("after dragging the title 100 px down: %+v, want it at x 32, y 124 (±4)", l)
+	}
 	log := ng.ErrorLog()
 	if del, disc := strings.Index(log, "deleteStream"), strings.LastIndex(log, "disconnect"); del < 0 || del > disc {
 		t.Errorf("no deleteStream before the disconnect")
@@ -236,6 +288,121 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 		t.Errorf("recording does not decode cleanly: %s", errs)
 	}
 	t.Logf("screenshot: %s", shot)
+}
+
+// dragPointer drags with the left button from one point of a window to
+// another, in steps, as a hand does.
+func dragPointer(ctx context.Context, x *peers.Xvfb, win string, from, to image.Point) error {
+	args := []string{"mousemove", "--window", win, strconv.Itoa(from.X), strconv.Itoa(from.Y), "mousedown", "1"}
+	for i := 1; i <= 10; i++ {
+		p := from.Add(to.Sub(from).Mul(i).Div(10))
+		args = append(args, "sleep", "0.03", "mousemove", "--window", win, strconv.Itoa(p.X), strconv.Itoa(p.Y))
+	}
+	args = append(args, "sleep", "0.1", "mouseup", "1")
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = x.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("xdotool drag: %v: %s", err, out)
+	}
+	return nil
+}
+
+// writeScenes writes a collection for the studio: docs/scenes/pip.json and a
+// second scene.
+func writeScenes(t *testing.T, path string) {
+	t.Helper()
+	col, err := scene.Load(filepath.Join("docs", "scenes", "pip.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = errors.Join(
+		col.AddSource(scene.Source{Name: "Backdrop", Type: scene.TypeColour, Colour: "#1d2939"}),
+		col.AddSource(scene.Source{Name: "Be right back", Type: scene.TypeText,
+			Text: &scene.Text{Text: "Be right back", Size: 96, Colour: "#fcd34d"}}),
+		col.AddScene("Be right back"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	brb, _ := col.Scene("Be right back")
+	brb.Layers = []scene.Layer{{Source: "Backdrop", Width: 1280, Height: 720},
+		{Source: "Be right back", X: 240, Y: 300, Width: 800, Height: 130}, {Source: "Title", X: 32, Y: 24, Width: 720, Height: 96}}
+	col.Normalise()
+	if err := col.Save(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// previewPicture finds the program picture in a screenshot of the studio.
+// The preview is the box at the top left that is not the window's
+// background (the colour at its corner); the picture is what is inside the
+// black bars the preview fits it between.
+func previewPicture(img image.Image) (image.Rectangle, bool) {
+	b := img.Bounds()
+	bg := img.At(b.Min.X+1, b.Min.Y+1)
+	isBG := func(x, y int) bool { return img.At(x, y) == bg }
+	black := func(x, y int) bool {
+		r, g, b, _ := img.At(x, y).RGBA()
+		return r|g|b == 0
+	}
+	// Down a column a third of the way across: the preview, then its bars.
+	x := b.Min.X + b.Dx()/3
+	top := b.Min.Y
+	for top < b.Max.Y && isBG(x, top) {
+		top++
+	}
+	bottom := top
+	for bottom+3 < b.Max.Y && !(isBG(x, bottom) && isBG(x, bottom+1) && isBG(x, bottom+2)) {
+		bottom++
+	}
+	for top < bottom && black(x, top) {
+		top++
+	}
+	for bottom > top && black(x, bottom-1) {
+		bottom--
+	}
+	// Along a row through the middle: the preview's left edge, then a bar's.
+	y := (top + bottom) / 2
+	left := b.Min.X
+	for left < b.Max.X && isBG(left, y) {
+		left++
+	}
+	for left < b.Max.X && black(left, y) {
+		left++
+	}
+	h := bottom - top
+	if h < 90 {
+		return image.Rectangle{}, false
+	}
+	return image.Rect(left, top, left+h*1280/720, bottom), true
+}
+
+// layerBoxPixels counts the pixels of the layer-box colour (ui/theme.go's
+// colorLayerBox) in a region.
+func layerBoxPixels(img image.Image, r image.Rectangle) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr>>8 > 0xf0 && cg>>8 > 0x98 && cg>>8 < 0xb8 && cb>>8 < 0x30 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// bluePixels counts the pixels of the test pattern's blue bar in a region.
+func bluePixels(img image.Image, r image.Rectangle) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cb>>8 > 0xa0 && cr>>8 < 0x40 && cg>>8 < 0x40 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // hasRedText tells whether a region holds the danger colour's text.

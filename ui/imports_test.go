@@ -26,7 +26,7 @@ func TestUIImportsNothingUnderTheEngine(t *testing.T) {
 		}
 		for _, imp := range ast.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
-			for _, below := range []string{"/capture", "/encode", "/rtmpclient", "/flv", "/ingest"} {
+			for _, below := range []string{"/capture", "/encode", "/compose", "/rtmpclient", "/flv", "/ingest"} {
 				if strings.HasPrefix(path, "github.com/tallystudio/tally"+below) {
 					t.Errorf("%s imports %s", f, path)
 				}

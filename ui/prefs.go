@@ -14,6 +14,10 @@ import (
 // name lets a future format start clean instead of misreading this one.
 const prefsKey = "settings.v1"
 
+// tabKey holds the title of the tab last open, which opens again on the next
+// run: someone who edits scenes finds the Scenes tab where they left it.
+const tabKey = "studio.tab"
+
 // savedDest is a destination as stored: never its key, which lives in the
 // keyring under ID.
 type savedDest struct {

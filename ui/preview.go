@@ -10,11 +10,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// previewView shows the program picture, or a "no signal" slate.
+// previewView shows the program picture, or a "no signal" slate, and over
+// it the scene layout's handles (layout_overlay.go).
 type previewView struct {
 	widget.BaseWidget
-	img   *canvas.Image
-	slate *fyne.Container
+	img     *canvas.Image
+	slate   *fyne.Container
+	overlay *layoutOverlay
 	// the area's size in pixels, read by the preview loop to size its buffers
 	w, h atomic.Int32
 }
@@ -29,13 +31,14 @@ func newPreviewView() *previewView {
 	msg.TextStyle = fyne.TextStyle{Bold: true}
 	hint := canvas.NewText("Choose a video source to see the preview", colorOf(colorPreviewHint))
 	p.slate = container.NewCenter(container.NewVBox(container.NewCenter(msg), container.NewCenter(hint)))
+	p.overlay = newLayoutOverlay()
 	p.ExtendBaseWidget(p)
 	return p
 }
 
 func (p *previewView) CreateRenderer() fyne.WidgetRenderer {
 	bg := canvas.NewRectangle(colorOf(colorPreviewBack))
-	return &previewRenderer{p: p, objects: []fyne.CanvasObject{bg, p.img, p.slate}}
+	return &previewRenderer{p: p, objects: []fyne.CanvasObject{bg, p.img, p.slate, p.overlay}}
 }
 
 // show puts a frame on screen (UI thread).

@@ -13,6 +13,11 @@ import (
 // mediaFileChoice is the video picker's entry for a media file.
 const mediaFileChoice = "Media file…"
 
+// scenesChoice is the video picker's first entry: the program is the scene
+// collection the Scenes tab edits. It is the engine's "scenes" source, which
+// no device listing names, so the panel adds it itself.
+var scenesChoice = app.SourceChoice{Spec: "scenes", Label: "Scenes"}
+
 // sourcesPanel picks the video and audio sources.
 type sourcesPanel struct {
 	content      *fyne.Container
@@ -66,8 +71,8 @@ func (p *sourcesPanel) setDevices(d app.DeviceList) {
 	was := p.settingUp
 	p.settingUp = true
 	defer func() { p.settingUp = was }()
-	p.videoChoices, p.audioChoices = d.Video, d.Audio
-	p.video.Options = append(labels(d.Video), mediaFileChoice)
+	p.videoChoices, p.audioChoices = append([]app.SourceChoice{scenesChoice}, d.Video...), d.Audio
+	p.video.Options = append(labels(p.videoChoices), mediaFileChoice)
 	p.audio.Options = append(labels(d.Audio), "Sound of the media file")
 	p.video.SetSelected(p.videoLabel())
 	p.audio.SetSelected(p.audioLabel())
@@ -176,6 +181,24 @@ func (p *sourcesPanel) show() {
 }
 
 func (p *sourcesPanel) setLive(bool) {} // sources can change while live
+
+// scenes tells whether the program is the scene collection.
+func (p *sourcesPanel) scenes() bool { return p.videoSpec == scenesChoice.Spec }
+
+// useScenes makes the scene collection the program (UI thread), as picking
+// "Scenes" in the video picker does.
+func (p *sourcesPanel) useScenes() {
+	if p.scenes() {
+		return
+	}
+	p.videoSpec = scenesChoice.Spec
+	was := p.settingUp
+	p.settingUp = true
+	p.video.SetSelected(scenesChoice.Label)
+	p.showFileRow()
+	p.settingUp = was
+	p.changed()
+}
 
 func (p *sourcesPanel) apply(s *app.Settings) {
 	s.Video.Source, s.Audio.Source, s.Video.Loop = p.videoSpec, p.audioSpec, p.loop.Checked

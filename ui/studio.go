@@ -25,6 +25,7 @@ import (
 
 	"github.com/tallystudio/tally/app"
 	"github.com/tallystudio/tally/assets"
+	"github.com/tallystudio/tally/scene"
 )
 
 // Engine is what the window needs from the studio engine (*app.Engine).
@@ -32,7 +33,14 @@ type Engine interface {
 	About() app.BuildInfo
 	Devices() app.DeviceList
 	RefreshDevices() app.DeviceList
+	// SetSources opens the sources; with the video source "scenes", a new
+	// collection (same canvas and rate) applies without reopening what it
+	// keeps.
 	SetSources(app.VideoSettings, app.AudioSettings) error
+	// SwitchScene puts a scene of the collection on air, with its
+	// transition; Scene is the one on air, "" when the video is not scenes.
+	SwitchScene(name string) error
+	Scene() string
 	PreviewFrame(dst *image.RGBA) bool
 	AudioLevel() app.Level
 	GoLive(app.Settings) (warnings []string, err error)
@@ -62,9 +70,11 @@ type Studio struct {
 	output  *outputPanel
 	dests   *destinationsPanel
 	stats   *statsPanel
+	scenes  *scenesPanel
 
 	tabs       *container.AppTabs
 	stateLabel *widget.Label
+	sceneLabel *widget.Label // the scene on air, in the state bar
 	detail     *widget.Label
 	liveButton *widget.Button
 
@@ -84,6 +94,17 @@ type Studio struct {
 	sourcesShown chan struct{}
 	sourcesOpen  atomic.Bool
 
+	// The scene collection's file (see WithScenesFile), whether it may be
+	// written, and the newest version to write, not yet taken by saveLoop.
+	scenesPath string
+	saveScenes bool
+	saves      chan *scene.Collection
+	// While a drag edits the collection, it is applied at most every
+	// liveApplyEvery: lastApply is when it last was, applyTimer the apply
+	// waiting its turn (UI thread only).
+	lastApply  time.Time
+	applyTimer *time.Timer
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
@@ -98,7 +119,8 @@ type sourcePick struct {
 // the window. keys keeps stream keys (app.SystemKeyring in the real app).
 func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studio {
 	s := &Studio{Window: a.NewWindow(Title), eng: eng, keys: keys, prefs: a.Preferences(), log: slog.Default(),
-		picks: make(chan sourcePick, 1), sourcesShown: make(chan struct{}, 1), previewFPS: DefaultPreviewFPS}
+		picks: make(chan sourcePick, 1), sourcesShown: make(chan struct{}, 1), previewFPS: DefaultPreviewFPS,
+		scenesPath: defaultScenesFile(), saves: make(chan *scene.Collection, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -113,21 +135,42 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	s.output = newOutputPanel(saved, s.settingsChanged)
 	s.dests = newDestinationsPanel(saved, s.keys, s.settingsChanged)
 	s.stats = newStatsPanel()
+	start := loadScenes(s.scenesPath, saved.Video.Width, saved.Video.Height, time.Now())
+	s.saveScenes = start.save
+	s.scenes = newScenesPanel(start.col, scenesHost{
+		window:      w,
+		edited:      s.scenesEdited,
+		useScenes:   func() { s.sources.useScenes() },
+		live:        func() bool { return s.lastState.Active() },
+		devices:     s.devicesOf,
+		viewChanged: func() { s.preview.overlay.Refresh() },
+	})
+	s.scenes.setNotice(start.notice)
+	s.scenes.setScenesOn(s.sources.scenes())
+	s.preview.overlay.target = s.scenes
+	if start.saveNow {
+		s.queueSave(start.col)
+	}
 
 	s.stateLabel = widget.NewLabelWithStyle("Idle", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.detail = widget.NewLabel("")
 	s.detail.Wrapping = fyne.TextWrapWord
 	s.detail.Truncation = fyne.TextTruncateEllipsis
+	s.sceneLabel = widget.NewLabel("")
 	s.liveButton = widget.NewButton("Go Live", s.liveButtonTapped)
 	s.liveButton.Importance = widget.DangerImportance
 
 	sourcesTab := container.NewTabItem("Sources", container.NewVScroll(s.sources.content))
+	scenesTab := container.NewTabItem("Scenes", container.NewVScroll(s.scenes.content))
 	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Destinations", container.NewVScroll(s.dests.content)),
 		sourcesTab,
+		scenesTab,
 		container.NewTabItem("Output", container.NewVScroll(s.output.content)),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
+		s.prefs.SetString(tabKey, t.Text)
+		s.scenes.setTabOpen(t == scenesTab)
 		s.sourcesOpen.Store(t == sourcesTab)
 		if t == sourcesTab {
 			select {
@@ -137,19 +180,29 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 		}
 	}
 	left := container.NewBorder(nil, container.NewVBox(s.meter, s.stats.content), nil, nil, s.preview)
-	bar := container.NewBorder(nil, nil, s.stateLabel, container.NewHBox(widget.NewLabel(eng.About().Summary()), s.liveButton), s.detail)
+	bar := container.NewBorder(nil, nil, s.stateLabel,
+		container.NewHBox(s.sceneLabel, widget.NewLabel(eng.About().Summary()), s.liveButton), s.detail)
 	split := container.NewHSplit(left, s.tabs)
 	split.Offset = 0.62
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
 	w.Resize(fyne.NewSize(1180, 760))
 
 	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
+	for i, sc := range SceneShortcuts {
+		w.Canvas().AddShortcut(sc, func(fyne.Shortcut) { s.scenes.putOnAirAt(i) })
+	}
 	w.SetCloseIntercept(s.closeRequested)
+	for _, t := range s.tabs.Items {
+		if t.Text == s.prefs.String(tabKey) {
+			s.tabs.Select(t)
+		}
+	}
 
-	s.loops.Add(3)
+	s.loops.Add(4)
 	go s.uiLoop()
 	go s.applyLoop()
 	go s.devicesLoop()
+	go s.saveLoop()
 	s.ready = true
 	s.applySources()
 	s.settingsChanged()
@@ -160,6 +213,7 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 func (s *Studio) current() app.Settings {
 	st := app.DefaultSettings()
 	s.sources.apply(&st)
+	st.Video.Scenes = s.scenes.col
 	s.output.apply(&st)
 	st.Destinations = s.dests.destinations()
 	return st
@@ -209,6 +263,7 @@ func (s *Studio) sourcesChanged() {
 	if !s.ready {
 		return
 	}
+	s.scenes.setScenesOn(s.sources.scenes())
 	s.applySources()
 	s.settingsChanged()
 }
@@ -243,13 +298,27 @@ func (s *Studio) applyLoop() {
 			return
 		case pick := <-s.picks:
 			err := s.eng.SetSources(pick.video, pick.audio)
+			scenes := pick.video.Source == scenesChoice.Spec && pick.video.Scenes != nil
+			var switchErr error
+			if err == nil && scenes {
+				// After the collection it names is on, so that a scene
+				// just added can go on air.
+				switchErr = s.eng.SwitchScene(pick.video.Scenes.ActiveScene().Name)
+			}
 			if s.ctx.Err() != nil {
 				return
 			}
 			if len(s.picks) > 0 {
 				continue // why a source the user moved away from failed is of no use
 			}
-			runOnUI(func() { s.sources.setError(err) })
+			runOnUI(func() {
+				s.sources.setError(err)
+				if scenes {
+					s.scenes.setApplyError(errors.Join(err, switchErr))
+				} else {
+					s.scenes.setApplyError(nil)
+				}
+			})
 		}
 	}
 }
@@ -402,6 +471,11 @@ func (s *Studio) showStatus(st app.Status, withStats bool) {
 	}
 	s.dests.showStatus(st)
 	s.sources.setLost(st.SourceErrors)
+	if s.scenes.scenesOn {
+		s.scenes.setLost(st.SourceErrors)
+	} else {
+		s.scenes.setLost(nil)
+	}
 	if len(st.Reports) > 0 && st.Since != s.shownReport && !st.State.Active() {
 		s.shownReport = st.Since
 		s.showReport(st.Reports)

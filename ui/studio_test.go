@@ -29,7 +29,16 @@ var uiMu sync.Mutex
 
 func TestMain(m *testing.M) {
 	runOnUI = func(fn func()) { uiMu.Lock(); defer uiMu.Unlock(); fn() }
-	os.Exit(m.Run())
+	// A studio keeps its scenes under the configuration directory: never
+	// the real one of whoever runs the tests.
+	cfg, err := os.MkdirTemp("", "tally-ui-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", cfg)
+	code := m.Run()
+	os.RemoveAll(cfg)
+	os.Exit(code)
 }
 
 func onUI(fn func()) { runOnUI(fn) }

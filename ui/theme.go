@@ -21,10 +21,15 @@ const (
 	colorPreviewHint  fyne.ThemeColorName = "tallyPreviewHint"
 	colorGraphBack    fyne.ThemeColorName = "tallyGraphBackground"
 	colorGraphFill    fyne.ThemeColorName = "tallyGraphFill"
+	colorLayerBox     fyne.ThemeColorName = "tallyLayerBox"
+	colorSnapGuide    fyne.ThemeColorName = "tallySnapGuide"
 )
 
 // The preview and the meter stay dark in the light variant too, as a video
-// monitor does: a picture is judged against black, not against white.
+// monitor does: a picture is judged against black, not against white. The
+// layer box and snap guides are drawn over the picture, so they are the same
+// in both variants: bright enough to read over video, in hues a test pattern
+// or a face rarely has.
 var palettes = map[fyne.ThemeVariant]map[fyne.ThemeColorName]color.NRGBA{
 	theme.VariantDark: {
 		colorMeterTrack:   {R: 0x26, G: 0x29, B: 0x30, A: 0xff},
@@ -37,6 +42,8 @@ var palettes = map[fyne.ThemeVariant]map[fyne.ThemeColorName]color.NRGBA{
 		colorPreviewHint:  {R: 0x8a, G: 0x90, B: 0x9c, A: 0xff},
 		colorGraphBack:    {R: 0x1a, G: 0x1c, B: 0x22, A: 0xff},
 		colorGraphFill:    {R: 0x3c, G: 0x8c, B: 0xe6, A: 0xff},
+		colorLayerBox:     {R: 0xff, G: 0xa8, B: 0x1e, A: 0xff},
+		colorSnapGuide:    {R: 0xe8, G: 0x4c, B: 0xe8, A: 0xff},
 	},
 	theme.VariantLight: {
 		colorMeterTrack:   {R: 0x26, G: 0x29, B: 0x30, A: 0xff},
@@ -49,6 +56,8 @@ var palettes = map[fyne.ThemeVariant]map[fyne.ThemeColorName]color.NRGBA{
 		colorPreviewHint:  {R: 0x8a, G: 0x90, B: 0x9c, A: 0xff},
 		colorGraphBack:    {R: 0xe8, G: 0xea, B: 0xee, A: 0xff},
 		colorGraphFill:    {R: 0x28, G: 0x78, B: 0xd2, A: 0xff},
+		colorLayerBox:     {R: 0xff, G: 0xa8, B: 0x1e, A: 0xff},
+		colorSnapGuide:    {R: 0xe8, G: 0x4c, B: 0xe8, A: 0xff},
 	},
 }
 

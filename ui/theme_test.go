@@ -11,7 +11,7 @@ import (
 // theme answers Fyne's own names as Fyne does.
 func TestThemeHasEveryColourInBothVariants(t *testing.T) {
 	names := []fyne.ThemeColorName{colorMeterTrack, colorMeterRMS, colorMeterPeak, colorMeterClip, colorMeterText,
-		colorPreviewBack, colorPreviewTitle, colorPreviewHint, colorGraphBack, colorGraphFill}
+		colorPreviewBack, colorPreviewTitle, colorPreviewHint, colorGraphBack, colorGraphFill, colorLayerBox, colorSnapGuide}
 	th := NewTheme()
 	for _, v := range []fyne.ThemeVariant{theme.VariantDark, theme.VariantLight} {
 		for _, n := range names {

@@ -54,6 +54,7 @@ func (s *Studio) uiLoop() {
 			noSignal  bool
 			level     *app.Level
 			status    *app.Status
+			onAir     string
 			withStats bool
 		)
 		if s.previewFPS > 0 {
@@ -78,6 +79,7 @@ func (s *Studio) uiLoop() {
 		if n%statusEvery == 0 {
 			st := s.eng.Status()
 			status, withStats = &st, (n/statusEvery)%statusHz == 0
+			onAir = s.eng.Scene()
 		}
 		if frame == nil && !noSignal && level == nil && status == nil {
 			continue
@@ -94,6 +96,7 @@ func (s *Studio) uiLoop() {
 			}
 			if status != nil {
 				s.showStatus(*status, withStats)
+				s.showScene(onAir)
 			}
 		})
 	}
