@@ -115,10 +115,12 @@ func (r *sceneReader) SetCollection(col *scene.Collection) error {
 	// Open outside the lock: a camera can take a second to start, and the
 	// program keeps going meanwhile.
 	next := make(map[string]*sceneSource, len(col.Sources))
-	sizes := sourceSizes(col)
+	used := usedSources(col)
+	// Sources open at the canvas size, whatever their boxes: a box the user
+	// drags bigger must not restart a camera or a media file.
+	size := image.Pt(col.Canvas.Width, col.Canvas.Height)
 	for _, src := range col.Sources {
-		size, used := sizes[src.Name]
-		if !used {
+		if !used[src.Name] || scene.AudioOnly(src.Type) {
 			continue
 		}
 		key := sourceKey(src, size, r.fps)
@@ -200,8 +202,8 @@ type brokenSource struct{ err error }
 func (b brokenSource) Read() (image.Image, func(), error) { return nil, nil, b.err }
 func (brokenSource) Close() error                         { return nil }
 
-// openSceneSource opens what a collection's source names. size is the
-// largest box a layer gives it, which is what a media file decodes to.
+// openSceneSource opens what a collection's source names, at size (the
+// canvas's) where the source has a size to choose.
 func openSceneSource(src scene.Source, size image.Point, fps int) (capture.VideoReader, bool, error) {
 	switch src.Type {
 	case "test":
@@ -284,15 +286,12 @@ func sourceKey(src scene.Source, size image.Point, fps int) string {
 	return k
 }
 
-// sourceSizes gives each source the largest box a visible or hidden layer
-// shows it in (within the canvas), which is the most it is ever drawn at.
-func sourceSizes(col *scene.Collection) map[string]image.Point {
-	out := map[string]image.Point{}
+// usedSources are the sources some layer of some scene shows.
+func usedSources(col *scene.Collection) map[string]bool {
+	out := map[string]bool{}
 	for _, sc := range col.Scenes {
 		for _, l := range sc.Layers {
-			p := out[l.Source]
-			w, h := min(l.Width, col.Canvas.Width), min(l.Height, col.Canvas.Height)
-			out[l.Source] = image.Pt(max(p.X, w+w%2), max(p.Y, h+h%2))
+			out[l.Source] = true
 		}
 	}
 	return out
