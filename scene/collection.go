@@ -34,6 +34,7 @@ type Collection struct {
 	Sources    []Source   `json:"sources"`
 	Scenes     []Scene    `json:"scenes"`
 	Active     string     `json:"active,omitempty"` // name of the scene on air; "" means the first
+	Master     *Master    `json:"master,omitempty"` // the mix's bus; nil: 0 dB, limiter at DefaultCeilingDB
 }
 
 // Size is a width and height in pixels.
@@ -48,16 +49,20 @@ type Transition struct {
 	DurationMS int    `json:"duration_ms"` // fade length; DefaultFadeMS when a fade's is 0; at most MaxFadeMS; a cut keeps but ignores it
 }
 
-// Source is something layers show: a picture that runs while any scene uses
-// it, however many layers show it.
+// Source is something layers show or play: a picture, sound or both, which
+// runs while any scene uses it, however many layers show it.
 type Source struct {
 	Name   string `json:"name"`             // unique, non-empty, what layers refer to
 	Type   string `json:"type"`             // one of the Type constants; "color" is read as "colour"
 	Colour string `json:"colour,omitempty"` // colour: "#rrggbb" or "#rrggbbaa"
 	Path   string `json:"path,omitempty"`   // image (PNG or JPEG) and media file; relative paths are relative to the collection file's directory
 	Loop   bool   `json:"loop,omitempty"`   // media: start again at the end
-	Device string `json:"device,omitempty"` // camera, screen: device id or label as `tally devices` lists; "" = the first
+	Device string `json:"device,omitempty"` // camera, screen, microphone, desktop: device id or label as `tally devices` lists; "" = the first
 	Text   *Text  `json:"text,omitempty"`   // text
+	// Frequency makes a tone a steady sine of this many Hz; 0 is the
+	// test tone (440 Hz, a beep each second in step with the test pattern).
+	Frequency float64 `json:"frequency,omitempty"`
+	Audio     *Audio  `json:"audio,omitempty"` // how its sound is mixed (sources with sound)
 }
 
 // Text is what a text source draws.
@@ -119,7 +124,8 @@ const (
 )
 
 // Types are the source types, in the order messages list them.
-var Types = []string{TypeTest, TypeColour, TypeImage, TypeText, TypeMedia, TypeCamera, TypeScreen}
+var Types = []string{TypeTest, TypeColour, TypeImage, TypeText, TypeMedia, TypeCamera, TypeScreen,
+	TypeMicrophone, TypeDesktop, TypeAudioFile, TypeTone}
 
 // How a layer's source fills its box.
 const (
@@ -220,6 +226,23 @@ func (c *Collection) Clone() *Collection {
 			tc := *t
 			out.Sources[i].Text = &tc
 		}
+		if a := out.Sources[i].Audio; a != nil {
+			ac := *a
+			ac.Filters = slices.Clone(a.Filters)
+			if a.Global != nil {
+				g := *a.Global
+				ac.Global = &g
+			}
+			out.Sources[i].Audio = &ac
+		}
+	}
+	if m := c.Master; m != nil {
+		mc := *m
+		if m.Limiter != nil {
+			l := *m.Limiter
+			mc.Limiter = &l
+		}
+		out.Master = &mc
 	}
 	out.Scenes = slices.Clone(c.Scenes)
 	for i := range out.Scenes {

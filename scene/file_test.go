@@ -109,7 +109,7 @@ var malformed = []malformedCase{
 
 	// sources
 	{name: "unknown source type", old: `"type": "image"`, new: `"type": "webcam"`,
-		field: "sources[1].type", at: `"webcam"`, msg: `unknown source type "webcam" (known: test, colour, image, text, media, camera, screen)`},
+		field: "sources[1].type", at: `"webcam"`, msg: `unknown source type "webcam" (known: test, colour, image, text, media, camera, screen, microphone, desktop, audio, tone)`},
 	{name: "duplicate source names", old: `{"name": "logo"`, new: `{"name": "bg"`,
 		field: "sources[1].name", at: `{"name": "bg", "type": "image"`, msg: `"bg" is the name of sources[0] already`},
 	{name: "bad colour", old: `"#102030"`, new: `"#10203"`,
@@ -122,6 +122,22 @@ var malformed = []malformedCase{
 		field: "sources[2].text", at: `{"font": "font.ttf"}`, msg: "needs text (the words) or file"},
 	{name: "text size out of range", old: `"text": "Hello",`, new: `"text": "Hello", "size": 1000,`,
 		field: "sources[2].text.size", at: `"size": 1000`, msg: "must be 4..512 (got 1000)"},
+
+	// sound
+	{name: "sound on a picture", old: `"path": "logo.png"}`, new: `"path": "logo.png", "audio": {"gain_db": -6}}`,
+		field: "sources[1].audio", at: `"gain_db": -6`, msg: "a source of type image has no sound"},
+	{name: "gain out of range", old: `{"name": "bg", "type": "colour", "colour": "#102030"}`,
+		new:   `{"name": "bg", "type": "colour", "colour": "#102030"}, {"name": "mic", "type": "microphone", "audio": {"gain_db": 40}}`,
+		field: "sources[1].audio.gain_db", at: `"gain_db": 40`, msg: "must be -100..20 (got 40)"},
+	{name: "unknown filter", old: `{"name": "bg", "type": "colour", "colour": "#102030"}`,
+		new:   `{"name": "bg", "type": "colour", "colour": "#102030"}, {"name": "mic", "type": "microphone", "audio": {"filters": [{"kind": "reverb"}]}}`,
+		field: "sources[1].audio.filters[0].kind", at: `"reverb"`, msg: `unknown filter "reverb" (known: noise_gate, compressor, limiter, noise_suppression)`},
+	{name: "setting of another filter", old: `{"name": "bg", "type": "colour", "colour": "#102030"}`,
+		new:   `{"name": "bg", "type": "colour", "colour": "#102030"}, {"name": "mic", "type": "microphone", "audio": {"filters": [{"kind": "limiter", "ratio": 4}]}}`,
+		field: "sources[1].audio.filters[0].ratio", at: `"ratio": 4`, msg: "a limiter filter has no ratio"},
+	{name: "missing audio file", old: `{"name": "bg", "type": "colour", "colour": "#102030"}`,
+		new:   `{"name": "bg", "type": "colour", "colour": "#102030"}, {"name": "music", "type": "audio", "path": "gone.mp3"}`,
+		field: "sources[1].path", at: `"gone.mp3"`, msg: `gone.mp3" does not exist`, is: fs.ErrNotExist},
 
 	// scenes and layers
 	{name: "negative size", old: `"width": 200, "height": 200`, new: `"width": -5, "height": 200`,
@@ -185,7 +201,7 @@ var malformed = []malformedCase{
 	{name: "field in the wrong case", old: `"width": 200`, new: `"Width": 200`,
 		field: "scenes[0].layers[1].Width", at: `"Width"`, msg: `unknown field "Width" (did you mean "width"?)`},
 	{name: "unknown field far from any", old: `"version": 1,`, new: "\"version\": 1,\n  \"background\": \"#000000\",",
-		field: "background", at: `"background"`, msg: `unknown field "background" (known: active, canvas, scenes, sources, transition, version)`},
+		field: "background", at: `"background"`, msg: `unknown field "background" (known: active, canvas, master, scenes, sources, transition, version)`},
 	{name: "field given twice", old: `"kind": "cut"`, new: `"kind": "cut", "kind": "fade"`,
 		field: "transition.kind", at: `"kind": "fade"`, msg: "is given twice"},
 }

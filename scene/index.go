@@ -214,6 +214,8 @@ func listLimit(elem reflect.Type) (limit int, noun, holder string) {
 		return MaxScenes, "scenes", "a collection"
 	case reflect.TypeFor[Layer]():
 		return MaxLayers, "layers", "a scene"
+	case reflect.TypeFor[Filter]():
+		return MaxFilters, "filters", "a source"
 	}
 	panic("scene: no limit for a list of " + elem.String())
 }

@@ -121,6 +121,9 @@ func (c *Collection) check(files bool) *Error {
 			}
 		}
 	}
+	if e := checkMaster(c.Master); e != nil {
+		return e
+	}
 	if c.Active != "" && c.sceneIndex(c.Active) < 0 {
 		return invalid("active", "no scene is named %q (scenes: %s)", c.Active, nameList(c.Scenes, func(s Scene) string { return s.Name }))
 	}
@@ -174,10 +177,11 @@ func checkSource(field string, s *Source, files bool) (Size, *Error) {
 		types []string
 	}{
 		{"colour", s.Colour != "", []string{TypeColour}},
-		{"path", s.Path != "", []string{TypeImage, TypeMedia}},
-		{"loop", s.Loop, []string{TypeMedia}},
-		{"device", s.Device != "", []string{TypeCamera, TypeScreen}},
+		{"path", s.Path != "", []string{TypeImage, TypeMedia, TypeAudioFile}},
+		{"loop", s.Loop, []string{TypeMedia, TypeAudioFile}},
+		{"device", s.Device != "", []string{TypeCamera, TypeScreen, TypeMicrophone, TypeDesktop}},
 		{"text", s.Text != nil, []string{TypeText}},
+		{"frequency", s.Frequency != 0, []string{TypeTone}},
 	} {
 		if f.set && !slices.Contains(f.types, typ) {
 			hint := ""
@@ -186,6 +190,9 @@ func checkSource(field string, s *Source, files bool) (Size, *Error) {
 			}
 			return Size{}, invalid(field+"."+f.name, "a %s source has no %s%s", typ, f.name, hint)
 		}
+	}
+	if e := checkAudio(field+".audio", typ, s.Audio); e != nil {
+		return Size{}, e
 	}
 	switch typ {
 	case TypeColour:
@@ -205,13 +212,28 @@ func checkSource(field string, s *Source, files bool) (Size, *Error) {
 		if s.Path == "" {
 			return Size{}, invalid(field+".path", "a media source needs the path of a video file")
 		}
-		if !files {
-			return Size{}, nil
+		if files {
+			if _, e := statFile(field+".path", "media file", s.Path); e != nil {
+				return Size{}, e
+			}
 		}
-		_, e := statFile(field+".path", "media file", s.Path)
-		return Size{}, e
 	case TypeText:
 		return Size{}, checkText(field+".text", s.Text, files)
+	case TypeAudioFile:
+		if s.Path == "" {
+			return Size{}, invalid(field+".path", "an audio source needs the path of a sound file")
+		}
+		if files {
+			if _, e := statFile(field+".path", "audio file", s.Path); e != nil {
+				return Size{}, e
+			}
+		}
+	case TypeTone:
+		if s.Frequency != 0 {
+			if e := checkDB(field+".frequency", s.Frequency, 20, MaxFrequency); e != nil {
+				return Size{}, e
+			}
+		}
 	}
 	return Size{}, nil
 }

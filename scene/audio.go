@@ -1,0 +1,194 @@
+package scene
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Sources of sound without a picture. A layer that shows one has no box to
+// draw: it puts the sound in its scene's mix.
+const (
+	TypeMicrophone = "microphone" // a microphone or line input
+	TypeDesktop    = "desktop"    // what the computer plays: the monitor of an output
+	TypeAudioFile  = "audio"      // a sound file (music, alerts)
+	TypeTone       = "tone"       // a test tone
+)
+
+// AudioOnly says whether a source type has sound and no picture.
+func AudioOnly(typ string) bool {
+	switch typ {
+	case TypeMicrophone, TypeDesktop, TypeAudioFile, TypeTone:
+		return true
+	}
+	return false
+}
+
+// HasSound says whether a source type can be heard: the sound-only types
+// and media files.
+func HasSound(typ string) bool { return AudioOnly(typ) || typ == TypeMedia }
+
+// Audio is how a source's sound enters the mix. A source with sound and no
+// Audio is heard at 0 dB, unfiltered.
+type Audio struct {
+	// GainDB is the fader, MinGainDB..MaxGainDB; MinGainDB is silence (−∞).
+	GainDB float64 `json:"gain_db,omitempty"`
+	Muted  bool    `json:"muted,omitempty"`
+	// SyncMS delays the sound, 0..MaxSyncMS, for a camera whose picture
+	// lags its microphone.
+	SyncMS int  `json:"sync_ms,omitempty"`
+	Mono   bool `json:"mono,omitempty"` // both channels carry the average
+	// Global sources play in every scene; the others only while a scene
+	// that has them is on air. Microphones and desktop sound are global
+	// unless this says otherwise, as in OBS.
+	Global  *bool    `json:"global,omitempty"`
+	Filters []Filter `json:"filters,omitempty"` // applied in order, before the fader
+}
+
+// Filter is one step of a source's sound processing. Fields a kind does not
+// use must be zero; zero fields a kind uses take its defaults.
+type Filter struct {
+	Kind        string  `json:"kind"`                   // a Filter constant
+	ThresholdDB float64 `json:"threshold_db,omitempty"` // noise gate, compressor
+	Ratio       float64 `json:"ratio,omitempty"`        // compressor, 1..20
+	AttackMS    float64 `json:"attack_ms,omitempty"`    // gate, compressor
+	ReleaseMS   float64 `json:"release_ms,omitempty"`   // gate, compressor
+	CeilingDB   float64 `json:"ceiling_db,omitempty"`   // limiter
+	ReductionDB float64 `json:"reduction_db,omitempty"` // noise suppression
+}
+
+// Filter kinds.
+const (
+	FilterNoiseGate        = "noise_gate"
+	FilterCompressor       = "compressor"
+	FilterLimiter          = "limiter"
+	FilterNoiseSuppression = "noise_suppression"
+)
+
+// FilterKinds are the filter kinds, in the order messages list them.
+var FilterKinds = []string{FilterNoiseGate, FilterCompressor, FilterLimiter, FilterNoiseSuppression}
+
+// Master is the bus every source is mixed into.
+type Master struct {
+	GainDB float64 `json:"gain_db,omitempty"` // MinGainDB..MaxGainDB
+	// Limiter keeps the sum from clipping (true unless set false), at
+	// CeilingDB true peak (DefaultCeilingDB when 0).
+	Limiter   *bool   `json:"limiter,omitempty"`
+	CeilingDB float64 `json:"ceiling_db,omitempty"`
+}
+
+// Ranges and defaults of the sound settings.
+const (
+	MinGainDB        = -100 // the fader's bottom: silence
+	MaxGainDB        = 20
+	MaxSyncMS        = 5000
+	MaxFilters       = 8 // per source
+	DefaultCeilingDB = -1
+	MaxFrequency     = 20000 // a tone's highest, Hz
+)
+
+// IsGlobal says whether the source plays in every scene.
+func (a *Audio) IsGlobal(typ string) bool {
+	if a != nil && a.Global != nil {
+		return *a.Global
+	}
+	return typ == TypeMicrophone || typ == TypeDesktop
+}
+
+// LimiterOn says whether the master limiter runs.
+func (m *Master) LimiterOn() bool { return m == nil || m.Limiter == nil || *m.Limiter }
+
+// Ceiling is the master limiter's ceiling in dBFS.
+func (m *Master) Ceiling() float64 {
+	if m == nil || m.CeilingDB == 0 {
+		return DefaultCeilingDB
+	}
+	return m.CeilingDB
+}
+
+// checkAudio checks a source's sound settings, at field ("sources[2].audio").
+func checkAudio(field, typ string, a *Audio) *Error {
+	if a == nil {
+		return nil
+	}
+	if !HasSound(typ) {
+		return invalid(field, "a source of type %s has no sound", typ)
+	}
+	if e := checkDB(field+".gain_db", a.GainDB, MinGainDB, MaxGainDB); e != nil {
+		return e
+	}
+	if e := checkRange(field+".sync_ms", a.SyncMS, 0, MaxSyncMS, " ms"); e != nil {
+		return e
+	}
+	if len(a.Filters) > MaxFilters {
+		return invalid(field+".filters", "has %d filters; a source may have at most %d", len(a.Filters), MaxFilters)
+	}
+	for i := range a.Filters {
+		if e := checkFilter(fmt.Sprintf("%s.filters[%d]", field, i), &a.Filters[i]); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// checkFilter checks one filter's kind, the fields it uses and their ranges.
+func checkFilter(field string, f *Filter) *Error {
+	uses := map[string][]string{
+		FilterNoiseGate:        {"threshold_db", "attack_ms", "release_ms"},
+		FilterCompressor:       {"threshold_db", "ratio", "attack_ms", "release_ms"},
+		FilterLimiter:          {"ceiling_db"},
+		FilterNoiseSuppression: {"reduction_db"},
+	}[f.Kind]
+	if uses == nil {
+		return invalid(field+".kind", "unknown filter %q (known: %s)", f.Kind, strings.Join(FilterKinds, ", "))
+	}
+	for _, p := range []struct {
+		name   string
+		v      float64
+		lo, hi float64
+	}{
+		{"threshold_db", f.ThresholdDB, -80, 0},
+		{"ratio", f.Ratio, 1, 20},
+		{"attack_ms", f.AttackMS, 0.01, 2000},
+		{"release_ms", f.ReleaseMS, 0.01, 9000},
+		{"ceiling_db", f.CeilingDB, -30, 0},
+		{"reduction_db", f.ReductionDB, 0.01, 97},
+	} {
+		if p.v == 0 {
+			continue
+		}
+		if !slices.Contains(uses, p.name) {
+			return invalid(field+"."+p.name, "a %s filter has no %s", f.Kind, p.name)
+		}
+		if e := checkDB(field+"."+p.name, p.v, p.lo, p.hi); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// checkMaster checks the master bus.
+func checkMaster(m *Master) *Error {
+	if m == nil {
+		return nil
+	}
+	if e := checkDB("master.gain_db", m.GainDB, MinGainDB, MaxGainDB); e != nil {
+		return e
+	}
+	if m.CeilingDB != 0 {
+		return checkDB("master.ceiling_db", m.CeilingDB, -30, -0.1)
+	}
+	return nil
+}
+
+// checkDB is a number in lo..hi (NaN is not).
+func checkDB(field string, v, lo, hi float64) *Error {
+	if math.IsNaN(v) || v < lo || v > hi {
+		return invalid(field, "must be %s..%s (got %s)", fmtNum(lo), fmtNum(hi), fmtNum(v))
+	}
+	return nil
+}
+
+func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
