@@ -163,10 +163,16 @@ func find(spec string) (driver.Driver, error) {
 		}
 	}
 	if len(matches) == 0 {
-		if name != "" {
-			return nil, fmt.Errorf("%w: no %s matching %q", ErrNoDevice, want, name)
+		why := ""
+		if want == KindScreen {
+			if r := noScreenReason(); r != "" {
+				why = ": " + r
+			}
 		}
-		return nil, fmt.Errorf("%w: no %s found", ErrNoDevice, want)
+		if name != "" {
+			return nil, fmt.Errorf("%w: no %s matching %q%s", ErrNoDevice, want, name, why)
+		}
+		return nil, fmt.Errorf("%w: no %s found%s", ErrNoDevice, want, why)
 	}
 	sort.Slice(matches, func(i, j int) bool { return matches[i].Info().Label < matches[j].Info().Label })
 	return matches[0], nil
@@ -179,12 +185,17 @@ type VideoSource struct {
 	Label  string
 	copies sync.Pool // *image.RGBA copies of frames the driver reuses
 	// reading is held through each driver read, so Close can wait for one in
-	// flight: closing the X11 driver under a read unmaps the shared-memory
-	// image the read is copying from (SIGSEGV in copyBGR24).
+	// flight: a driver may free what a read is copying from when closed
+	// under it (mediadevices' X11 driver did: SIGSEGV in copyBGR24).
 	reading sync.Mutex
 	closed  atomic.Bool
-	screen  bool // reads always return, but closing under one crashes
+	screen  bool // reads always return, but closing under one may crash
 }
+
+// interrupter is a reader whose waiting Read can be ended before its
+// driver is closed (Tally's X11 screen, whose Read waits for the frame
+// rate's next tick or for a frame to be released).
+type interrupter interface{ interrupt() }
 
 // OpenVideo opens a video source at (or near) the asked-for mode.
 func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error) {
@@ -210,8 +221,10 @@ func OpenVideo(spec string, width, height int, fps float64) (*VideoSource, error
 }
 
 // Read blocks for the next frame. release, when not nil, returns its memory.
-// RGBA frames (screens) are copied: the X11 driver hands out one buffer it
-// overwrites on every read, while Tally may still be encoding the last frame.
+// *image.RGBA frames are copied: mediadevices' screen drivers handed out one
+// buffer they overwrite on every read, while Tally may still be encoding the
+// last frame. Tally's X11 screen hands out *BGRX frames in memory of its own
+// that release gives back: those pass as they are.
 func (v *VideoSource) Read() (image.Image, func(), error) {
 	v.reading.Lock()
 	defer v.reading.Unlock()
@@ -240,10 +253,15 @@ func (v *VideoSource) Read() (image.Image, func(), error) {
 // Close stops the device once a read in flight has returned. A camera stuck
 // in a read is closed after a second all the same: for it, closing is what
 // ends the read. A screen read is never stuck, only slow on a loaded machine
-// (seen past a second), and closing under it unmaps the image it copies from:
-// a screen waits for its read, and after 10 s is left open rather than crash.
+// (seen past a second), and mediadevices' screens unmap the image a read
+// copies from when closed under it: a screen waits for its read, and after
+// 10 s is left open rather than crash. Tally's X11 screen ends a waiting
+// read at once (interrupt) and is safe to close under a grab in any case.
 func (v *VideoSource) Close() error {
 	v.closed.Store(true)
+	if i, ok := v.r.(interrupter); ok {
+		i.interrupt()
+	}
 	done := make(chan struct{})
 	go func() {
 		// Taking the lock only to learn that the read in flight is over.

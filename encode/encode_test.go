@@ -3,6 +3,7 @@ package encode
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"math"
 	"testing"
 	"time"
@@ -335,5 +336,89 @@ func TestEncoderTakesFramesInPlaceWithTheSameResult(t *testing.T) {
 	out := encodeAll(func(int) image.Image { return framer{testImage(160, 90, 0), small} })
 	if len(out) != 10 {
 		t.Errorf("%d packets from a frame of another size", len(out))
+	}
+}
+
+// bgrx is a screen grab as capture.BGRX holds one: blue, green, red and a
+// padding byte per pixel, rows stride apart.
+type bgrx struct {
+	pix    []byte
+	stride int
+	rect   image.Rectangle
+}
+
+func (b *bgrx) BGRXPix() ([]byte, int)  { return b.pix, b.stride }
+func (b *bgrx) Bounds() image.Rectangle { return b.rect }
+func (b *bgrx) ColorModel() color.Model { return color.RGBAModel }
+func (b *bgrx) At(x, y int) color.Color {
+	o := y*b.stride + x*4
+	return color.RGBA{b.pix[o+2], b.pix[o+1], b.pix[o], 0xff}
+}
+
+// A BGRX screen grab is converted by libswscale as bgr0: the same planes as
+// the same colours in an RGBA image, whatever its padding bytes and row
+// padding hold, and pure red comes out as red.
+func TestConverterTakesBGRXScreensWithTheirColours(t *testing.T) {
+	const w, h, stride = 64, 48, 64*4 + 32
+	scr := &bgrx{pix: make([]byte, stride*h), stride: stride, rect: image.Rect(0, 0, w, h)}
+	rgba := image.NewRGBA(scr.rect)
+	for y := range h {
+		for x := range w {
+			// Left half pure red, right half a gradient in every channel.
+			r, g, b := byte(255), byte(0), byte(0)
+			if x >= w/2 {
+				r, g, b = byte(x*3), byte(y*5), byte(x+y)
+			}
+			o := y*stride + x*4
+			scr.pix[o], scr.pix[o+1], scr.pix[o+2], scr.pix[o+3] = b, g, r, byte(x*y) // padding: anything
+			rgba.SetRGBA(x, y, color.RGBA{r, g, b, 0xff})
+		}
+		for i := w * 4; i < stride; i++ {
+			scr.pix[y*stride+i] = 0x5a // row padding: never read
+		}
+	}
+	convert := func(img image.Image) *image.YCbCr {
+		var c converter
+		defer c.close()
+		f := yuvFrame(t, 32, 24)
+		if err := c.fill(f, img); err != nil {
+			t.Fatalf("%T: %v", img, err)
+		}
+		out := image.NewYCbCr(image.Rect(0, 0, 32, 24), image.YCbCrSubsampleRatio420)
+		if err := f.Data().ToImage(out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got, want := convert(scr), convert(rgba)
+	if !bytes.Equal(got.Y, want.Y) || !bytes.Equal(got.Cb, want.Cb) || !bytes.Equal(got.Cr, want.Cr) {
+		t.Fatalf("BGRX and RGBA of the same picture convert differently")
+	}
+	// Red in BT.601 limited range: Y 81, Cb 90, Cr 240 (±2 for rounding).
+	y, cb, cr := got.YCbCrAt(4, 4).Y, got.YCbCrAt(4, 4).Cb, got.YCbCrAt(4, 4).Cr
+	near := func(a byte, b int) bool { return int(a) >= b-2 && int(a) <= b+2 }
+	if !near(y, 81) || !near(cb, 90) || !near(cr, 240) {
+		t.Errorf("red came out as Y %d Cb %d Cr %d, want about 81 90 240", y, cb, cr)
+	}
+}
+
+// BenchmarkConvertScreen1080pTo720p is a 1920x1080 BGRX screen grab scaled
+// and converted into a 1280x720 4:2:0 frame, as a screen source at 720p costs
+// the encoder each frame.
+func BenchmarkConvertScreen1080pTo720p(b *testing.B) {
+	const w, h = 1920, 1080
+	scr := &bgrx{pix: make([]byte, w*4*h), stride: w * 4, rect: image.Rect(0, 0, w, h)}
+	for i := range scr.pix {
+		scr.pix[i] = byte(i * 7)
+	}
+	var c converter
+	defer c.close()
+	f := yuvFrame(b, 1280, 720)
+	b.SetBytes(int64(len(scr.pix)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.fill(f, scr); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

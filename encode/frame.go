@@ -16,8 +16,9 @@ type plane struct {
 	h         int
 }
 
-// planesOf describes an image Tally's sources produce as libav planes.
-func planesOf(img image.Image) (astiav.PixelFormat, []plane, error) {
+// planesOf describes an image Tally's sources produce as libav planes,
+// appended to into (a caller that passes room for three allocates nothing).
+func planesOf(img image.Image, into []plane) (astiav.PixelFormat, []plane, error) {
 	switch m := img.(type) {
 	case *image.YCbCr:
 		w, h := m.Rect.Dx(), m.Rect.Dy()
@@ -34,15 +35,30 @@ func planesOf(img image.Image) (astiav.PixelFormat, []plane, error) {
 			return 0, nil, fmt.Errorf("encode: %v chroma subsampling is not supported", m.SubsampleRatio)
 		}
 		y0, c0 := m.YOffset(m.Rect.Min.X, m.Rect.Min.Y), m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
-		return pf, []plane{{m.Y[y0:], m.YStride, w, h}, {m.Cb[c0:], m.CStride, cw, ch}, {m.Cr[c0:], m.CStride, cw, ch}}, nil
+		return pf, append(into, plane{m.Y[y0:], m.YStride, w, h}, plane{m.Cb[c0:], m.CStride, cw, ch}, plane{m.Cr[c0:], m.CStride, cw, ch}), nil
 	case *image.RGBA:
-		return astiav.PixelFormatRgba, []plane{{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 4 * m.Rect.Dx(), m.Rect.Dy()}}, nil
+		return astiav.PixelFormatRgba, append(into, plane{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 4 * m.Rect.Dx(), m.Rect.Dy()}), nil
 	case *image.NRGBA:
-		return astiav.PixelFormatRgba, []plane{{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 4 * m.Rect.Dx(), m.Rect.Dy()}}, nil
+		return astiav.PixelFormatRgba, append(into, plane{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 4 * m.Rect.Dx(), m.Rect.Dy()}), nil
 	case *image.Gray:
-		return astiav.PixelFormatGray8, []plane{{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, m.Rect.Dx(), m.Rect.Dy()}}, nil
+		return astiav.PixelFormatGray8, append(into, plane{m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, m.Rect.Dx(), m.Rect.Dy()}), nil
+	case BGRXImage:
+		pix, stride := m.BGRXPix()
+		r := m.Bounds()
+		return astiav.PixelFormatBgr0, append(into, plane{pix, stride, 4 * r.Dx(), r.Dy()}), nil
 	}
 	return 0, nil, fmt.Errorf("encode: %T frames are not supported", img)
+}
+
+// BGRXImage is a picture of packed 4-byte pixels in the order blue, green,
+// red and an unused byte (libav's bgr0), such as a screen grab
+// (capture.BGRX). The encoder hands it to libswscale as it is, so a screen
+// is converted to 4:2:0 once, with no pass over its pixels in Go.
+type BGRXImage interface {
+	image.Image
+	// BGRXPix is the picture's memory from the pixel at Bounds().Min, and
+	// the bytes from one row to the next.
+	BGRXPix() (pix []byte, stride int)
 }
 
 // copyPlanes copies planes into a frame of the same layout, one copy each
@@ -65,7 +81,8 @@ func copyYCbCr(f *astiav.Frame, img *image.YCbCr) error {
 	if w, h := img.Rect.Dx(), img.Rect.Dy(); w != f.Width() || h != f.Height() {
 		return fmt.Errorf("encode: image is %dx%d, frame is %dx%d", w, h, f.Width(), f.Height())
 	}
-	_, planes, err := planesOf(img)
+	var room [3]plane
+	_, planes, err := planesOf(img, room[:0])
 	if err != nil {
 		return err
 	}
