@@ -2,17 +2,18 @@
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_nginx DIR: nginx-rtmp on a free loopback port, reading and dropping
-# what is published; sets nginx_port and nginx_pid.
+# start_nginx DIR [DIRECTIVES]: nginx-rtmp on a free loopback port, reading and
+# dropping what is published, or doing DIRECTIVES with it too (e.g. "record
+# all; record_path DIR;"); sets nginx_port and nginx_pid.
 start_nginx() {
-  local dir=$1
+  local dir=$1 extra=${2:-}
   nginx_port=$(free_port)
   mkdir -p "$dir"
   cat >"$dir/nginx.conf" <<CONF
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
 daemon off; master_process off; worker_processes 1; pid $dir/nginx.pid; error_log $dir/error.log;
 events { worker_connections 64; }
-rtmp { server { listen 127.0.0.1:$nginx_port; application live { live on; } } }
+rtmp { server { listen 127.0.0.1:$nginx_port; application live { live on; $extra } } }
 CONF
   nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
   nginx_pid=$!
