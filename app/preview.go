@@ -4,9 +4,34 @@ import (
 	"encoding/binary"
 	"image"
 	"image/color"
+	"sync"
 
 	"github.com/tallystudio/tally/capture"
 )
+
+// bgrxImage is a screen grab of packed blue, green, red and padding bytes
+// (capture.BGRX, encode.BGRXImage), matched by its method so that the
+// preview reads its memory directly.
+type bgrxImage interface {
+	image.Image
+	// BGRXPix is the memory from the pixel at Bounds().Min, and the bytes
+	// from one row to the next.
+	BGRXPix() (pix []byte, stride int)
+}
+
+// columns holds the per-output-column source offsets a preview looks up,
+// kept across calls so that a preview allocates nothing.
+type columns struct{ xs, cx []int }
+
+var columnPool = sync.Pool{New: func() any { return new(columns) }}
+
+// ints is b resized to n, reusing its memory when it is large enough.
+func ints(b []int, n int) []int {
+	if cap(b) < n {
+		return make([]int, n)
+	}
+	return b[:n]
+}
 
 // scaleToRGBA draws src into dst, scaled to fit with its aspect ratio kept
 // (black bars), by nearest neighbour: a preview has to be cheap, not pretty,
@@ -29,7 +54,10 @@ func scaleToRGBA(dst *image.RGBA, src image.Image) {
 	ox, oy := (dw-fw)/2, (dh-fh)/2
 	fillBlack(dst, ox, oy, fw, fh)
 
-	xs := make([]int, fw)
+	cols := columnPool.Get().(*columns)
+	defer columnPool.Put(cols)
+	cols.xs = ints(cols.xs, fw)
+	xs := cols.xs
 	for x := range xs {
 		xs[x] = sb.Min.X + (2*x+1)*sw/(2*fw)
 	}
@@ -39,7 +67,8 @@ func scaleToRGBA(dst *image.RGBA, src image.Image) {
 	switch s := src.(type) {
 	case *image.YCbCr:
 		// Chroma index per output column, by the subsampling's horizontal step.
-		cx := make([]int, fw)
+		cols.cx = ints(cols.cx, fw)
+		cx := cols.cx
 		for x, sx := range xs {
 			cx[x] = s.COffset(sx, sb.Min.Y) - s.COffset(sb.Min.X, sb.Min.Y)
 			xs[x] = sx - sb.Min.X
@@ -69,6 +98,29 @@ func scaleToRGBA(dst *image.RGBA, src image.Image) {
 				o := (sx - sb.Min.X) * 4
 				copy(row[x*4:x*4+3], srow[o:o+3])
 				row[x*4+3] = 0xff
+			}
+		}
+	case bgrxImage:
+		pix, stride := s.BGRXPix()
+		// A grab whose memory does not hold its rectangle previews black
+		// rather than panicking.
+		if stride < 4*sw || len(pix) < (sh-1)*stride+4*sw {
+			for y := 0; y < fh; y++ {
+				blackRun(dst.Pix[(oy+y)*dst.Stride+ox*4:][:fw*4])
+			}
+			return
+		}
+		for x, sx := range xs {
+			xs[x] = (sx - sb.Min.X) * 4
+		}
+		for y := 0; y < fh; y++ {
+			sy := (2*y + 1) * sh / (2 * fh)
+			srow := pix[sy*stride:][:4*sw]
+			row := dst.Pix[(oy+y)*dst.Stride+ox*4:][:fw*4]
+			for x, o := range xs {
+				// B, G, R, X to R, G, B, A: bytes 2, 1, 0 and opaque.
+				v := binary.LittleEndian.Uint32(srow[o:])
+				binary.LittleEndian.PutUint32(row[x*4:], v>>16&0xff|v&0xff00|(v&0xff)<<16|0xff000000)
 			}
 		}
 	default:
