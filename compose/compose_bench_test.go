@@ -124,3 +124,16 @@ func busy422(w, h, seed int) *image.YCbCr {
 func BenchmarkCompose1080p422Camera(b *testing.B) {
 	benchCompose(b, []Layer{{ID: 1, Frame: busy422(1920, 1080, 1), Rect: image.Rect(0, 0, 1920, 1080), Opacity: 1}}, 1)
 }
+
+// BenchmarkCompose1080pScreenPiP is a 1920x1080 BGRX screen grab at full
+// frame and a 480×270 picture-in-picture of it, a new grab every time.
+func BenchmarkCompose1080pScreenPiP(b *testing.B) {
+	scr := &bgrxPic{pix: make([]byte, 1920*4*1080), stride: 1920 * 4, rect: image.Rect(0, 0, 1920, 1080)}
+	for i := range scr.pix {
+		scr.pix[i] = byte(i*7 + i>>12)
+	}
+	benchCompose(b, []Layer{
+		{ID: 1, Frame: scr, Rect: image.Rect(0, 0, 1920, 1080), Fit: FitStretch, Opacity: 1},
+		{ID: 2, Frame: scr, Rect: image.Rect(1400, 770, 1880, 1040), Fit: FitStretch, Opacity: 1},
+	}, 2)
+}

@@ -34,9 +34,11 @@
 // *image.NYCbCrA, *image.RGBA64, *image.NRGBA64 and other types whose model
 // is not opaque do; *image.RGBA does when Layer.Alpha is set (images, text,
 // colour sources; premultiplied, as image.RGBA is) and not otherwise (screen
-// grabs, whose fourth byte is not alpha); *image.YCbCr never does. Types
-// other than *image.YCbCr, *image.NYCbCrA, *image.RGBA and *image.NRGBA go
-// through image/draw first: correct, slow, and done once per frame. Their
+// grabs, whose fourth byte is not alpha); *image.YCbCr never does, nor does
+// a BGRX screen grab (capture.BGRX, or any image with its BGRXPix method),
+// which libswscale reads in place as bgr0. Types other than *image.YCbCr,
+// *image.NYCbCrA, *image.RGBA, *image.NRGBA and BGRX grabs go through
+// image/draw first: correct, slow, and done once per frame. Their
 // colours are taken as the image's RGB, so a YCbCr subtype reaching that
 // path is read with Go's full-range formula.
 //

@@ -212,6 +212,14 @@ func (e *entry) sourcePlanes(img image.Image, s source, r image.Rectangle, p *av
 			return errors.New("frame pixels are too short for its size")
 		}
 		p.Data[0], p.Stride[0] = m.Pix[m.PixOffset(r.Min.X, r.Min.Y):], m.Stride
+	case kindBGR0:
+		m := img.(bgrxImage)
+		pix, stride := m.BGRXPix()
+		b := m.Bounds()
+		if !packedFits(pix, stride, b, r) {
+			return errors.New("frame pixels are too short for its size")
+		}
+		p.Data[0], p.Stride[0] = pix[(r.Min.Y-b.Min.Y)*stride+(r.Min.X-b.Min.X)*4:], stride
 	case kindNRGBA:
 		m := img.(*image.NRGBA)
 		if !packedFits(m.Pix, m.Stride, m.Rect, r) {

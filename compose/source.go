@@ -16,8 +16,19 @@ const (
 	kindRGB0                     // *image.RGBA without Layer.Alpha: the fourth byte ignored
 	kindRGBA                     // *image.RGBA with Layer.Alpha: premultiplied alpha
 	kindNRGBA                    // *image.NRGBA: premultiplied while staged
+	kindBGR0                     // bgrxImage (a screen grab): opaque, read in place
 	kindDrawn                    // anything else: drawn into an RGBA first
 )
+
+// bgrxImage is a screen grab of packed blue, green, red and padding bytes
+// (capture.BGRX; libav's bgr0), matched by its method so that compose need
+// not know the capture package.
+type bgrxImage interface {
+	image.Image
+	// BGRXPix is the memory from the pixel at Bounds().Min, and the bytes
+	// from one row to the next.
+	BGRXPix() (pix []byte, stride int)
+}
 
 // source is what classify learns of a frame.
 type source struct {
@@ -76,6 +87,12 @@ func classify(img image.Image, alphaFlag bool) (source, bool) {
 		}
 		s.kind, s.pf, s.alpha, s.premul = kindNRGBA, astiav.PixelFormatRgba, true, true
 		s.bounds = m.Rect
+	case bgrxImage:
+		if v := reflect.ValueOf(img); v.Kind() == reflect.Pointer && v.IsNil() {
+			return s, false
+		}
+		s.kind, s.pf = kindBGR0, astiav.PixelFormatBgr0
+		s.bounds = m.Bounds()
 	default:
 		if v := reflect.ValueOf(img); v.Kind() == reflect.Pointer && v.IsNil() {
 			return s, false
