@@ -5,10 +5,20 @@ package avmem
 #include <string.h>
 #include <libavutil/frame.h>
 
-static uint8_t *tally_plane(AVFrame *f, int p, int *linesize) {
-	if (p < 0 || p >= AV_NUM_DATA_POINTERS) return NULL;
-	*linesize = f->linesize[p];
-	return f->data[p];
+// tally_plane_t is a plane's memory and linesize, returned by value: a
+// linesize returned through a pointer would make Go allocate it, since what
+// Go passes to C by address escapes to the heap.
+typedef struct {
+	uint8_t *data;
+	int linesize;
+} tally_plane_t;
+
+static tally_plane_t tally_plane(const AVFrame *f, int p) {
+	tally_plane_t r = {NULL, 0};
+	if (p < 0 || p >= AV_NUM_DATA_POINTERS) return r;
+	r.data = f->data[p];
+	r.linesize = f->linesize[p];
+	return r;
 }
 
 // tally_copy_plane copies rows of src into plane p of f, making f writable first
@@ -54,14 +64,14 @@ func avFrame(f *astiav.Frame) *C.AVFrame {
 
 // Plane is plane p of f, rows rows of its linesize, read in place, and that
 // linesize; nil when the plane is absent. The bytes are C memory, valid until
-// f is unreferenced or freed.
+// f is unreferenced or freed. It allocates nothing.
 func Plane(f *astiav.Frame, p, rows int) ([]byte, int) {
-	var ls C.int
-	d := C.tally_plane(avFrame(f), C.int(p), &ls)
-	if d == nil || ls <= 0 || rows <= 0 {
+	pl := C.tally_plane(avFrame(f), C.int(p))
+	ls := int(pl.linesize)
+	if pl.data == nil || ls <= 0 || rows <= 0 {
 		return nil, 0
 	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(d)), int(ls)*rows), int(ls)
+	return unsafe.Slice((*byte)(unsafe.Pointer(pl.data)), ls*rows), ls
 }
 
 // Linesize is the byte length of a row of plane p of f, padding included.

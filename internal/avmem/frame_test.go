@@ -71,6 +71,25 @@ func TestPlaneReadsWhatLibavHolds(t *testing.T) {
 	}
 }
 
+// Plane and Linesize run for every plane of every frame the encoder
+// converts: they must not allocate (a linesize passed to C by address would
+// escape to the heap, one allocation a call).
+func TestPlaneAllocatesNothing(t *testing.T) {
+	f := yuvFrame(t, 64, 48)
+	var sink int
+	if n := testing.AllocsPerRun(100, func() {
+		for p := range 4 {
+			b, ls := Plane(f, p, 2)
+			sink += len(b) + ls + Linesize(f, p)
+		}
+	}); n != 0 {
+		t.Errorf("Plane and Linesize allocate %.0f times for four planes", n)
+	}
+	if sink == 0 {
+		t.Error("no plane read")
+	}
+}
+
 func TestLinesizeMatchesAstiav(t *testing.T) {
 	f := yuvFrame(t, 320, 240)
 	ls := f.Linesize()
