@@ -10,7 +10,8 @@ import (
 )
 
 // converter turns a source's frames into the encoder's format and size with
-// swscale: 4:2:2 from YUYV cameras, BGRX from screens (BGRXImage), any size.
+// swscale: 4:2:2 from YUYV cameras, BGRX from screens (BGRXImage), any size;
+// RGB with the BT.709 matrix the stream is tagged with.
 // It converts once, straight from the image's memory into the encoder's
 // frame (avmem.Scale): no staging copy, which for a 1080p screen grab was
 // 8 MB and a fifth of the conversion's time.
@@ -86,7 +87,18 @@ func (c *converter) scaler(pf astiav.PixelFormat, w, h int, dst *astiav.Frame) e
 	if err != nil {
 		return fmt.Errorf("encode: scaler from %dx%d %s: %w", w, h, pf, err)
 	}
-	c.sws, c.format, c.w, c.h = avmem.Own(&c.mem, sws), pf, w, h
+	avmem.Own(&c.mem, sws)
+	// The stream is tagged BT.709 (video.go): RGB is converted with its
+	// matrix, not libswscale's default BT.601. YUV is left alone: it has
+	// no matrix to change, and a full-range (JPEG) source keeps the range
+	// libswscale found for it, which SetBT709 would reset to limited.
+	if d := pf.Descriptor(); d != nil && d.Flags().Has(astiav.PixelFormatDescriptorFlagRgb) {
+		if err := avmem.SetBT709(sws); err != nil {
+			c.close()
+			return fmt.Errorf("encode: scaler from %dx%d %s: %w", w, h, pf, err)
+		}
+	}
+	c.sws, c.format, c.w, c.h = sws, pf, w, h
 	return nil
 }
 

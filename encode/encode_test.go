@@ -394,11 +394,108 @@ func TestConverterTakesBGRXScreensWithTheirColours(t *testing.T) {
 	if !bytes.Equal(got.Y, want.Y) || !bytes.Equal(got.Cb, want.Cb) || !bytes.Equal(got.Cr, want.Cr) {
 		t.Fatalf("BGRX and RGBA of the same picture convert differently")
 	}
-	// Red in BT.601 limited range: Y 81, Cb 90, Cr 240 (±2 for rounding).
-	y, cb, cr := got.YCbCrAt(4, 4).Y, got.YCbCrAt(4, 4).Cb, got.YCbCrAt(4, 4).Cr
+	// Red in BT.709 limited range, as the encoder tags its stream.
+	if c := got.YCbCrAt(4, 4); !nearRed709(c) {
+		t.Errorf("red came out as Y %d Cb %d Cr %d, want about 63 102 240", c.Y, c.Cb, c.Cr)
+	}
+}
+
+// nearRed709 reports whether c is pure red in BT.709 limited range, Y 63,
+// Cb 102, Cr 240 (±2 for rounding); BT.601's red is Y 81, Cb 90.
+func nearRed709(c color.YCbCr) bool {
 	near := func(a byte, b int) bool { return int(a) >= b-2 && int(a) <= b+2 }
-	if !near(y, 81) || !near(cb, 90) || !near(cr, 240) {
-		t.Errorf("red came out as Y %d Cb %d Cr %d, want about 81 90 240", y, cb, cr)
+	return near(c.Y, 63) && near(c.Cb, 102) && near(c.Cr, 240)
+}
+
+// The encoder tags its stream BT.709 (video.go), so RGB sources (screens,
+// images) are converted with BT.709's matrix, not libswscale's default
+// BT.601, whose red is Y 81, Cb 90: every plane of pure red, from Go images
+// and from libav frames alike, is BT.709's red. A YUV frame is only scaled:
+// a full-range (JPEG) one still comes out limited range.
+func TestConverterUsesBT709ForRGB(t *testing.T) {
+	const w, h = 64, 64
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	scr := &bgrx{pix: make([]byte, w*4*h), stride: w * 4, rect: rgba.Rect}
+	for i := 0; i < len(rgba.Pix); i += 4 {
+		rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2], rgba.Pix[i+3] = 255, 0, 0, 255
+		scr.pix[i], scr.pix[i+1], scr.pix[i+2], scr.pix[i+3] = 0, 0, 255, 0
+	}
+	rgbFrame := astiav.AllocFrame()
+	t.Cleanup(rgbFrame.Free)
+	rgbFrame.SetWidth(w)
+	rgbFrame.SetHeight(h)
+	rgbFrame.SetPixelFormat(astiav.PixelFormatRgba)
+	if err := rgbFrame.AllocBuffer(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := rgbFrame.Data().FromImage(rgba); err != nil {
+		t.Fatal(err)
+	}
+	planes := func(f *astiav.Frame) *image.YCbCr {
+		out := image.NewYCbCr(image.Rect(0, 0, f.Width(), f.Height()), image.YCbCrSubsampleRatio420)
+		if err := f.Data().ToImage(out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, size := range [][2]int{{w, h}, {32, 24}} {
+		for _, tc := range []struct {
+			name string
+			fill func(c *converter, dst *astiav.Frame) error
+		}{
+			{"RGBA", func(c *converter, dst *astiav.Frame) error { return c.fill(dst, rgba) }},
+			{"BGRX", func(c *converter, dst *astiav.Frame) error { return c.fill(dst, scr) }},
+			{"RGBA frame", func(c *converter, dst *astiav.Frame) error { return c.fillFrame(dst, rgbFrame) }},
+		} {
+			var c converter
+			dst := yuvFrame(t, size[0], size[1])
+			if err := tc.fill(&c, dst); err != nil {
+				t.Fatalf("%s to %dx%d: %v", tc.name, size[0], size[1], err)
+			}
+			c.close()
+			out := planes(dst)
+			for _, p := range []struct {
+				name string
+				v    []byte
+				want int // BT.709; BT.601's is 81, 90, 240
+			}{{"Y", out.Y, 63}, {"Cb", out.Cb, 102}, {"Cr", out.Cr, 240}} {
+				for i, b := range p.v {
+					if int(b) < p.want-2 || int(b) > p.want+2 {
+						t.Fatalf("%s to %dx%d: %s[%d] is %d, want BT.709's %d±2", tc.name, size[0], size[1], p.name, i, b, p.want)
+					}
+				}
+			}
+		}
+	}
+
+	// Full-range 4:2:0 white and black become limited range's 235 and 16.
+	yuvj := astiav.AllocFrame()
+	t.Cleanup(yuvj.Free)
+	yuvj.SetWidth(w)
+	yuvj.SetHeight(h)
+	yuvj.SetPixelFormat(astiav.PixelFormatYuvj420P)
+	if err := yuvj.AllocBuffer(0); err != nil {
+		t.Fatal(err)
+	}
+	full := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for i := range full.Y {
+		full.Y[i] = 255 * byte(i%full.YStride/(w/2)) // left half 0, right half 255
+	}
+	for i := range full.Cb {
+		full.Cb[i], full.Cr[i] = 128, 128
+	}
+	if err := yuvj.Data().FromImage(full); err != nil {
+		t.Fatal(err)
+	}
+	var c converter
+	defer c.close()
+	dst := yuvFrame(t, 32, 32)
+	if err := c.fillFrame(dst, yuvj); err != nil {
+		t.Fatal(err)
+	}
+	out := planes(dst)
+	if b, wt := out.YCbCrAt(4, 16).Y, out.YCbCrAt(28, 16).Y; b < 14 || b > 18 || wt < 233 || wt > 237 {
+		t.Errorf("full-range black and white became Y %d and %d, want 16 and 235", b, wt)
 	}
 }
 
