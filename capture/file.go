@@ -470,6 +470,15 @@ func (m *MediaFile) decodeAudio(pkt *astiav.Packet, offset time.Duration, end *t
 			return fmt.Errorf("media file %s: decode audio: %w", m.path, err)
 		}
 		pts := offset + tbDuration(m.frame.Pts(), m.atb)
+		// A file that does not name its channels (a WAV without a channel
+		// mask: "2 channels", order unspecified) would make the resampler
+		// fail with "input changed" once it has chosen a layout for them.
+		switch m.frame.ChannelLayout().Channels() {
+		case 1:
+			m.frame.SetChannelLayout(astiav.ChannelLayoutMono)
+		case 2:
+			m.frame.SetChannelLayout(astiav.ChannelLayoutStereo)
+		}
 		m.pcm.Unref()
 		m.pcm.SetChannelLayout(layout)
 		m.pcm.SetSampleFormat(astiav.SampleFormatS16)
