@@ -45,6 +45,17 @@ type drift struct {
 // large push left queued.
 func (d *drift) start(level int) { d.rebase(level, targetFrames-BlockFrames) }
 
+// startBursty is start for a source that pushes more than a block at a time
+// (a media file hands over a decoded packet, 20 to 90 ms): its queue saws
+// between full after a push and a burst lower before the next, so the level
+// to keep is the middle of that, not the level after the first read, or the
+// loop would bend the pitch for half a minute to add latency.
+func (d *drift) startBursty(level, burst int) {
+	d.target = max(float64(level)-float64(burst)/2, minTarget)
+	d.avg = d.target
+	d.init = true
+}
+
 // rebase makes level, at least lo, the target from now on. A new filter
 // graph holds some sound inside (afftdn a 12.5 ms window) and the queue
 // drains by that much: following it keeps the strip's total latency, and

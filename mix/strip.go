@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asticode/go-astiav"
 
@@ -84,6 +85,10 @@ type Strip struct {
 	q         queue
 	primed    bool    // the queue reached the target: Mix reads it
 	started   bool    // primed once: a short queue is an underrun from then on
+	// burst is the most a single Push has brought, in frames at Rate: the
+	// queue must hold that much more than a block to ride out the wait for
+	// the next one.
+	burst atomic.Int64
 	fadeIn    bool    // the next block read ramps in (after a start or an underrun)
 	rebase    int     // blocks until the drift target follows a new filter graph's latency
 	rebaseSum int     // the queue levels seen over the last rebaseBlocks of them
@@ -159,6 +164,9 @@ func (s *Strip) Push(pcm []int16, rate, channels int) error {
 		if err := s.configure(rate, channels); err != nil {
 			return err
 		}
+	}
+	if f := int64(len(pcm)/channels) * Rate / int64(rate); f > s.burst.Load() {
+		s.burst.Store(f)
 	}
 	in := int16Bytes(pcm)
 	piece := 2 * channels * pushPiece
@@ -322,9 +330,14 @@ func (s *Strip) targetGain() float32 {
 func (s *Strip) take() bool {
 	q := &s.q
 	if !s.primed {
+		burst := int(s.burst.Load())
+		bursty := burst > BlockFrames*2
 		need := targetFrames
 		if s.started {
 			need = int(s.ctl.target) + BlockFrames
+		}
+		if bursty {
+			need = max(need, burst+2*BlockFrames)
 		}
 		if q.n < need {
 			if s.started {
@@ -339,7 +352,11 @@ func (s *Strip) take() bool {
 			q.skip(excess)
 			s.dropped += uint64((excess + BlockFrames - 1) / BlockFrames)
 		}
-		s.ctl.start(q.n - BlockFrames)
+		if bursty {
+			s.ctl.startBursty(q.n-BlockFrames, burst)
+		} else {
+			s.ctl.start(q.n - BlockFrames)
+		}
 	}
 	if q.n < BlockFrames {
 		n := q.n
