@@ -35,7 +35,9 @@ func ints(b []int, n int) []int {
 
 // scaleToRGBA draws src into dst, scaled to fit with its aspect ratio kept
 // (black bars), by nearest neighbour: a preview has to be cheap, not pretty,
-// and this costs one lookup per output pixel.
+// and this costs one lookup per output pixel. It is long because each pixel
+// format has its own inner loop, written out so that none pays an interface
+// call or a format switch per pixel.
 func scaleToRGBA(dst *image.RGBA, src image.Image) {
 	db, sb := dst.Bounds(), src.Bounds()
 	dw, dh, sw, sh := db.Dx(), db.Dy(), sb.Dx(), sb.Dy()

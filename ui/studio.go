@@ -152,6 +152,33 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 		s.queueSave(start.col)
 	}
 
+	s.layout()
+	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
+	for i, sc := range SceneShortcuts {
+		w.Canvas().AddShortcut(sc, func(fyne.Shortcut) { s.scenes.putOnAirAt(i) })
+	}
+	w.SetCloseIntercept(s.closeRequested)
+	for _, t := range s.tabs.Items {
+		if t.Text == s.prefs.String(tabKey) {
+			s.tabs.Select(t)
+		}
+	}
+
+	s.loops.Add(4)
+	go s.uiLoop()
+	go s.applyLoop()
+	go s.devicesLoop()
+	go s.saveLoop()
+	s.ready = true
+	s.applySources()
+	s.settingsChanged()
+	return s
+}
+
+// layout builds the window's frame around the panels: the tabs, the
+// preview with its meter and stats, and the state bar.
+func (s *Studio) layout() {
+	w := s.Window
 	s.stateLabel = widget.NewLabelWithStyle("Idle", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.detail = widget.NewLabel("")
 	s.detail.Wrapping = fyne.TextWrapWord
@@ -181,32 +208,12 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	}
 	left := container.NewBorder(nil, container.NewVBox(s.meter, s.stats.content), nil, nil, s.preview)
 	bar := container.NewBorder(nil, nil, s.stateLabel,
-		container.NewHBox(s.sceneLabel, widget.NewLabel(eng.About().Summary()), s.liveButton), s.detail)
+		container.NewHBox(s.sceneLabel, widget.NewLabel(s.eng.About().Summary()), s.liveButton), s.detail)
 	split := container.NewHSplit(left, s.tabs)
 	split.Offset = 0.62
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
 	w.Resize(fyne.NewSize(1180, 760))
 
-	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
-	for i, sc := range SceneShortcuts {
-		w.Canvas().AddShortcut(sc, func(fyne.Shortcut) { s.scenes.putOnAirAt(i) })
-	}
-	w.SetCloseIntercept(s.closeRequested)
-	for _, t := range s.tabs.Items {
-		if t.Text == s.prefs.String(tabKey) {
-			s.tabs.Select(t)
-		}
-	}
-
-	s.loops.Add(4)
-	go s.uiLoop()
-	go s.applyLoop()
-	go s.devicesLoop()
-	go s.saveLoop()
-	s.ready = true
-	s.applySources()
-	s.settingsChanged()
-	return s
 }
 
 // current gathers the settings from every panel.
