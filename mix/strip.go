@@ -81,14 +81,14 @@ type Strip struct {
 	out    []float32 // processed, for the queue
 
 	// Between Push and Mix, under mu.
-	mu        sync.Mutex
-	q         queue
-	primed    bool    // the queue reached the target: Mix reads it
-	started   bool    // primed once: a short queue is an underrun from then on
+	mu      sync.Mutex
+	q       queue
+	primed  bool // the queue reached the target: Mix reads it
+	started bool // primed once: a short queue is an underrun from then on
 	// burst is the most a single Push has brought, in frames at Rate: the
 	// queue must hold that much more than a block to ride out the wait for
 	// the next one.
-	burst atomic.Int64
+	burst     atomic.Int64
 	fadeIn    bool    // the next block read ramps in (after a start or an underrun)
 	rebase    int     // blocks until the drift target follows a new filter graph's latency
 	rebaseSum int     // the queue levels seen over the last rebaseBlocks of them
