@@ -217,5 +217,3 @@ func waitFor(done <-chan struct{}, d time.Duration) bool {
 		return false
 	}
 }
-
-func closedChan() chan struct{} { c := make(chan struct{}); close(c); return c }
