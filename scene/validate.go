@@ -209,25 +209,11 @@ func checkSource(field string, s *Source, files bool) (Size, *Error) {
 		}
 		return checkImage(field+".path", s.Path)
 	case TypeMedia:
-		if s.Path == "" {
-			return Size{}, invalid(field+".path", "a media source needs the path of a video file")
-		}
-		if files {
-			if _, e := statFile(field+".path", "media file", s.Path); e != nil {
-				return Size{}, e
-			}
-		}
+		return Size{}, checkPlayable(field+".path", "a media source needs the path of a video file", "media file", s.Path, files)
 	case TypeText:
 		return Size{}, checkText(field+".text", s.Text, files)
 	case TypeAudioFile:
-		if s.Path == "" {
-			return Size{}, invalid(field+".path", "an audio source needs the path of a sound file")
-		}
-		if files {
-			if _, e := statFile(field+".path", "audio file", s.Path); e != nil {
-				return Size{}, e
-			}
-		}
+		return Size{}, checkPlayable(field+".path", "an audio source needs the path of a sound file", "audio file", s.Path, files)
 	case TypeTone:
 		if s.Frequency != 0 {
 			if e := checkDB(field+".frequency", s.Frequency, 20, MaxFrequency); e != nil {
@@ -236,6 +222,20 @@ func checkSource(field string, s *Source, files bool) (Size, *Error) {
 		}
 	}
 	return Size{}, nil
+}
+
+// checkPlayable checks the path of a file a source plays (media, audio):
+// given, and, when files says to look, there.
+func checkPlayable(field, missing, what, path string, files bool) *Error {
+	if path == "" {
+		return invalid(field, "%s", missing)
+	}
+	if files {
+		if _, e := statFile(field, what, path); e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // checkText checks a text source's text, at field ("sources[3].text").
