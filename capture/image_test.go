@@ -101,16 +101,7 @@ func TestOpenImageKeepsPerPixelAlphaOfAPNG(t *testing.T) {
 			src.SetNRGBA(x, y, color.NRGBA{R: uint8(40 * x), G: uint8(80 * y), B: 200, A: uint8(1 + 50*x + 10*y)})
 		}
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, src); err != nil {
-		t.Fatal(err)
-	}
-	v, err := OpenImage(writeFile(t, "alpha.png", buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	got := readNRGBA(t, v, time.Second)
+	got := openPNG(t, "alpha.png", src)
 	if got.Rect != src.Rect {
 		t.Fatalf("picture is %v, want %v", got.Rect, src.Rect)
 	}
@@ -126,16 +117,7 @@ func TestOpenImageKeepsPerPixelAlphaOfAPNG(t *testing.T) {
 func TestOpenImageConvertsAPaletteOrGreyPNGToNRGBA(t *testing.T) {
 	src := image.NewGray(image.Rect(0, 0, 4, 4))
 	src.SetGray(1, 2, color.Gray{Y: 77})
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, src); err != nil {
-		t.Fatal(err)
-	}
-	v, err := OpenImage(writeFile(t, "grey.png", buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	got := readNRGBA(t, v, time.Second)
+	got := openPNG(t, "grey.png", src)
 	if c := got.NRGBAAt(1, 2); c != (color.NRGBA{R: 77, G: 77, B: 77, A: 255}) {
 		t.Errorf("grey pixel is %v", c)
 	}
@@ -262,4 +244,20 @@ func TestImageReadReturnsThePictureOnceThenBlocksUntilClose(t *testing.T) {
 	}
 	readNRGBA(t, v, time.Second)
 	checkStillThenEOF(t, v)
+}
+
+// openPNG writes img as a PNG file called name and reads it back through
+// OpenImage.
+func openPNG(t *testing.T, name string, img image.Image) *image.NRGBA {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	v, err := OpenImage(writeFile(t, name, buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	return readNRGBA(t, v, time.Second)
 }
