@@ -3,6 +3,7 @@ package mix
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // tone is a sine source at its own rate and channel count, continuous from
@@ -40,6 +41,11 @@ func newMixer(t testing.TB) *Mixer {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
+	// The tests pace Mix and Push by counting, not in real time: every
+	// Push comes as if at the start of a block period, whatever the
+	// machine's scheduling, so their results do not depend on it.
+	stopped := time.Unix(100, 0)
+	m.clk.now = func() time.Time { return stopped }
 	return m
 }
 

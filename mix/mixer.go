@@ -30,6 +30,7 @@ type Mixer struct {
 	strips []*Strip // in the mix, in the order added; leaving ones until they ramp out
 	byID   map[string]*Strip
 	sum    [Channels * BlockFrames]float32
+	clk    *clock
 
 	// The master bus.
 	gain   float32 // where the master gain's ramp stands
@@ -45,7 +46,7 @@ func New() (*Mixer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mixer{byID: map[string]*Strip{}, gain: 1, gainTo: 1, lim: lim}, nil
+	return &Mixer{byID: map[string]*Strip{}, clk: newClock(), gain: 1, gainTo: 1, lim: lim}, nil
 }
 
 // Close frees every strip and the master bus. Safe to call twice; Mix and
@@ -69,7 +70,7 @@ func (m *Mixer) Close() {
 func (m *Mixer) AddStrip(id string, cfg StripConfig) (*Strip, error) {
 	// Built outside the lock: a filter graph takes a while, and Mix must
 	// not wait for it.
-	s, err := newStrip(id, cfg)
+	s, err := newStrip(id, cfg, m.clk)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +157,7 @@ func (m *Mixer) Mix(out []int16) error {
 	if m.closed {
 		return fmt.Errorf("mix: %w", ErrClosed)
 	}
+	m.clk.mixed()
 	clear(m.sum[:])
 	kept := m.strips[:0]
 	for _, s := range m.strips {

@@ -45,7 +45,7 @@ const (
 	compDistance = 60 * Rate         // frames a correction is spread over (re-set by every Push)
 	rampFrames   = BlockFrames       // gain, mute, mono and removal ramps: one block
 	activeFrames = 2 * BlockFrames   // SetActive's ramp: 20 ms
-	rebaseBlocks = 10                // a new filter graph's latency shows in the queue within this, and its bursts average out over as much again
+	rebaseBlocks = 10                // a new filter graph's latency shows in the queue within this
 )
 
 // check validates c and returns its filter chain.
@@ -63,7 +63,8 @@ func (c StripConfig) check() (string, error) {
 // Mix reads what it queued. The two meet only in the queue, under mu, for
 // the time of a copy.
 type Strip struct {
-	id string
+	id  string
+	clk *clock
 
 	// The source's side: Push, and what SetConfig changes there.
 	proc   sync.Mutex
@@ -79,6 +80,7 @@ type Strip struct {
 	conv   []float64 // the resampler's output
 	wide   []float64 // a mono source, made stereo
 	out    []float32 // processed, for the queue
+	first  float64   // the next piece queued is a new Push's first: the block phase it came at, else -1
 
 	// Between Push and Mix, under mu.
 	mu      sync.Mutex
@@ -88,10 +90,13 @@ type Strip struct {
 	// burst is the most a single Push has brought, in frames at Rate: the
 	// queue must hold that much more than a block to ride out the wait for
 	// the next one.
-	burst     atomic.Int64
+	burst atomic.Int64
+	// ahead is how many frames of the newest Push are not yet due: its
+	// size, plus the part of a block period that had passed when it came
+	// (the next read is due that much sooner), less a block for each read
+	// since.
+	ahead     int
 	fadeIn    bool    // the next block read ramps in (after a start or an underrun)
-	rebase    int     // blocks until the drift target follows a new filter graph's latency
-	rebaseSum int     // the queue levels seen over the last rebaseBlocks of them
 	ctl       drift   // the drift controller
 	ppm       float64 // the correction Push applies
 	gainDB    float64 // the settings Mix ramps to
@@ -113,12 +118,12 @@ type Strip struct {
 
 // newStrip builds a strip; its resampler comes with the first Push, when the
 // source's format is known.
-func newStrip(id string, cfg StripConfig) (*Strip, error) {
+func newStrip(id string, cfg StripConfig, clk *clock) (*Strip, error) {
 	chain, err := cfg.check()
 	if err != nil {
 		return nil, fmt.Errorf("mix: strip %q: %w", id, err)
 	}
-	s := &Strip{id: id, q: newQueue(queueFrames), active: true, act: 1}
+	s := &Strip{id: id, clk: clk, q: newQueue(queueFrames), active: true, act: 1}
 	if chain != "" {
 		if s.g, err = newGraph(chain); err != nil {
 			return nil, fmt.Errorf("mix: strip %q: %w", id, err)
@@ -168,6 +173,7 @@ func (s *Strip) Push(pcm []int16, rate, channels int) error {
 	if f := int64(len(pcm)/channels) * Rate / int64(rate); f > s.burst.Load() {
 		s.burst.Store(f)
 	}
+	s.first = s.clk.phase()
 	in := int16Bytes(pcm)
 	piece := 2 * channels * pushPiece
 	for len(in) > 0 {
@@ -239,6 +245,10 @@ func (s *Strip) process(pcm []byte) error {
 	s.delay.process(s.out)
 	s.mu.Lock()
 	s.dropped += uint64(s.q.write(s.out))
+	if s.first >= 0 {
+		s.ahead, s.first = int(s.first*BlockFrames), -1
+	}
+	s.ahead += len(s.out) / Channels
 	s.mu.Unlock()
 	return nil
 }
@@ -272,8 +282,8 @@ func (s *Strip) SetConfig(cfg StripConfig) error {
 	s.proc.Unlock()
 	s.mu.Lock()
 	s.gainDB, s.muted, s.mono = cfg.GainDB, cfg.Muted, cfg.Mono
-	if changed {
-		s.rebase, s.rebaseSum = 2*rebaseBlocks, 0
+	if changed && s.started {
+		s.ctl.relearn(rebaseBlocks, minTarget, max(int(s.ctl.target), targetFrames))
 	}
 	s.mu.Unlock()
 	old.close()
@@ -329,15 +339,17 @@ func (s *Strip) targetGain() float32 {
 // correction to make.
 func (s *Strip) take() bool {
 	q := &s.q
+	starting := false
+	bursty := false
 	if !s.primed {
 		burst := int(s.burst.Load())
-		bursty := burst > BlockFrames*2
+		bursty = burst > BlockFrames*2
 		need := targetFrames
 		if s.started {
 			need = int(s.ctl.target) + BlockFrames
 		}
 		if bursty {
-			need = max(need, burst+2*BlockFrames)
+			need = max(need, burst+targetFrames) // the trough of its saw at the latency others keep
 		}
 		if q.n < need {
 			if s.started {
@@ -352,12 +364,9 @@ func (s *Strip) take() bool {
 			q.skip(excess)
 			s.dropped += uint64((excess + BlockFrames - 1) / BlockFrames)
 		}
-		if bursty {
-			s.ctl.startBursty(q.n-BlockFrames, burst)
-		} else {
-			s.ctl.start(q.n - BlockFrames)
-		}
+		starting = true
 	}
+	s.ahead = min(max(s.ahead-BlockFrames, 0), q.n-min(q.n, BlockFrames))
 	if q.n < BlockFrames {
 		n := q.n
 		q.read(s.block[:Channels*n])
@@ -384,20 +393,10 @@ func (s *Strip) take() bool {
 		}
 		s.fadeIn = false
 	}
-	if s.rebase > 0 {
-		// A new filter graph: the queue settles to its latency, then its
-		// mean level (a window filter delivers in bursts) is the target.
-		// The correction holds meanwhile.
-		if s.rebase <= rebaseBlocks {
-			s.rebaseSum += q.n
-		}
-		if s.rebase--; s.rebase == 0 {
-			s.ctl.rebase(s.rebaseSum/rebaseBlocks, minTarget)
-			s.rebaseSum = 0
-		}
-		return true
+	if starting {
+		s.ctl.start(bursty)
 	}
-	s.ppm = s.ctl.update(q.n)
+	s.ppm = s.ctl.update(q.n - s.ahead)
 	return true
 }
 
