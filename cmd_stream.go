@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	key := fs.String("key", "", "stream key (better: the TALLY_STREAM_KEY environment variable, which no process list shows)")
 	service := fs.String("service", "", "youtube, facebook, twitch, custom or local")
 	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N], file:PATH or none")
-	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], file (the video file's sound), file:PATH or none")
+	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], file (the video file's sound), file:PATH, scenes (the collection's mix; the default with --scenes when it has sound) or none")
 	scenes := fs.String("scenes", "", "compose the video from this scene collection (docs/SCENES.md); a line \"scene NAME\" on standard input switches scenes")
 	sceneName := fs.String("scene", "", "with --scenes: the scene to start on (default: the collection's active one)")
 	loop := fs.Bool("loop", false, "with a file source: start again at the end instead of stopping")
@@ -197,6 +198,9 @@ func useScenes(s *app.Settings, fs *flag.FlagSet, path, name string) error {
 		s.Video.Width, s.Video.Height = col.Canvas.Width, col.Canvas.Height
 	}
 	s.Video.Source, s.Video.Scenes = "scenes", col
+	if !set["audio"] && slices.ContainsFunc(col.Sources, func(src scene.Source) bool { return scene.HasSound(src.Type) }) {
+		s.Audio.Source = "scenes" // the collection's mix
+	}
 	return nil
 }
 

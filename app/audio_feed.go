@@ -15,10 +15,13 @@ import (
 type audioFeed struct {
 	feed[*audioTap]
 	level levelMeter
+	// sink, when set before start, takes every chunk as it is read (a
+	// mixer's strip), under the feed's lock so none arrives once stopped.
+	sink func(pcm []int16, rate, channels int)
 }
 
-func newAudioFeed(taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
-	return &audioFeed{feed: newFeed("audio", "silence", taps, log)}
+func newAudioFeed(kind string, taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
+	return &audioFeed{feed: newFeed(kind, "silence", taps, log)}
 }
 
 type audioChunk struct {
@@ -29,11 +32,17 @@ type audioChunk struct {
 // startAudioFeed reads src until it ends; a device that fails is replaced by
 // silence in the settings' format. Without a src the feed has failed, for why.
 func startAudioFeed(src capture.AudioReader, why error, a AudioSettings, taps map[*audioTap]struct{}, log *slog.Logger) *audioFeed {
-	f := newAudioFeed(taps, log)
+	f := newAudioFeed("audio", taps, log)
 	if src == nil {
 		f.failed(why)
 		return f
 	}
+	f.start(src, a)
+	return f
+}
+
+// start reads src on the feed's goroutine until it ends or the feed stops.
+func (f *audioFeed) start(src capture.AudioReader, a AudioSettings) {
 	var buf []int16
 	f.run(src.Close, func() error {
 		var err error
@@ -49,13 +58,15 @@ func startAudioFeed(src capture.AudioReader, why error, a AudioSettings, taps ma
 		}
 		return nil
 	}, func() { f.silence(a) })
-	return f
 }
 
-// offer copies a chunk to every tap; the caller holds mu.
+// offer copies a chunk to every tap, and to the sink; the caller holds mu.
 func (f *audioFeed) offer(s []int16, rate, channels int) {
 	for t := range f.taps {
 		t.offer(s, rate, channels)
+	}
+	if f.sink != nil {
+		f.sink(s, rate, channels)
 	}
 }
 

@@ -60,7 +60,7 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 	if !changeVideo || v.Source == "scenes" {
 		vv.Source = "none"
 	}
-	if !changeAudio {
+	if !changeAudio || a.Source == "scenes" {
 		aa.Source = "none"
 	}
 	open := p.open
@@ -73,6 +73,16 @@ func (p *program) set(v VideoSettings, a AudioSettings) error {
 			vsrc = p.scenes
 		} else if closeAll != nil {
 			closeAll()
+		}
+	}
+	if err == nil && changeAudio && a.Source == "scenes" {
+		if p.scenes == nil {
+			err = fmt.Errorf("%w: the scene collection's sound needs the scenes as the video", ErrNoSource)
+			if closeAll != nil {
+				closeAll()
+			}
+		} else {
+			asrc = p.scenes.sound()
 		}
 	}
 	why := errSourceNone
@@ -106,8 +116,8 @@ func sourceKeys(v VideoSettings, a AudioSettings) (vkey, akey string) {
 	// so the key leaves the collection out.
 	vkey = fmt.Sprintf("%s|%v|%dx%d@%d", v.Source, v.Loop, v.Width, v.Height, v.FPS)
 	akey = fmt.Sprintf("%s|%d|%d", a.Source, a.SampleRate, a.Channels)
-	if a.Source == "file" {
-		akey += "|" + vkey
+	if a.Source == "file" || a.Source == "scenes" {
+		akey += "|" + vkey // the sound of the video's file, or of its scenes, moves with it
 	}
 	return vkey, akey
 }
@@ -117,11 +127,13 @@ func sourceKeys(v VideoSettings, a AudioSettings) (vkey, akey string) {
 func (p *program) release(video, audio bool) (map[*videoTap]struct{}, map[*audioTap]struct{}) {
 	var vtaps map[*videoTap]struct{}
 	var ataps map[*audioTap]struct{}
-	if video && p.video != nil {
-		vtaps, p.video, p.vkey, p.scenes = p.video.stop(), nil, "", nil
-	}
+	// Sound first: the scenes' sound is mixed from what the scenes' video
+	// reader owns.
 	if audio && p.audio != nil {
 		ataps, p.audio, p.akey = p.audio.stop(), nil, ""
+	}
+	if video && p.video != nil {
+		vtaps, p.video, p.vkey, p.scenes = p.video.stop(), nil, "", nil
 	}
 	if p.closeFile != nil {
 		p.closeFile()
@@ -291,4 +303,15 @@ func (p *program) scene() string {
 		return ""
 	}
 	return sc.Active()
+}
+
+// soundLevels is each scene source's sound level, without scenes none.
+func (p *program) soundLevels() []SoundLevel {
+	p.mu.Lock()
+	sc := p.scenes
+	p.mu.Unlock()
+	if sc == nil {
+		return nil
+	}
+	return sc.soundLevels()
 }

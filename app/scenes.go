@@ -13,6 +13,7 @@ import (
 
 	"github.com/tallystudio/tally/capture"
 	"github.com/tallystudio/tally/compose"
+	"github.com/tallystudio/tally/mix"
 	"github.com/tallystudio/tally/scene"
 )
 
@@ -32,13 +33,14 @@ type sceneReader struct {
 	fps int
 	// openSource opens a collection's source: openSceneSource, unless a
 	// test stands in a device.
-	openSource func(scene.Source, image.Point, int) (capture.VideoReader, bool, error)
+	openSource func(scene.Source, image.Point, int) (opened, error)
 
 	mu        sync.Mutex // guards everything below; Read holds it while composing
 	col       *scene.Collection
 	sources   map[string]*sceneSource // by source name
 	ids       [][]uint64              // a cache ID per scene and layer
 	comp      *compose.Compositor
+	mixer     *mix.Mixer // the sources' sound, which sound() reads
 	active    string
 	from      string // the scene fading out; "" when no fade is running
 	fadeStart time.Time
@@ -66,8 +68,11 @@ type sceneReader struct {
 
 // sceneSource is one open source of the collection.
 type sceneSource struct {
-	key     string // what was opened, so that an edit that keeps it reopens nothing
-	feed    *videoFeed
+	key     string     // what was opened, so that an edit that keeps it reopens nothing
+	feed    *videoFeed // its picture; nil for a source of sound only
+	sound   *audioFeed // its sound, read into strip; nil for a picture only
+	strip   *mix.Strip
+	global  bool        // its sound plays in every scene
 	alpha   bool        // pictures with real transparency (images, text, colours)
 	stretch bool        // always fills its layer's box (colours)
 	onAir   atomic.Bool // shown by a visible layer of the scene on air (or fading)
@@ -83,7 +88,7 @@ func newSceneReader(col *scene.Collection, fps int, log *slog.Logger) (*sceneRea
 
 // newSceneReaderWith opens the collection's sources with open.
 func newSceneReaderWith(col *scene.Collection, fps int, log *slog.Logger,
-	open func(scene.Source, image.Point, int) (capture.VideoReader, bool, error)) (*sceneReader, error) {
+	open func(scene.Source, image.Point, int) (opened, error)) (*sceneReader, error) {
 	if col == nil {
 		return nil, fmt.Errorf("%w: no scene collection", ErrNoSource)
 	}
@@ -93,8 +98,14 @@ func newSceneReaderWith(col *scene.Collection, fps int, log *slog.Logger,
 	fps = max(fps, 1)
 	r := &sceneReader{log: log, fps: fps, sources: map[string]*sceneSource{}, openSource: open,
 		wake: make(chan struct{}, 1), timer: time.NewTimer(time.Second / time.Duration(fps)), quit: make(chan struct{})}
+	var err error
+	if r.mixer, err = mix.New(); err != nil {
+		r.timer.Stop()
+		return nil, fmt.Errorf("scenes: %w", err)
+	}
 	if err := r.SetCollection(col); err != nil {
 		r.timer.Stop()
+		r.mixer.Close()
 		return nil, err
 	}
 	return r, nil
@@ -120,23 +131,31 @@ func (r *sceneReader) SetCollection(col *scene.Collection) error {
 	// drags bigger must not restart a camera or a media file.
 	size := image.Pt(col.Canvas.Width, col.Canvas.Height)
 	for _, src := range col.Sources {
-		if !used[src.Name] || scene.AudioOnly(src.Type) {
+		if !used[src.Name] {
 			continue
 		}
 		key := sourceKey(src, size, r.fps)
 		if s := old[src.Name]; s != nil && s.key == key {
 			next[src.Name] = s
+			if s.strip != nil { // a fader moved: no need to reopen
+				if err := s.strip.SetConfig(stripConfig(src.Audio)); err != nil {
+					r.log.Warn("scenes: sound settings", "source", src.Name, "err", err)
+				}
+				s.global = src.Audio.IsGlobal(src.Type)
+			}
 			continue
 		}
 		next[src.Name] = r.open(src, key, size)
 	}
+	m := col.Master
+	r.mixer.SetMaster(m.Gain(), m.LimiterOn(), m.Ceiling())
 
 	r.mu.Lock()
 	if r.comp == nil || col.Canvas != r.col.Canvas {
 		comp, err := compose.New(col.Canvas.Width, col.Canvas.Height)
 		if err != nil {
 			r.mu.Unlock()
-			closeSceneSources(next, old)
+			closeSceneSources(next, old, r.mixer)
 			return fmt.Errorf("scenes: %w", err)
 		}
 		if r.comp != nil {
@@ -158,29 +177,62 @@ func (r *sceneReader) SetCollection(col *scene.Collection) error {
 	}
 	r.markOnAir()
 	r.mu.Unlock()
-	closeSceneSources(old, next)
+	closeSceneSources(old, next, r.mixer)
 	return nil
 }
 
 // closeSceneSources stops the sources in gone that keep does not hold.
-func closeSceneSources(gone, keep map[string]*sceneSource) {
+func closeSceneSources(gone, keep map[string]*sceneSource, mixer *mix.Mixer) {
 	for name, s := range gone {
-		if k := keep[name]; k != s {
+		if k := keep[name]; k == s {
+			continue
+		}
+		// The sound first: a media file's sound reads from the file its
+		// picture's Close shuts.
+		if s.sound != nil {
+			s.sound.stop()
+			mixer.RemoveStrip(name)
+		}
+		if s.feed != nil {
 			s.feed.stop()
 		}
 	}
 }
 
-// open starts a source on its own feed. One that cannot be opened sends its
-// slate, like a device lost while live, and says why in the source errors.
+// open starts a source on feeds of its own: its picture, and its sound into
+// a strip of the mixer. One that cannot be opened sends its slate and
+// silence, like a device lost while live, and says why in the source errors.
 func (r *sceneReader) open(src scene.Source, key string, size image.Point) *sceneSource {
-	rd, alpha, err := r.openSource(src, size, r.fps)
+	o, err := r.openSource(src, size, r.fps)
 	if err != nil {
-		rd = brokenSource{err}
+		o = opened{alpha: o.alpha}
+		if !scene.AudioOnly(src.Type) {
+			o.video = brokenSource{err}
+		}
+		if scene.HasSound(src.Type) {
+			o.audio = brokenSound{err}
+		}
 	}
-	f := newVideoFeed(fmt.Sprintf("%q", src.Name), nil, r.log)
-	ss := &sceneSource{key: key, feed: f, alpha: alpha, stretch: src.Type == scene.TypeColour}
-	if !alpha { // a moving source: its frames pace the compositor while it is on air
+	ss := &sceneSource{key: key, alpha: o.alpha, stretch: src.Type == scene.TypeColour, global: src.Audio.IsGlobal(src.Type)}
+	kind := fmt.Sprintf("%q", src.Name)
+	if o.audio != nil {
+		strip, err := r.mixer.AddStrip(src.Name, stripConfig(src.Audio))
+		if err != nil {
+			r.log.Warn("scenes: no strip for the sound", "source", src.Name, "err", err)
+			_ = o.audio.Close()
+		} else {
+			ss.strip = strip
+			ss.sound = newAudioFeed(kind, nil, r.log)
+			ss.sound.sink = func(pcm []int16, rate, channels int) { _ = strip.Push(pcm, rate, channels) }
+			ss.sound.start(o.audio, AudioSettings{SampleRate: mix.Rate, Channels: mix.Channels})
+		}
+	}
+	if o.video == nil {
+		return ss
+	}
+	f := newVideoFeed(kind, nil, r.log)
+	ss.feed = f
+	if !o.alpha { // a moving source: its frames pace the compositor while it is on air
 		f.notify = func() {
 			if ss.onAir.Load() {
 				select {
@@ -191,7 +243,7 @@ func (r *sceneReader) open(src scene.Source, key string, size image.Point) *scen
 		}
 	}
 	// The slate is small: the layer scales it to its box.
-	f.start(rd, VideoSettings{Width: 16, Height: 16, FPS: r.fps})
+	f.start(o.video, VideoSettings{Width: 16, Height: 16, FPS: r.fps})
 	return ss
 }
 
@@ -202,50 +254,124 @@ type brokenSource struct{ err error }
 func (b brokenSource) Read() (image.Image, func(), error) { return nil, nil, b.err }
 func (brokenSource) Close() error                         { return nil }
 
+// brokenSound is brokenSource for sound: silence goes into its strip.
+type brokenSound struct{ err error }
+
+func (b brokenSound) Read(dst []int16) ([]int16, error) { return dst, b.err }
+func (brokenSound) Format() (int, int)                  { return mix.Rate, mix.Channels }
+func (brokenSound) Close() error                        { return nil }
+
+// opened is what opening a source gives: a picture, a sound, or both.
+type opened struct {
+	video capture.VideoReader
+	audio capture.AudioReader
+	alpha bool // pictures with real transparency
+}
+
 // openSceneSource opens what a collection's source names, at size (the
-// canvas's) where the source has a size to choose.
-func openSceneSource(src scene.Source, size image.Point, fps int) (capture.VideoReader, bool, error) {
+// canvas's) where the source has a size to choose; sound comes at the
+// mixer's rate.
+func openSceneSource(src scene.Source, size image.Point, fps int) (opened, error) {
 	switch src.Type {
-	case "test":
-		v, err := capture.OpenVideo("testpattern", size.X, size.Y, float64(fps))
-		return v, false, err
-	case "camera", "screen":
-		spec := src.Type
+	case scene.TypeTest, scene.TypeCamera, scene.TypeScreen:
+		spec := map[string]string{scene.TypeTest: "testpattern", scene.TypeCamera: "camera", scene.TypeScreen: "screen"}[src.Type]
 		if src.Device != "" {
 			spec += ":" + src.Device
 		}
 		v, err := capture.OpenVideo(spec, size.X, size.Y, float64(fps))
-		return v, false, err
-	case "media":
-		f, err := capture.OpenFile(src.Path, src.Loop, size.X, size.Y, 0, 0)
 		if err != nil {
-			return nil, false, err
+			return opened{}, err
 		}
-		v := f.Video()
-		if v == nil {
+		return opened{video: v}, nil
+	case scene.TypeMedia:
+		f, err := capture.OpenFile(src.Path, src.Loop, size.X, size.Y, mix.Rate, mix.Channels)
+		if err != nil {
+			return opened{}, err
+		}
+		o := opened{}
+		if v := f.Video(); v != nil {
+			o.video = mediaVideo{v, f}
+		}
+		if a := f.Audio(); a != nil {
+			// The picture closes the file; the sound stops first (see
+			// closeSceneSources). A file of sound alone closes with it.
+			o.audio = noCloseAudio{a}
+			if o.video == nil {
+				o.audio = mediaAudio{a, f}
+			}
+		}
+		if o.video == nil && o.audio == nil {
 			_ = f.Close()
-			return nil, false, fmt.Errorf("%s has no video", src.Path)
+			return opened{}, fmt.Errorf("%s has neither picture nor sound", src.Path)
 		}
-		return mediaVideo{v, f}, false, nil
-	case "image":
+		return o, nil
+	case scene.TypeImage:
 		v, err := capture.OpenImage(src.Path)
-		return v, true, err
-	case "colour":
+		return opened{video: v, alpha: true}, err
+	case scene.TypeColour:
 		c, err := capture.ParseColour(src.Colour)
 		if err != nil {
-			return nil, true, err
+			return opened{alpha: true}, err
 		}
-		return capture.NewColour(c), true, nil
-	case "text":
+		return opened{video: capture.NewColour(c), alpha: true}, nil
+	case scene.TypeText:
 		o, err := textOptions(src.Text)
 		if err != nil {
-			return nil, true, err
+			return opened{alpha: true}, err
 		}
 		v, err := capture.NewText(o)
-		return v, true, err
+		return opened{video: v, alpha: true}, err
 	}
-	return nil, false, fmt.Errorf("unknown source type %q", src.Type)
+	a, err := openSceneSound(src)
+	return opened{audio: a}, err
 }
+
+// openSceneSound opens a source of sound alone.
+func openSceneSound(src scene.Source) (capture.AudioReader, error) {
+	switch src.Type {
+	case scene.TypeMicrophone:
+		spec := "mic"
+		if src.Device != "" {
+			spec += ":" + src.Device
+		}
+		return capture.OpenAudio(spec, mix.Rate, mix.Channels)
+	case scene.TypeDesktop:
+		spec := "desktop"
+		if src.Device != "" {
+			spec += ":" + src.Device
+		}
+		return capture.OpenAudio(spec, mix.Rate, mix.Channels)
+	case scene.TypeAudioFile:
+		f, err := capture.OpenFile(src.Path, src.Loop, 0, 0, mix.Rate, mix.Channels)
+		if err != nil {
+			return nil, err
+		}
+		a := f.Audio()
+		if a == nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("%s has no sound", src.Path)
+		}
+		return mediaAudio{a, f}, nil
+	case scene.TypeTone:
+		if src.Frequency > 0 {
+			return capture.NewSine(src.Frequency, toneLevelDB, mix.Rate, mix.Channels)
+		}
+		return capture.OpenAudio("tone", mix.Rate, mix.Channels)
+	}
+	return nil, fmt.Errorf("unknown source type %q", src.Type)
+}
+
+// toneLevelDB is a steady tone's level: loud enough to hear, well short of
+// full scale, so that gains above 0 dB have room.
+const toneLevelDB = -6
+
+// mediaAudio closes the whole file with its sound.
+type mediaAudio struct {
+	capture.AudioReader
+	file io.Closer
+}
+
+func (m mediaAudio) Close() error { return m.file.Close() }
 
 // mediaVideo closes the whole file with its picture.
 type mediaVideo struct {
@@ -286,9 +412,15 @@ func sourceKey(src scene.Source, size image.Point, fps int) string {
 	return k
 }
 
-// usedSources are the sources some layer of some scene shows.
+// usedSources are the sources some layer of some scene shows or plays, and
+// the global sound sources.
 func usedSources(col *scene.Collection) map[string]bool {
 	out := map[string]bool{}
+	for _, s := range col.Sources {
+		if scene.HasSound(s.Type) && s.Audio.IsGlobal(s.Type) {
+			out[s.Name] = true // heard in every scene, shown in none perhaps
+		}
+	}
 	for _, sc := range col.Scenes {
 		for _, l := range sc.Layers {
 			out[l.Source] = true
@@ -355,7 +487,10 @@ func (r *sceneReader) markOnAir() {
 	moving := false
 	for name, src := range r.sources {
 		src.onAir.Store(on[name])
-		moving = moving || (on[name] && !src.alpha)
+		moving = moving || (on[name] && !src.alpha && src.feed != nil)
+		if src.strip != nil {
+			r.mixer.SetActive(name, src.global || on[name])
+		}
 	}
 	r.moving.Store(moving)
 }
@@ -479,7 +614,7 @@ func (r *sceneReader) composeScene(dst *image.YCbCr, name string, layers []compo
 		}
 		for j, l := range sc.Layers {
 			src := r.sources[l.Source]
-			if l.Hidden || src == nil {
+			if l.Hidden || src == nil || src.feed == nil {
 				continue
 			}
 			fr := src.feed.current()
@@ -538,8 +673,16 @@ func (r *sceneReader) sourceErrors() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, s := range r.col.Sources {
-		if src := r.sources[s.Name]; src != nil {
+		src := r.sources[s.Name]
+		if src == nil {
+			continue
+		}
+		n := len(out)
+		if src.feed != nil {
 			out = src.feed.appendLost(out)
+		}
+		if src.sound != nil && len(out) == n { // one message for a file that broke
+			out = src.sound.appendLost(out)
 		}
 	}
 	return out
@@ -554,7 +697,7 @@ func (r *sceneReader) Close() error {
 		sources := r.sources
 		r.sources = nil
 		r.mu.Unlock()
-		closeSceneSources(sources, nil)
+		closeSceneSources(sources, nil, r.mixer)
 		// The compositor goes once the feed's reader has left Read, which
 		// the program waits for after Close; until then Read may still hold
 		// it, so it is freed under the lock Read takes.
@@ -563,6 +706,7 @@ func (r *sceneReader) Close() error {
 			r.comp.Close()
 			r.comp = nil
 		}
+		r.mixer.Close()
 		r.mu.Unlock()
 	})
 	return nil

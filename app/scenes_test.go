@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tallystudio/tally/capture"
 	"github.com/tallystudio/tally/scene"
 )
 
@@ -71,8 +70,8 @@ func twoCameras(t *testing.T) *scene.Collection {
 // other layer keeps moving, and the window is told which source was lost.
 func TestSceneLayerThatFailsShowsItsSlateWhileTheOthersMove(t *testing.T) {
 	cams := map[string]*fakeCamera{"left": newFakeCamera(32, 64, 5), "right": newFakeCamera(32, 64, 0)}
-	r, err := newSceneReaderWith(twoCameras(t), 30, quietLog(), func(src scene.Source, _ image.Point, _ int) (capture.VideoReader, bool, error) {
-		return cams[src.Name], false, nil
+	r, err := newSceneReaderWith(twoCameras(t), 30, quietLog(), func(src scene.Source, _ image.Point, _ int) (opened, error) {
+		return opened{video: cams[src.Name]}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -118,15 +117,15 @@ func TestSceneLayerThatFailsShowsItsSlateWhileTheOthersMove(t *testing.T) {
 // A new version of the collection that keeps a source does not reopen it,
 // and one that drops a source closes it.
 func TestSceneCollectionEditsReopenOnlyWhatChanged(t *testing.T) {
-	opened := map[string]int{}
+	opens := map[string]int{}
 	cams := map[string]*fakeCamera{}
 	var mu sync.Mutex
-	open := func(src scene.Source, _ image.Point, _ int) (capture.VideoReader, bool, error) {
+	open := func(src scene.Source, _ image.Point, _ int) (opened, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		opened[src.Name]++
+		opens[src.Name]++
 		cams[src.Name] = newFakeCamera(32, 64, 0)
-		return cams[src.Name], false, nil
+		return opened{video: cams[src.Name]}, nil
 	}
 	col := twoCameras(t)
 	r, err := newSceneReaderWith(col, 30, quietLog(), open)
@@ -140,8 +139,8 @@ func TestSceneCollectionEditsReopenOnlyWhatChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	mu.Lock()
-	if opened["left"] != 1 || opened["right"] != 1 {
-		t.Errorf("moving a layer reopened sources: %v", opened)
+	if opens["left"] != 1 || opens["right"] != 1 {
+		t.Errorf("moving a layer reopened sources: %v", opens)
 	}
 	right := cams["right"]
 	mu.Unlock()
@@ -161,8 +160,8 @@ func TestSceneCollectionEditsReopenOnlyWhatChanged(t *testing.T) {
 // Switching to a scene the collection lacks is an error that says so, and
 // leaves the scene on air.
 func TestSceneSwitchToUnknownSceneKeepsTheSceneOnAir(t *testing.T) {
-	r, err := newSceneReaderWith(twoCameras(t), 30, quietLog(), func(scene.Source, image.Point, int) (capture.VideoReader, bool, error) {
-		return newFakeCamera(32, 64, 0), false, nil
+	r, err := newSceneReaderWith(twoCameras(t), 30, quietLog(), func(scene.Source, image.Point, int) (opened, error) {
+		return opened{video: newFakeCamera(32, 64, 0)}, nil
 	})
 	if err != nil {
 		t.Fatal(err)

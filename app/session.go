@@ -89,6 +89,8 @@ type sourceProvider interface {
 	sourceErrors() []string
 	// scene is the scene on air, "" when the program composes none.
 	scene() string
+	// soundLevels is each scene source's sound, without scenes none.
+	soundLevels() []SoundLevel
 }
 
 // NewSession validates the settings for a session that runs on its own, as

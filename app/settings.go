@@ -30,7 +30,7 @@ type VideoSettings struct {
 
 // AudioSettings describe the audio source and its encode.
 type AudioSettings struct {
-	Source     string // "tone", "mic[:NAME]", "file" (the video file's sound), "file:PATH", "none"
+	Source     string // "tone", "mic[:NAME]", "file" (the video file's sound), "file:PATH", "scenes" (the collection's mix), "none"
 	SampleRate int
 	Channels   int
 	Bitrate    int // b/s
@@ -118,6 +118,9 @@ func (s Settings) Validate() (warnings []string, err error) {
 			return nil, bad("bframes", "%d B-frames is out of range 0..4", v.BFrames)
 		case v.Source == "scenes" && v.Scenes == nil:
 			return nil, bad("scenes", "the video source is scenes, but no scene collection is given")
+		}
+		if a.Source == "scenes" && v.Source != "scenes" {
+			return nil, bad("audio", "the scene collection's sound needs the scenes as the video source")
 		}
 		if v.Source == "scenes" {
 			if err := v.Scenes.Validate(); err != nil {

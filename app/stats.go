@@ -36,6 +36,7 @@ type Stats struct {
 	CPUPercent      float64            `json:"cpu_percent"`
 	SourcesLost     []string           `json:"sources_lost,omitempty"` // sources replaced by a slate or silence
 	Scene           string             `json:"scene,omitempty"`        // the scene on air, with scenes
+	Sound           []SoundLevel       `json:"sound,omitempty"`        // each scene source's sound, with scenes
 	RSSMB           float64            `json:"rss_mb"`                 // resident memory (Linux; 0 elsewhere)
 	Goroutines      int                `json:"goroutines"`
 	Destinations    []DestinationStats `json:"destinations"`
@@ -71,6 +72,7 @@ func (s *Session) Stats() Stats {
 	if st.State == StateLive {
 		st.SourcesLost = s.sources.sourceErrors()
 		st.Scene = s.sources.scene()
+		st.Sound = s.sources.soundLevels()
 	}
 	st.Destinations = append([]DestinationStats(nil), st.Destinations...)
 	// Live but with every destination away: say so, with the soonest retry.

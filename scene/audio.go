@@ -97,6 +97,14 @@ func (a *Audio) IsGlobal(typ string) bool {
 	return typ == TypeMicrophone || typ == TypeDesktop
 }
 
+// Gain is the master fader in dB.
+func (m *Master) Gain() float64 {
+	if m == nil {
+		return 0
+	}
+	return m.GainDB
+}
+
 // LimiterOn says whether the master limiter runs.
 func (m *Master) LimiterOn() bool { return m == nil || m.Limiter == nil || *m.Limiter }
 

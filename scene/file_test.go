@@ -346,7 +346,7 @@ func TestExamplesLoad(t *testing.T) {
 			}
 			for _, s := range c.Sources {
 				switch s.Type {
-				case TypeTest, TypeColour, TypeText, TypeImage:
+				case TypeTest, TypeColour, TypeText, TypeImage, TypeTone:
 				default:
 					t.Errorf("source %q is a %s, which not every machine has", s.Name, s.Type)
 				}

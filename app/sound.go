@@ -1,0 +1,128 @@
+package app
+
+import (
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/tallystudio/tally/mix"
+	"github.com/tallystudio/tally/scene"
+)
+
+// sceneSound is the program's sound when it is the scene collection's: the
+// mixer's output, a 10 ms block at a time in real time. The program reads it
+// like any other audio source, through an audioFeed, so the meter, the taps
+// and a session take the mix and nothing downstream knows about it.
+type sceneSound struct {
+	mixer *mix.Mixer
+	start time.Time // when the first block was due
+	n     int64     // blocks mixed
+	quit  chan struct{}
+	once  sync.Once
+}
+
+// sound is the mix of the collection's sources, as an audio source.
+func (r *sceneReader) sound() *sceneSound {
+	return &sceneSound{mixer: r.mixer, quit: make(chan struct{})}
+}
+
+// soundBlock is the mixer's block.
+const soundBlock = time.Second * mix.BlockFrames / mix.Rate
+
+// soundCatchUp is how far behind the wall clock the mix may fall (a stalled
+// process) before it gives the lost time up rather than mixing it in a burst.
+const soundCatchUp = 200 * time.Millisecond
+
+// Read mixes the next block once it is due.
+func (s *sceneSound) Read(dst []int16) ([]int16, error) {
+	now := time.Now()
+	if s.start.IsZero() {
+		s.start = now
+	}
+	due := s.start.Add(time.Duration(s.n+1) * soundBlock)
+	if now.Sub(due) > soundCatchUp {
+		s.start = now.Add(-time.Duration(s.n+1) * soundBlock)
+		due = now
+	}
+	if wait := time.Until(due); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-s.quit:
+			t.Stop()
+			return dst, io.EOF
+		case <-t.C:
+		}
+	}
+	select {
+	case <-s.quit:
+		return dst, io.EOF
+	default:
+	}
+	dst = append(dst[:0], make([]int16, mix.BlockFrames*mix.Channels)...)
+	if err := s.mixer.Mix(dst); err != nil {
+		return dst, err
+	}
+	s.n++
+	return dst, nil
+}
+
+// Format is the mixer's.
+func (s *sceneSound) Format() (int, int) { return mix.Rate, mix.Channels }
+
+// Close ends a pending Read with io.EOF; the mixer is the scene reader's.
+func (s *sceneSound) Close() error {
+	s.once.Do(func() { close(s.quit) })
+	return nil
+}
+
+// stripConfig is a source's sound settings as the mixer takes them.
+func stripConfig(a *scene.Audio) mix.StripConfig {
+	if a == nil {
+		return mix.StripConfig{}
+	}
+	gain := a.GainDB
+	if gain <= scene.MinGainDB {
+		gain = math.Inf(-1)
+	}
+	c := mix.StripConfig{GainDB: gain, Muted: a.Muted, SyncMS: a.SyncMS, Mono: a.Mono}
+	for _, f := range a.Filters {
+		c.Filters = append(c.Filters, mix.Filter{Kind: f.Kind, ThresholdDB: f.ThresholdDB, Ratio: f.Ratio,
+			AttackMS: f.AttackMS, ReleaseMS: f.ReleaseMS, CeilingDB: f.CeilingDB, ReductionDB: f.ReductionDB})
+	}
+	return c
+}
+
+// SoundLevel is one source's sound in the stats: its level after its fader.
+type SoundLevel struct {
+	Source        string  `json:"source"`
+	PeakDB        float64 `json:"peak_db"`
+	RMSDB         float64 `json:"rms_db"`
+	Muted         bool    `json:"muted,omitempty"`
+	CorrectionPPM float64 `json:"correction_ppm"` // how much its clock is corrected against the program's
+}
+
+// soundLevels is each sound source's level, in the collection's order.
+func (r *sceneReader) soundLevels() []SoundLevel {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []SoundLevel
+	for _, s := range r.col.Sources {
+		src := r.sources[s.Name]
+		if src == nil || src.strip == nil {
+			continue
+		}
+		l, st := src.strip.Level(), src.strip.Stats()
+		out = append(out, SoundLevel{Source: s.Name, PeakDB: finiteDB(l.PeakDB), RMSDB: finiteDB(l.RMSDB),
+			Muted: s.Audio != nil && s.Audio.Muted, CorrectionPPM: math.Round(st.CorrectionPPM*10) / 10})
+	}
+	return out
+}
+
+// finiteDB keeps JSON valid: silence is reported as -120 dB, not -Inf.
+func finiteDB(db float64) float64 {
+	if math.IsInf(db, -1) || db < -120 {
+		return -120
+	}
+	return math.Round(db*10) / 10
+}
