@@ -77,3 +77,61 @@ func TestSineCloseEndsARead(t *testing.T) {
 		t.Error("a tone above half the sample rate was accepted")
 	}
 }
+
+// A drifting test tone keeps its beeps on wall-clock seconds, as a fast or
+// slow microphone records a clap on each: a device 0.1 % fast records them
+// 48 048 samples apart while claiming 48 kHz (one 0.1 % slow, 47 952), and
+// takes one wall-clock second to deliver those samples.
+func TestDriftingTestToneBeepsOnWallSecondsInItsOwnSamples(t *testing.T) {
+	for _, tc := range []struct {
+		clock   float64
+		spacing int
+	}{{1, 48000}, {1.001, 48048}, {0.999, 47952}} {
+		s, err := NewDriftingTestTone(48000, 1, tc.clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := s.wall(int64(tc.spacing)); math.Abs(d-1) > 1e-9 {
+			t.Errorf("clock %g: %d samples take %.9f s of wall time, want 1", tc.clock, tc.spacing, d)
+		}
+		// The first sample 0.3 s before a wall-clock second: the first beep
+		// is 0.3 s of the device's samples in.
+		s.start(time.Unix(1_700_000_000, 700_000_000))
+		on := beepOnsets(s.record(nil, 4*tc.spacing))
+		if len(on) != 4 {
+			t.Fatalf("clock %g: beeps at samples %v, want 4", tc.clock, on)
+		}
+		if first := 0.3 * float64(tc.spacing); float64(on[0]) < first || float64(on[0]) > first+4 {
+			t.Errorf("clock %g: the first beep at sample %d, want %.0f (0.3 s in)", tc.clock, on[0], first)
+		}
+		for i := 1; i < len(on); i++ {
+			if d := on[i] - on[i-1]; d != tc.spacing {
+				t.Errorf("clock %g: beeps %d samples apart at %d, want %d", tc.clock, d, on[i], tc.spacing)
+			}
+		}
+	}
+	s, err := NewDriftingTestTone(48000, 2, 1.001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if c, err := s.Read(nil); err != nil || len(c) != 480*2 {
+		t.Errorf("a read of %d samples (%v), want 10 ms of 2 channels", len(c), err)
+	}
+}
+
+// beepOnsets are the samples (mono) where the test tone's beep starts: the
+// first above the 440 Hz tone's level after half a second without one.
+func beepOnsets(samples []int16) []int {
+	var on []int
+	last := -48000
+	for i, v := range samples {
+		if math.Abs(float64(v)) > toneLevel*math.MaxInt16+2 {
+			if i-last > 24000 {
+				on = append(on, i)
+			}
+			last = i
+		}
+	}
+	return on
+}

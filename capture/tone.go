@@ -23,6 +23,17 @@ const (
 	toneChunkMs = 10
 )
 
+// testTone is the test tone t seconds after the start of some wall-clock
+// second, full scale ±1: the 440 Hz tone, or the beep in the first
+// beepLength of each second. The test tone device and a drifting one
+// (NewDriftingTestTone) both sound like this.
+func testTone(t float64) float64 {
+	if sec := math.Mod(t, 1); sec < beepLength.Seconds() {
+		return beepLevel * math.Sin(2*math.Pi*beepHz*sec)
+	}
+	return toneLevel * math.Sin(2*math.Pi*toneHz*t)
+}
+
 // tone is a sine source with a beep once a second.
 type tone struct{ openState }
 
@@ -58,12 +69,7 @@ func (d *tone) AudioRecord(p prop.Media) (audio.Reader, error) {
 		}
 		a := wave.NewInt16Interleaved(wave.ChunkInfo{Len: chunk, Channels: channels, SamplingRate: rate})
 		for i := 0; i < chunk; i++ {
-			t := float64(s+int64(i)) / float64(rate)
-			v := toneLevel * math.Sin(2*math.Pi*toneHz*t)
-			if sec := math.Mod(startFrac+t, 1); sec < beepLength.Seconds() {
-				v = beepLevel * math.Sin(2*math.Pi*beepHz*sec)
-			}
-			sample := wave.Int16Sample(v * math.MaxInt16)
+			sample := wave.Int16Sample(testTone(startFrac+float64(s+int64(i))/float64(rate)) * math.MaxInt16)
 			for c := 0; c < channels; c++ {
 				a.SetInt16(i, c, sample)
 			}
