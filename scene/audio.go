@@ -45,6 +45,52 @@ type Audio struct {
 	// unless this says otherwise, as in OBS.
 	Global  *bool    `json:"global,omitempty"`
 	Filters []Filter `json:"filters,omitempty"` // applied in order, before the fader
+	// Push makes a microphone answer a hotkey (PushKey) in the studio:
+	// PushTalk is heard only while the key is held, PushMute is silenced
+	// while it is held. What the key does is momentary and never written
+	// here; without a key held (tally stream has none) a push-to-talk
+	// microphone is muted, so that it never goes out unasked.
+	Push    string `json:"push,omitempty"`
+	PushKey string `json:"push_key,omitempty"` // a PushKeys name
+}
+
+// Push modes.
+const (
+	PushTalk = "talk"
+	PushMute = "mute"
+)
+
+// PushKeys are the keys a push-to-talk or push-to-mute hotkey may be, named
+// as the studio's toolkit (Fyne) names them. Keys that type or move in a
+// field (Return, arrows) and modifiers that begin shortcuts (Ctrl, Alt) are
+// left out: holding one would do two things at once.
+var PushKeys = func() []string {
+	var keys []string
+	for i := 1; i <= 12; i++ {
+		keys = append(keys, "F"+strconv.Itoa(i))
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		keys = append(keys, string(c))
+	}
+	for c := '0'; c <= '9'; c++ {
+		keys = append(keys, string(c))
+	}
+	return append(keys, "Space", "`", "Insert", "Pause", "CapsLock")
+}()
+
+// Mutes says whether the source is silent, given whether its push key is
+// held.
+func (a *Audio) Mutes(held bool) bool {
+	if a == nil {
+		return false
+	}
+	switch a.Push {
+	case PushTalk:
+		return a.Muted || !held
+	case PushMute:
+		return a.Muted || held
+	}
+	return a.Muted
 }
 
 // Filter is one step of a source's sound processing. Fields a kind does not
@@ -87,6 +133,7 @@ const (
 	MaxFilters       = 8 // per source
 	DefaultCeilingDB = -1
 	MaxFrequency     = 20000 // a tone's highest, Hz
+	MaxClockPPM      = 5000  // how far a tone's clock may run fast or slow, ppm: 0.5 %, beyond any real device
 )
 
 // IsGlobal says whether the source plays in every scene.
@@ -130,6 +177,9 @@ func checkAudio(field, typ string, a *Audio) *Error {
 	if e := checkRange(field+".sync_ms", a.SyncMS, 0, MaxSyncMS, " ms"); e != nil {
 		return e
 	}
+	if e := checkPush(field, typ, a); e != nil {
+		return e
+	}
 	if len(a.Filters) > MaxFilters {
 		return invalid(field+".filters", "has %d filters; a source may have at most %d", len(a.Filters), MaxFilters)
 	}
@@ -137,6 +187,26 @@ func checkAudio(field, typ string, a *Audio) *Error {
 		if e := checkFilter(fmt.Sprintf("%s.filters[%d]", field, i), &a.Filters[i]); e != nil {
 			return e
 		}
+	}
+	return nil
+}
+
+// checkPush checks a push-to-talk or push-to-mute setting: a microphone's
+// only, and with a key.
+func checkPush(field, typ string, a *Audio) *Error {
+	switch {
+	case a.Push == "" && a.PushKey == "":
+		return nil
+	case a.Push == "":
+		return invalid(field+".push_key", `a key without push ("talk" or "mute") does nothing`)
+	case a.Push != PushTalk && a.Push != PushMute:
+		return invalid(field+".push", `must be "talk" or "mute" (got %q)`, a.Push)
+	case typ != TypeMicrophone:
+		return invalid(field+".push", "push to talk or mute is for microphones, not a %s source", typ)
+	case a.PushKey == "":
+		return invalid(field+".push_key", "push %s needs a key, e.g. \"F9\" or \"`\"", a.Push)
+	case !slices.Contains(PushKeys, a.PushKey):
+		return invalid(field+".push_key", "unknown key %q (keys: F1..F12, A..Z, 0..9, Space, `, Insert, Pause, CapsLock)", a.PushKey)
 	}
 	return nil
 }

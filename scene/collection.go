@@ -62,7 +62,12 @@ type Source struct {
 	// Frequency makes a tone a steady sine of this many Hz; 0 is the
 	// test tone (440 Hz, a beep each second in step with the test pattern).
 	Frequency float64 `json:"frequency,omitempty"`
-	Audio     *Audio  `json:"audio,omitempty"` // how its sound is mixed (sources with sound)
+	// ClockPPM makes a tone a stand-in for a device whose clock runs fast
+	// (positive) or slow by this many parts per million: it records more
+	// or fewer samples a second than its 48 kHz, for testing drift
+	// correction without the cheap USB microphone that does it for real.
+	ClockPPM float64 `json:"clock_ppm,omitempty"`
+	Audio    *Audio  `json:"audio,omitempty"` // how its sound is mixed (sources with sound)
 }
 
 // Text is what a text source draws.

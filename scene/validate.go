@@ -182,6 +182,7 @@ func checkSource(field string, s *Source, files bool) (Size, *Error) {
 		{"device", s.Device != "", []string{TypeCamera, TypeScreen, TypeMicrophone, TypeDesktop}},
 		{"text", s.Text != nil, []string{TypeText}},
 		{"frequency", s.Frequency != 0, []string{TypeTone}},
+		{"clock_ppm", s.ClockPPM != 0, []string{TypeTone}},
 	} {
 		if f.set && !slices.Contains(f.types, typ) {
 			hint := ""
@@ -219,6 +220,9 @@ func checkSource(field string, s *Source, files bool) (Size, *Error) {
 			if e := checkDB(field+".frequency", s.Frequency, 20, MaxFrequency); e != nil {
 				return Size{}, e
 			}
+		}
+		if e := checkDB(field+".clock_ppm", s.ClockPPM, -MaxClockPPM, MaxClockPPM); e != nil {
+			return Size{}, e
 		}
 	}
 	return Size{}, nil
