@@ -353,8 +353,12 @@ func openSceneSound(src scene.Source) (capture.AudioReader, error) {
 		}
 		return mediaAudio{a, f}, nil
 	case scene.TypeTone:
+		clock := 1 + src.ClockPPM/1e6 // a stand-in for a drifting device
 		if src.Frequency > 0 {
-			return capture.NewSine(src.Frequency, toneLevelDB, mix.Rate, mix.Channels)
+			return capture.NewDriftingSine(src.Frequency, toneLevelDB, mix.Rate, mix.Channels, clock)
+		}
+		if src.ClockPPM != 0 {
+			return capture.NewDriftingTestTone(mix.Rate, mix.Channels, clock)
 		}
 		return capture.OpenAudio("tone", mix.Rate, mix.Channels)
 	}
