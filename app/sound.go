@@ -85,7 +85,9 @@ func stripConfig(a *scene.Audio) mix.StripConfig {
 	if gain <= scene.MinGainDB {
 		gain = math.Inf(-1)
 	}
-	c := mix.StripConfig{GainDB: gain, Muted: a.Muted, SyncMS: a.SyncMS, Mono: a.Mono}
+	// No push key is held here: the studio says a key is held by handing
+	// over a collection without the push (talk) or muted (mute).
+	c := mix.StripConfig{GainDB: gain, Muted: a.Mutes(false), SyncMS: a.SyncMS, Mono: a.Mono}
 	for _, f := range a.Filters {
 		c.Filters = append(c.Filters, mix.Filter{Kind: f.Kind, ThresholdDB: f.ThresholdDB, Ratio: f.Ratio,
 			AttackMS: f.AttackMS, ReleaseMS: f.ReleaseMS, CeilingDB: f.CeilingDB, ReductionDB: f.ReductionDB})
@@ -114,7 +116,7 @@ func (r *sceneReader) soundLevels() []SoundLevel {
 		}
 		l, st := src.strip.Level(), src.strip.Stats()
 		out = append(out, SoundLevel{Source: s.Name, PeakDB: finiteDB(l.PeakDB), RMSDB: finiteDB(l.RMSDB),
-			Muted: s.Audio != nil && s.Audio.Muted, CorrectionPPM: math.Round(st.CorrectionPPM*10) / 10})
+			Muted: s.Audio.Mutes(false), CorrectionPPM: math.Round(st.CorrectionPPM*10) / 10})
 	}
 	return out
 }
@@ -125,4 +127,31 @@ func finiteDB(db float64) float64 {
 		return -120
 	}
 	return math.Round(db*10) / 10
+}
+
+// MixLevels are the mixer's meters as the studio's mixer panel shows them.
+type MixLevels struct {
+	// Sources is each sound source's level after its fader, in the
+	// collection's order; nil when the video is not scenes.
+	Sources []SoundLevel
+	// Master is the sum after the master fader and limiter: what the
+	// program's sound is when it is the mix.
+	Master Level
+}
+
+// SoundLevels reads the mixer's meters; all silent when the video is not
+// scenes. The meters move only while the mix is the program's sound: only
+// then is anything mixed.
+func (e *Engine) SoundLevels() MixLevels { return e.prog.mixLevels() }
+
+// mixLevels is the scene mixer's meters, silent without scenes.
+func (p *program) mixLevels() MixLevels {
+	p.mu.Lock()
+	sc := p.scenes
+	p.mu.Unlock()
+	if sc == nil {
+		return MixLevels{Master: silence}
+	}
+	l := sc.mixer.MasterLevel()
+	return MixLevels{Sources: sc.soundLevels(), Master: Level{PeakDB: l.PeakDB, RMSDB: l.RMSDB}}
 }

@@ -62,8 +62,8 @@ const (
 
 // PushKeys are the keys a push-to-talk or push-to-mute hotkey may be, named
 // as the studio's toolkit (Fyne) names them. Keys that type or move in a
-// field (Return, arrows) and modifiers that begin shortcuts (Ctrl, Alt) are
-// left out: holding one would do two things at once.
+// field (Return, arrows), modifiers that begin shortcuts (Ctrl, Alt) and
+// locks (Caps Lock reports a press every other tap) are left out.
 var PushKeys = func() []string {
 	var keys []string
 	for i := 1; i <= 12; i++ {
@@ -75,7 +75,7 @@ var PushKeys = func() []string {
 	for c := '0'; c <= '9'; c++ {
 		keys = append(keys, string(c))
 	}
-	return append(keys, "Space", "`", "Insert", "Pause", "CapsLock")
+	return append(keys, "Space", "`", "Insert")
 }()
 
 // Mutes says whether the source is silent, given whether its push key is
@@ -206,7 +206,7 @@ func checkPush(field, typ string, a *Audio) *Error {
 	case a.PushKey == "":
 		return invalid(field+".push_key", "push %s needs a key, e.g. \"F9\" or \"`\"", a.Push)
 	case !slices.Contains(PushKeys, a.PushKey):
-		return invalid(field+".push_key", "unknown key %q (keys: F1..F12, A..Z, 0..9, Space, `, Insert, Pause, CapsLock)", a.PushKey)
+		return invalid(field+".push_key", "unknown key %q (keys: F1..F12, A..Z, 0..9, Space, `, Insert)", a.PushKey)
 	}
 	return nil
 }
