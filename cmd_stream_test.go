@@ -45,8 +45,9 @@ func runTally(t *testing.T, timeout time.Duration, env []string, args ...string)
 }
 
 // checkStream judges a recording of `tally stream`: codecs, size, frame count,
-// keyframe spacing, continuous audio, clean decode, and flash/beep sync.
-func checkStream(t *testing.T, path string, w, h, frames int, keyint float64) {
+// keyframe spacing, continuous audio, clean decode, and flash/beep sync
+// within a frame. It returns each flash's sync, for a test that asks more.
+func checkStream(t *testing.T, path string, w, h, frames int, keyint float64) []syncPoint {
 	t.Helper()
 	pr := peers.ProbeFile(t, path)
 	v, a := pr.Stream("video"), pr.Stream("audio")
@@ -85,24 +86,41 @@ func checkStream(t *testing.T, path string, w, h, frames int, keyint float64) {
 	if len(flashes) < frames/30-2 || len(beeps) < frames/30-2 {
 		t.Fatalf("found %d flashes and %d beeps in %d frames", len(flashes), len(beeps), frames)
 	}
+	pairs := pairFlashesAndBeeps(flashes, beeps, at)
 	worst := 0.0
-	for _, f := range flashes {
-		// Judge only flashes with audio around them: at the very end the tracks
-		// stop a few frames apart, and a beep at the very start has no silence
-		// before it for silencedetect to end.
-		if len(at) == 0 || f < at[0]+0.15 || f > at[len(at)-1]-0.15 {
-			continue
-		}
-		nearest := math.Inf(1)
-		for _, b := range beeps {
-			nearest = math.Min(nearest, math.Abs(f-b))
-		}
-		worst = math.Max(worst, nearest)
+	for _, p := range pairs {
+		worst = math.Max(worst, math.Abs(p.offset))
 	}
 	if worst > 1.0/30 {
 		t.Errorf("flash and beep up to %.0f ms apart, more than one frame", worst*1000)
 	}
 	t.Logf("%d frames, %d keyframes, %d flash/beep pairs, worst offset %.0f ms", v.Frames(), len(keys), len(flashes), worst*1000)
+	return pairs
+}
+
+// syncPoint is a flash of the test pattern in a recording, and where the
+// nearest beep is from it: beep − flash, s (positive: the sound is late).
+type syncPoint struct{ flash, offset float64 }
+
+// pairFlashesAndBeeps pairs each flash with its nearest beep, given the
+// audio packets' times. It judges only flashes with audio around them: at
+// the very end the tracks stop a few frames apart, and a beep at the very
+// start has no silence before it for silencedetect to end.
+func pairFlashesAndBeeps(flashes, beeps, audio []float64) []syncPoint {
+	var out []syncPoint
+	for _, f := range flashes {
+		if len(audio) == 0 || f < audio[0]+0.15 || f > audio[len(audio)-1]-0.15 {
+			continue
+		}
+		p := syncPoint{flash: f, offset: math.Inf(1)}
+		for _, b := range beeps {
+			if math.Abs(b-f) < math.Abs(p.offset) {
+				p.offset = b - f
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func TestStreamToNginxTenSecondsAt720p30(t *testing.T) {

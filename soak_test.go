@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,6 +47,150 @@ func TestSoakAVSyncHolds(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
 	time.Sleep(time.Second)
 	checkStream(t, ng.Recording(streamKey), 320, 180, int(d.Seconds()*30), 2)
+}
+
+// A microphone whose clock runs 0.1 % fast stays in step with the picture
+// for the whole run, and the stats show its correction: a tone at clock_ppm
+// 1000 (48 048 samples recorded each wall-clock second while claiming
+// 48 kHz, its beeps on wall-clock seconds) mixed under the test pattern has
+// every beep within one AAC frame (1024 samples, 21.3 ms) of where it was
+// from its flash in the first minute, in nginx's recording; and its
+// correction_ppm in the JSON stats stays at +1000 ±100 after the first
+// minute. Uncorrected, the beeps would fall 1 ms a second further behind.
+func TestSoakFastClockMicrophoneStaysInStepAndShowsItsCorrection(t *testing.T) {
+	d := soakDuration(t)
+	if d < 2*time.Minute {
+		t.Skipf("TALLY_SOAK=%v: the correction is judged after the first minute; needs at least 2m", d)
+	}
+	path := filepath.Join(t.TempDir(), "fast-mic.json")
+	// 320x180 keeps it cheap; sync depends on timestamps, not size.
+	doc := `{"version": 1, "canvas": {"width": 320, "height": 180},
+  "sources": [
+    {"name": "pattern", "type": "test"},
+    {"name": "usb mic", "type": "tone", "clock_ppm": 1000}
+  ],
+  "scenes": [{"name": "main", "layers": [{"source": "pattern"}, {"source": "usb mic"}]}]}`
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	stdout, stderr, code := runTally(t, d+2*time.Minute, []string{"TALLY_STREAM_KEY=" + streamKey},
+		"stream", "--url", ng.URL(), "--scenes", path, "--fps", "30", "--vbitrate", "400k", "--preset", "ultrafast",
+		"--duration", d.String(), "--stats", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var stats statsRecorder
+	stats.read(strings.NewReader(stdout))
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(time.Second)
+	pairs := checkStream(t, ng.Recording(streamKey), 320, 180, int(d.Seconds()*30), 2)
+	summary, problems := judgeFastClock(pairs, stats.all(), "usb mic", 1000)
+	t.Log(summary)
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// audioFrame is an AAC frame's length, s: how far a drifting source's sound
+// may move against the picture.
+const audioFrame = 1024.0 / 48000
+
+// judgeFastClock holds TestSoakFastClockMicrophoneStaysInStepAndShowsItsCorrection's
+// verdict: how far each flash's beep moved from where it was in the first
+// minute (the median there), and source's correction_ppm in the live stats
+// lines after the first minute against wantPPM ±100. With nothing to judge
+// in either, it fails: a run without beeps or stats is not in step.
+func judgeFastClock(pairs []syncPoint, lines []app.Stats, source string, wantPPM float64) (summary string, problems []string) {
+	var first, last []float64
+	for _, p := range pairs {
+		if p.flash <= 60 {
+			first = append(first, p.offset)
+		}
+		if p.flash > pairs[len(pairs)-1].flash-60 {
+			last = append(last, p.offset)
+		}
+	}
+	if len(first) < 30 {
+		return fmt.Sprintf("%d flash/beep pairs", len(pairs)), []string{fmt.Sprintf("%d flash/beep pairs in the first minute: nothing to measure drift from", len(first))}
+	}
+	slices.Sort(first)
+	ref := first[len(first)/2]
+	worst, at := 0.0, 0.0
+	for _, p := range pairs {
+		if dev := math.Abs(p.offset - ref); dev > worst {
+			worst, at = dev, p.flash
+		}
+	}
+	if worst > audioFrame {
+		problems = append(problems, fmt.Sprintf("the beep moved %.1f ms from its first minute's %.1f ms at %.0f s: more than an AAC frame (%.1f ms)",
+			worst*1000, ref*1000, at, audioFrame*1000))
+	}
+	var ppm []float64
+	for _, st := range lines {
+		if st.State != app.StateLive || st.T <= 60 {
+			continue
+		}
+		for _, s := range st.Sound {
+			if s.Source == source {
+				ppm = append(ppm, s.CorrectionPPM)
+				if math.Abs(s.CorrectionPPM-wantPPM) > 100 && len(problems) < 10 {
+					problems = append(problems, fmt.Sprintf("at %.0f s %s's correction is %+.1f ppm, want %+.0f ±100", st.T, source, s.CorrectionPPM, wantPPM))
+				}
+			}
+		}
+	}
+	if len(ppm) == 0 {
+		problems = append(problems, fmt.Sprintf("no live stats line after the first minute gives %s's correction", source))
+		return fmt.Sprintf("%d flash/beep pairs, worst move %.1f ms", len(pairs), worst*1000), problems
+	}
+	summary = fmt.Sprintf("%d flash/beep pairs: offset %.1f ms in the first minute (median), %.1f ms in the last (mean), worst move %.1f ms at %.0f s (bound %.1f ms); "+
+		"%s's correction after the first minute %+.1f..%+.1f ppm, mean %+.1f, over %d stats lines",
+		len(pairs), ref*1000, mean(last)*1000, worst*1000, at, audioFrame*1000, source, slices.Min(ppm), slices.Max(ppm), mean(ppm), len(ppm))
+	return summary, problems
+}
+
+func mean(v []float64) float64 {
+	var sum float64
+	for _, x := range v {
+		sum += x
+	}
+	return sum / float64(len(v))
+}
+
+// The fast clock's verdict can fail: a beep that walks off its flash by more
+// than an AAC frame, a correction that never reaches the device's drift, no
+// pairs or no stats after the first minute all fail it; a run in step passes.
+func TestSoakFastClockJudgementFailsWhenTheSoundWalksOrTheCorrectionIsOff(t *testing.T) {
+	var steady, walking []syncPoint
+	for s := 1.0; s < 180; s++ {
+		steady = append(steady, syncPoint{flash: s, offset: 0.012 + 0.002*math.Sin(s)})
+		walking = append(walking, syncPoint{flash: s, offset: 0.012 + s/1000*0.2}) // 200 ppm left over
+	}
+	stats := func(source string, ppm float64) []app.Stats {
+		var l []app.Stats
+		for s := 1.0; s < 180; s++ {
+			l = append(l, app.Stats{T: s, State: app.StateLive, Sound: []app.SoundLevel{{Source: source, CorrectionPPM: ppm}}})
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		name  string
+		pairs []syncPoint
+		lines []app.Stats
+		fails bool
+	}{
+		{"in step", steady, stats("mic", 1010), false},
+		{"the beep walks off", walking, stats("mic", 1000), true},
+		{"correction off", steady, stats("mic", 850), true},
+		{"no pairs", nil, stats("mic", 1000), true},
+		{"no stats after the first minute", steady, stats("mic", 1000)[:50], true},
+		{"only another source's stats", steady, stats("music", 1000), true},
+	} {
+		if _, problems := judgeFastClock(tc.pairs, tc.lines, "mic", 1000); (len(problems) > 0) != tc.fails {
+			t.Errorf("%s: problems %q, want failure %v", tc.name, problems, tc.fails)
+		}
+	}
 }
 
 // Memory and goroutines stay flat and no frame goes missing over a long run
