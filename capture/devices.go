@@ -26,6 +26,10 @@ const (
 	KindCamera     Kind = "camera"
 	KindMicrophone Kind = "microphone"
 	KindScreen     Kind = "screen"
+	// KindDesktop is desktop audio, the monitor of an output (desktop.go):
+	// listed apart, since a monitor is what the computer plays, not a
+	// microphone.
+	KindDesktop Kind = "desktop"
 )
 
 // Device is a source a user can pick.
@@ -35,6 +39,9 @@ type Device struct {
 	Kind  Kind
 	Modes []prop.Media
 	Test  bool // Tally's own test pattern or tone
+	// Default is whether the system picks it when none is named; for now
+	// set for desktop audio alone (the default output's monitor).
+	Default bool
 }
 
 func kindOf(t driver.DeviceType) Kind {
@@ -60,6 +67,7 @@ func list(withModes bool) []Device {
 	driverMu.Lock()
 	defer driverMu.Unlock()
 	needMicrophones()
+	needMonitors()
 	var out []Device
 	for _, d := range driver.GetManager().Query(func(driver.Driver) bool { return true }) {
 		info := d.Info()
@@ -76,6 +84,13 @@ func list(withModes bool) []Device {
 		}
 		out = append(out, dev)
 	}
+	for _, m := range monitors {
+		dev := Device{ID: m.Name, Label: m.Label, Kind: KindDesktop, Default: m.Default}
+		if withModes {
+			dev.Modes = (&microphone{}).Properties()
+		}
+		out = append(out, dev)
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Test != out[j].Test {
 			return !out[i].Test
@@ -89,13 +104,15 @@ func list(withModes bool) []Device {
 }
 
 // Rescan looks for devices again, so that a camera, screen or microphone
-// plugged in (or removed) since start-up is in the next listing and can be
-// opened. A source that is open carries on: it keeps the driver it opened.
+// plugged in (or removed) since start-up, or an output added, is in the next
+// listing and can be opened. A source that is open carries on: it keeps the
+// driver it opened.
 func Rescan() {
 	driverMu.Lock()
 	defer driverMu.Unlock()
 	rescanVideo()
 	registerMicrophones()
+	scanMonitors()
 }
 
 // rescanVideo replaces every video driver with those found now. The drivers'
@@ -125,7 +142,8 @@ func rescanVideo() {
 var ErrNoDevice = errors.New("no such device")
 
 // find returns the driver for a source spec: "testpattern" or "tone", or a kind
-// with an optional name: "camera", "camera:Logitech", "mic:USB", "screen:0".
+// with an optional name: "camera", "camera:Logitech", "mic:USB", "screen:0",
+// "desktop", "desktop:NAME" (desktop.go).
 // The caller holds driverMu, so a rescan cannot take the drivers away between
 // finding one and opening it.
 func find(spec string) (driver.Driver, error) {
@@ -144,8 +162,10 @@ func find(spec string) (driver.Driver, error) {
 		needMicrophones()
 	case "screen":
 		want = KindScreen
+	case "desktop":
+		return findDesktop(name)
 	default:
-		return nil, fmt.Errorf("unknown source %q (try testpattern, tone, camera[:NAME], mic[:NAME], screen[:N])", spec)
+		return nil, fmt.Errorf("unknown source %q (try testpattern, tone, camera[:NAME], mic[:NAME], desktop[:NAME], screen[:N])", spec)
 	}
 	var matches []driver.Driver
 	for _, d := range driver.GetManager().Query(func(d driver.Driver) bool { return kindOf(d.Info().DeviceType) == want }) {

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -44,15 +45,44 @@ var listMicrophones = func() ([]micDevice, error) {
 		}
 		micCtx = ctx
 	}
-	infos, err := micCtx.Devices(malgo.Capture)
+	inputs, err := devicesOf(micCtx, malgo.Capture)
 	if err != nil {
 		return nil, fmt.Errorf("listing microphones: %w", err)
+	}
+	// PulseAudio lists the monitors of its outputs as inputs too: those are
+	// desktop audio (desktop.go), not microphones. Outputs that cannot be
+	// listed leave every input a microphone, as they were before monitors
+	// were told apart.
+	outputs, err := devicesOf(micCtx, malgo.Playback)
+	if err != nil {
+		slog.Debug("capture: listing outputs to tell monitors from microphones", "err", err)
+	}
+	_, mics := splitMonitors(outputs, inputs)
+	return mics, nil
+}
+
+// devicesOf lists a backend's devices of one direction.
+func devicesOf(ctx *malgo.AllocatedContext, kind malgo.DeviceType) ([]micDevice, error) {
+	infos, err := ctx.Devices(kind)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]micDevice, 0, len(infos))
 	for _, d := range infos {
 		out = append(out, micDevice{id: d.ID, name: d.Name(), isDefault: d.IsDefault != 0})
 	}
 	return out, nil
+}
+
+// key is the backend's own name for the device, which miniaudio keeps as a
+// C string at the start of the id: PulseAudio's source or sink name, ALSA's
+// "hw:0,0".
+func (d micDevice) key() string {
+	n := bytes.IndexByte(d.id[:], 0)
+	if n < 0 {
+		n = len(d.id)
+	}
+	return string(d.id[:n])
 }
 
 func initAudioBackend() (ctx *malgo.AllocatedContext, err error) {
@@ -88,7 +118,7 @@ func registerMicrophones() {
 		if d.isDefault {
 			priority = driver.PriorityHigh
 		}
-		_ = m.Register(&microphone{id: d.id, name: d.name}, driver.Info{
+		_ = m.Register(&microphone{id: d.id, name: d.name, what: "microphone", ctx: micCtx}, driver.Info{
 			Label: d.name, Name: d.name, DeviceType: driver.Microphone, Priority: priority,
 		})
 	}
@@ -114,9 +144,13 @@ func needMicrophones() {
 	}
 }
 
+// microphone captures one input of an audio backend: a microphone, or a
+// monitor for desktop audio (desktop.go).
 type microphone struct {
 	id      malgo.DeviceID
 	name    string
+	what    string                  // "microphone" or "desktop audio", for errors
+	ctx     *malgo.AllocatedContext // the backend it is opened on
 	mu      sync.Mutex
 	dev     *malgo.Device
 	chunks  chan []int16
@@ -149,7 +183,7 @@ func (m *microphone) Properties() []prop.Media {
 // AudioRecord starts capturing 16-bit samples at the asked-for rate and
 // channel count; miniaudio converts from whatever the device offers.
 func (m *microphone) AudioRecord(p prop.Media) (audio.Reader, error) {
-	if micCtx == nil {
+	if m.ctx == nil {
 		return nil, errors.New("no audio backend")
 	}
 	rate, channels := p.SampleRate, p.ChannelCount
@@ -174,13 +208,13 @@ func (m *microphone) AudioRecord(p prop.Media) (audio.Reader, error) {
 			m.dropped.Add(1)
 		}
 	}
-	dev, err := malgo.InitDevice(micCtx.Context, cfg, malgo.DeviceCallbacks{Data: onData})
+	dev, err := malgo.InitDevice(m.ctx.Context, cfg, malgo.DeviceCallbacks{Data: onData})
 	if err != nil {
-		return nil, fmt.Errorf("microphone %s: %w", m.name, err)
+		return nil, fmt.Errorf("%s %s: %w", m.what, m.name, err)
 	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()
-		return nil, fmt.Errorf("microphone %s: start: %w", m.name, err)
+		return nil, fmt.Errorf("%s %s: start: %w", m.what, m.name, err)
 	}
 	m.mu.Lock()
 	m.dev, m.chunks = dev, chunks
@@ -195,7 +229,7 @@ func (m *microphone) AudioRecord(p prop.Media) (audio.Reader, error) {
 			copy(a.Data, pcm)
 			return a, nil, nil
 		case <-time.After(2 * time.Second):
-			return nil, nil, fmt.Errorf("microphone %s: no audio for 2 s (unplugged?)", m.name)
+			return nil, nil, fmt.Errorf("%s %s: no audio for 2 s (unplugged?)", m.what, m.name)
 		}
 	}), nil
 }
