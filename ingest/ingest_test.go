@@ -229,6 +229,12 @@ func TestWallClockStampedFFmpegStreamGetsLatency(t *testing.T) {
 		t.Errorf("latency p50 %.0f ms, max %.0f ms", l.P50Ms, l.MaxMs)
 	}
 	t.Logf("FFmpeg, zerolatency, 320x180: p50 %.0f ms, p99 %.0f ms over %d frames", l.P50Ms, l.P99Ms, l.Frames)
+	// The sound is stamped the same way and measured the same way.
+	al := r.AudioLatency
+	if al == nil || r.Audio == nil || al.Frames != r.Audio.Frames || al.P50Ms <= 0 || al.MaxMs > 1000 {
+		t.Fatalf("audio latency %+v for audio %+v", al, r.Audio)
+	}
+	t.Logf("FFmpeg's sound: p50 %.0f ms, p99 %.0f ms over %d frames", al.P50Ms, al.P99Ms, al.Frames)
 }
 
 func TestSinceWallClockAcrossMidnight(t *testing.T) {

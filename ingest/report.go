@@ -26,9 +26,12 @@ type Report struct {
 	Audio     *AudioHealth         `json:"audio,omitempty"`
 	AVDriftMs float64              `json:"av_drift_ms"` // audio end minus video end; positive: audio ahead
 	Latency   *Latency             `json:"latency,omitempty"`
-	Metadata  map[string]any       `json:"metadata,omitempty"`
-	Recording string               `json:"recording,omitempty"`
-	Problems  []string             `json:"problems"`
+	// AudioLatency is the same for the sound: capture to receipt of each
+	// audio frame's first sample.
+	AudioLatency *Latency       `json:"audio_latency,omitempty"`
+	Metadata     map[string]any `json:"metadata,omitempty"`
+	Recording    string         `json:"recording,omitempty"`
+	Problems     []string       `json:"problems"`
 }
 
 // VideoHealth describes the video track as received.
@@ -78,9 +81,15 @@ type AudioHealth struct {
 type analyzer struct {
 	r Report
 
-	videoTS, audioTS    []int64 // DTS of each frame, for rates and gaps
-	keyTS               []int64
-	latencies           []float64 // ms, per frame that carried a capture time
+	videoTS, audioTS []int64 // DTS of each frame, for rates and gaps
+	keyTS            []int64
+	latencies        []float64 // ms, per frame that carried a capture time
+	audioLatencies   []float64 // ms, per audio frame, its capture time inferred (see audioLatency)
+	// epoch is the wall-clock time of presentation timestamp 0, from the
+	// newest video frame that carried its capture time: Tally stamps both
+	// tracks on one capture clock, so an audio frame's timestamp on it is
+	// its capture time too.
+	epoch               time.Time
 	videoBytes          int64
 	audioBytes          int64
 	lastVideo, lastAuda int64
@@ -97,6 +106,18 @@ const dayMs = 24 * 60 * 60 * 1000
 
 // sinceWallClock is how long ago a presentation time stamped as milliseconds
 // since midnight UTC was, across midnight too.
+// percentiles summarises latencies in ms; nil for none.
+func percentiles(ms []float64) *Latency {
+	n := len(ms)
+	if n == 0 {
+		return nil
+	}
+	l := append([]float64(nil), ms...)
+	sort.Float64s(l)
+	pct := func(p float64) float64 { return round2(l[min(int(p*float64(n)), n-1)]) }
+	return &Latency{Frames: n, P50Ms: pct(0.50), P95Ms: pct(0.95), P99Ms: pct(0.99), MaxMs: round2(l[n-1])}
+}
+
 func sinceWallClock(pts int64, now time.Time) float64 {
 	midnight := now.UTC().Truncate(24 * time.Hour)
 	nowMs := float64(now.Sub(midnight).Microseconds()) / 1000
@@ -179,6 +200,7 @@ func (a *analyzer) video(m rtmpclient.Message) {
 	if tag.Codec == "h264" {
 		if captured, ok := flv.CaptureTime(tag.Data); ok {
 			a.latencies = append(a.latencies, float64(time.Since(captured).Microseconds())/1000)
+			a.epoch = captured.Add(-time.Duration(int64(m.Timestamp)+int64(tag.CTS)) * time.Millisecond)
 			stamped = true
 		}
 	}
@@ -223,6 +245,21 @@ func (a *analyzer) audio(m rtmpclient.Message) {
 	a.audioTS = append(a.audioTS, ts)
 	a.audioBytes += int64(len(m.Payload))
 	au.Frames++
+	a.audioLatency(m.Timestamp)
+}
+
+// audioLatency notes how long ago an audio frame stamped ts was captured:
+// from the wall-clock timestamps themselves when publishers stamp them so,
+// or else on the capture clock the video's capture-time SEI shows; frames
+// before the first such video frame, and streams with neither, have none.
+func (a *analyzer) audioLatency(ts uint32) {
+	switch {
+	case a.wallClock:
+		a.audioLatencies = append(a.audioLatencies, sinceWallClock(int64(ts), time.Now()))
+	case !a.epoch.IsZero():
+		captured := a.epoch.Add(time.Duration(ts) * time.Millisecond)
+		a.audioLatencies = append(a.audioLatencies, float64(time.Since(captured).Microseconds())/1000)
+	}
 }
 
 func (a *analyzer) data(m rtmpclient.Message) {
@@ -328,12 +365,8 @@ func (a *analyzer) finish() Report {
 			a.problem("audio has %d timestamp gaps (longest %.0f ms)", au.Gaps, au.MaxGapMs)
 		}
 	}
-	if n := len(a.latencies); n > 0 {
-		l := append([]float64(nil), a.latencies...)
-		sort.Float64s(l)
-		pct := func(p float64) float64 { return round2(l[min(int(p*float64(n)), n-1)]) }
-		a.r.Latency = &Latency{Frames: n, P50Ms: pct(0.50), P95Ms: pct(0.95), P99Ms: pct(0.99), MaxMs: round2(l[n-1])}
-	}
+	a.r.Latency = percentiles(a.latencies)
+	a.r.AudioLatency = percentiles(a.audioLatencies)
 	if videoEnd >= 0 && audioEnd >= 0 {
 		a.r.AVDriftMs = round2(audioEnd - videoEnd)
 	}
@@ -364,6 +397,9 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "  A/V drift at end: %+.0f ms\n", r.AVDriftMs)
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(&b, "  latency capture→ingest: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms\n", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs)
+	}
+	if l := r.AudioLatency; l != nil {
+		fmt.Fprintf(&b, "  audio latency capture→ingest: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms\n", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs)
 	}
 	if r.Recording != "" {
 		fmt.Fprintf(&b, "  recorded to %s\n", r.Recording)
