@@ -84,7 +84,11 @@ func TestSoakFastClockMicrophoneStaysInStepAndShowsItsCorrection(t *testing.T) {
 	stats.read(strings.NewReader(stdout))
 	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
 	time.Sleep(time.Second)
-	pairs := checkStream(t, ng.Recording(streamKey), 320, 180, int(d.Seconds()*30), 2)
+	// The move is judged, not the offset itself: that is the mix's latency
+	// as much as the device's drift (its queues are not yet taken off the
+	// sound's timestamps, about 50-70 ms late here), the same whatever the
+	// clock; the summary gives it.
+	pairs := checkRecording(t, ng.Recording(streamKey), 320, 180, int(d.Seconds()*30), 2)
 	summary, problems := judgeFastClock(pairs, stats.all(), "usb mic", 1000)
 	t.Log(summary)
 	for _, p := range problems {
@@ -144,9 +148,15 @@ func judgeFastClock(pairs []syncPoint, lines []app.Stats, source string, wantPPM
 		problems = append(problems, fmt.Sprintf("no live stats line after the first minute gives %s's correction", source))
 		return fmt.Sprintf("%d flash/beep pairs, worst move %.1f ms", len(pairs), worst*1000), problems
 	}
+	m := mean(ppm)
+	var sd float64
+	for _, x := range ppm {
+		sd += (x - m) * (x - m)
+	}
+	sd = math.Sqrt(sd / float64(len(ppm)))
 	summary = fmt.Sprintf("%d flash/beep pairs: offset %.1f ms in the first minute (median), %.1f ms in the last (mean), worst move %.1f ms at %.0f s (bound %.1f ms); "+
-		"%s's correction after the first minute %+.1f..%+.1f ppm, mean %+.1f, over %d stats lines",
-		len(pairs), ref*1000, mean(last)*1000, worst*1000, at, audioFrame*1000, source, slices.Min(ppm), slices.Max(ppm), mean(ppm), len(ppm))
+		"%s's correction after the first minute %+.1f..%+.1f ppm, mean %+.1f, s.d. %.1f, over %d stats lines",
+		len(pairs), ref*1000, mean(last)*1000, worst*1000, at, audioFrame*1000, source, slices.Min(ppm), slices.Max(ppm), m, sd, len(ppm))
 	return summary, problems
 }
 
