@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/internal/peers"
+)
+
+// What the computer plays reaches the stream: a 700 Hz tone at -12 dBFS
+// played with paplay into a private PulseAudio server's default output (a
+// null sink) is captured from that output's monitor by a scene collection's
+// desktop source, mixed at 0 dB, and found in the server's recording at
+// -12 dBFS within 1 dB; the JSON stats list the desktop source at that level.
+func TestStreamScenesCarriesWhatTheDefaultOutputPlaysFromItsMonitor(t *testing.T) {
+	pa := peers.StartPulse(t)
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "tone700.wav")
+	// 10^(-12/20) = 0.2512: a sine whose peak is -12 dBFS, longer than the stream.
+	if out, err := exec.Command(peers.Require(t, "ffmpeg"), "-v", "error", "-f", "lavfi",
+		"-i", "aevalsrc=0.25119*sin(2*PI*700*t):s=48000:c=stereo:d=30", "-c:a", "pcm_s16le", wav).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	doc := `{"version": 1, "canvas": {"width": 320, "height": 180},
+  "sources": [
+    {"name": "bg", "type": "colour", "colour": "#203040"},
+    {"name": "Desktop", "type": "desktop"}
+  ],
+  "scenes": [{"name": "main", "layers": [{"source": "bg"}]}]}`
+	path := filepath.Join(dir, "desktop.json")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pa.Play(t, wav)
+
+	key := streamKey + "-desktop"
+	stdout, stderr, code := runTally(t, 60*time.Second, append(pa.Env(), "TALLY_STREAM_KEY="+key),
+		"stream", "--url", ng.URL(), "--scenes", path, "--abitrate", "192k", "--duration", "6s", "--stats", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	checkSoundStats(t, stdout, map[string]float64{"Desktop": -12})
+	t.Logf("the last stats line's sound: %s", lastSound(stdout))
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(300 * time.Millisecond)
+	rec := ng.Recording(key)
+	if errs := peers.DecodeErrors(t, rec); errs != "" {
+		t.Errorf("the recording does not decode cleanly: %s", errs)
+	}
+	s := recordedSound(t, rec, 2*time.Second, 5*time.Second)
+	if len(s) < 48000*2 {
+		t.Fatalf("%d samples of sound between 2 and 5 s", len(s))
+	}
+	db := toneDB(s, 700, 48000)
+	t.Logf("the desktop's 700 Hz tone in the recording at %.2f dBFS (played at -12)", db)
+	if math.Abs(db+12) > 1 {
+		t.Errorf("the desktop's tone at %.2f dBFS, want -12 ±1", db)
+	}
+}
+
+// lastSound is the "sound" of the last JSON stats line, as it was printed.
+func lastSound(stdout string) string {
+	out := ""
+	for line := range strings.Lines(stdout) {
+		var l struct {
+			Sound json.RawMessage `json:"sound"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Sound != nil {
+			out = string(l.Sound)
+		}
+	}
+	return out
+}
