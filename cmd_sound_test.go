@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,35 @@ func recordedSound(t *testing.T, path string, from, to time.Duration) []float64 
 	return out
 }
 
+// streamSound streams a collection (JSON, its files relative to dir) for 6 s
+// to nginx under key, and returns tally's stdout (JSON stats) and the left
+// channel of the recorded sound between 2 and 5 s, after checking the
+// recording decodes cleanly.
+func streamSound(t *testing.T, ng *peers.Nginx, dir, key, doc string) (stdout string, sound []float64) {
+	t.Helper()
+	path := filepath.Join(dir, key+".json")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := strings.Count(ng.ErrorLog(), "deleteStream")
+	stdout, stderr, code := runTally(t, 60*time.Second, []string{"TALLY_STREAM_KEY=" + key},
+		"stream", "--url", ng.URL(), "--scenes", path, "--abitrate", "192k", "--duration", "6s", "--stats", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	waitFor(t, func() bool { return strings.Count(ng.ErrorLog(), "deleteStream") > before })
+	time.Sleep(300 * time.Millisecond)
+	rec := ng.Recording(key)
+	if errs := peers.DecodeErrors(t, rec); errs != "" {
+		t.Errorf("the recording does not decode cleanly: %s", errs)
+	}
+	sound = recordedSound(t, rec, 2*time.Second, 5*time.Second)
+	if len(sound) < 48000*2 {
+		t.Fatalf("%d samples of sound between 2 and 5 s", len(sound))
+	}
+	return stdout, sound
+}
+
 // Two tones mixed at set gains reach the server at those levels: a 440 Hz
 // tone source (-6 dBFS) at -12 dB and a file of 1 kHz (-6 dBFS) at -6 dB come
 // out at -18 and -12 dBFS, each within 0.5 dB; muting the file removes it.
@@ -129,27 +159,8 @@ func TestStreamScenesMixesTwoTonesAtTheirGains(t *testing.T) {
     {"name": "B", "type": "audio", "path": "tone1k.wav", "loop": true, "audio": {"gain_db": -6, "muted": %v}}
   ],
   "scenes": [{"name": "main", "layers": [{"source": "bg"}, {"source": "A"}, {"source": "B"}]}]}`, muted)
-		path := filepath.Join(dir, fmt.Sprintf("mix%d.json", i))
-		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		key := fmt.Sprintf("%s-mix%d", streamKey, i)
-		stdout, stderr, code := runTally(t, 60*time.Second, []string{"TALLY_STREAM_KEY=" + key},
-			"stream", "--url", ng.URL(), "--scenes", path, "--abitrate", "192k", "--duration", "6s", "--stats", "json")
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr)
-		}
+		stdout, s := streamSound(t, ng, dir, fmt.Sprintf("%s-mix%d", streamKey, i), doc)
 		checkSoundStats(t, stdout, map[string]float64{"A": -18, "B": map[bool]float64{false: -12, true: -120}[muted]})
-		waitFor(t, func() bool { return strings.Count(ng.ErrorLog(), "deleteStream") > i })
-		time.Sleep(300 * time.Millisecond)
-		rec := ng.Recording(key)
-		if errs := peers.DecodeErrors(t, rec); errs != "" {
-			t.Errorf("the recording does not decode cleanly: %s", errs)
-		}
-		s := recordedSound(t, rec, 2*time.Second, 5*time.Second)
-		if len(s) < 48000*2 {
-			t.Fatalf("%d samples of sound between 2 and 5 s", len(s))
-		}
 		a, b := toneDB(s, 440, 48000), toneDB(s, 1000, 48000)
 		t.Logf("muted=%v: 440 Hz at %.2f dBFS, 1 kHz at %.2f dBFS", muted, a, b)
 		if math.Abs(a+18) > 0.5 {
@@ -161,5 +172,69 @@ func TestStreamScenesMixesTwoTonesAtTheirGains(t *testing.T) {
 		case muted && b > -12-60:
 			t.Errorf("the muted file at %.2f dBFS, want at most %d", b, -12-60)
 		}
+	}
+}
+
+// Two full-scale tones sum to +6 dBFS; the master limiter holds the program
+// at its -1 dBFS ceiling, so nothing clips at the server: the decoded sound
+// peaks under -0.5 dBFS (AAC adds a little to a peak) while both tones are
+// still there, each pushed down by the limiter alike.
+func TestStreamScenesLimiterKeepsTwoFullScaleTonesFromClipping(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	doc := `{"version": 1, "canvas": {"width": 320, "height": 180},
+  "sources": [
+    {"name": "bg", "type": "colour", "colour": "#203040"},
+    {"name": "A", "type": "tone", "frequency": 440, "audio": {"gain_db": 6}},
+    {"name": "B", "type": "tone", "frequency": 660, "audio": {"gain_db": 6}}
+  ],
+  "scenes": [{"name": "main", "layers": [{"source": "bg"}, {"source": "A"}, {"source": "B"}]}]}`
+	_, s := streamSound(t, ng, t.TempDir(), streamKey+"-limit", doc)
+	var peak float64
+	for _, v := range s {
+		peak = max(peak, math.Abs(v))
+	}
+	peakDB := 20 * math.Log10(peak/32768)
+	a, b := toneDB(s, 440, 48000), toneDB(s, 660, 48000)
+	t.Logf("peak %.2f dBFS; 440 Hz at %.2f dBFS, 660 Hz at %.2f dBFS", peakDB, a, b)
+	if peakDB > -0.5 {
+		t.Errorf("the sum peaks at %.2f dBFS at the server, want under -0.5 (the limiter's ceiling is -1)", peakDB)
+	}
+	if a < -12 || b < -12 || math.Abs(a-b) > 1 {
+		t.Errorf("440 Hz at %.2f dBFS, 660 Hz at %.2f: want both kept, within 1 dB of each other", a, b)
+	}
+}
+
+// A sound source that cannot play (a file that is not sound) does not take
+// the stream down: the other source goes on at its level, and the stats name
+// the broken one among the sources lost.
+func TestStreamScenesBrokenSoundSourceLeavesTheRestPlaying(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.wav"), []byte("not a sound file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"version": 1, "canvas": {"width": 320, "height": 180},
+  "sources": [
+    {"name": "bg", "type": "colour", "colour": "#203040"},
+    {"name": "A", "type": "tone", "frequency": 440, "audio": {"gain_db": -12}},
+    {"name": "B", "type": "audio", "path": "notes.wav"}
+  ],
+  "scenes": [{"name": "main", "layers": [{"source": "bg"}, {"source": "A"}, {"source": "B"}]}]}`
+	stdout, s := streamSound(t, ng, dir, streamKey+"-broken", doc)
+	if a := toneDB(s, 440, 48000); math.Abs(a+18) > 0.5 {
+		t.Errorf("the working tone at %.2f dBFS, want -18 ±0.5", a)
+	}
+	var lost []string
+	for line := range strings.Lines(stdout) {
+		var st struct {
+			State string   `json:"state"`
+			Lost  []string `json:"sources_lost"`
+		}
+		if json.Unmarshal([]byte(line), &st) == nil && st.State == "live" {
+			lost = st.Lost
+		}
+	}
+	if !slices.ContainsFunc(lost, func(l string) bool { return strings.Contains(l, "notes.wav") || strings.Contains(l, `"B"`) }) {
+		t.Errorf("sources lost while live: %q, want the broken file named", lost)
 	}
 }
