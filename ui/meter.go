@@ -25,6 +25,17 @@ type levelMeter struct {
 	level      app.Level
 	held       float64
 	heldAt     time.Time
+	// compact reads out only the held peak, for a mixer strip, where the
+	// program meter's RMS and peak figures would leave the bar no room.
+	compact bool
+}
+
+// newStripMeter is a mixer strip's meter: the program meter, compact.
+func newStripMeter() *levelMeter {
+	m := newLevelMeter()
+	m.compact = true
+	m.set(m.level)
+	return m
 }
 
 func newLevelMeter() *levelMeter {
@@ -48,7 +59,11 @@ func (m *levelMeter) set(l app.Level) {
 	if l.PeakDB >= m.held || time.Since(m.heldAt) > time.Second {
 		m.held, m.heldAt = l.PeakDB, time.Now()
 	}
-	m.text.Text = "Audio  " + dbText(l.RMSDB) + " RMS  " + dbText(l.PeakDB) + " peak"
+	if m.compact {
+		m.text.Text = dbText(m.held) + " peak"
+	} else {
+		m.text.Text = "Audio  " + dbText(l.RMSDB) + " RMS  " + dbText(l.PeakDB) + " peak"
+	}
 	if l.PeakDB >= -0.5 {
 		m.peak.FillColor = colorOf(colorMeterClip)
 	} else {
@@ -85,7 +100,7 @@ type meterRenderer struct {
 
 func (r *meterRenderer) Layout(size fyne.Size) {
 	barH := float32(10)
-	textW := r.m.text.MinSize().Width
+	textW := r.m.textWidth()
 	barW := size.Width - textW - 12
 	r.m.track.Move(fyne.NewPos(0, (size.Height-barH)/2))
 	r.m.track.Resize(fyne.NewSize(barW, barH))
@@ -102,7 +117,21 @@ func (r *meterRenderer) Layout(size fyne.Size) {
 }
 
 func (r *meterRenderer) MinSize() fyne.Size {
-	return fyne.NewSize(200+r.m.text.MinSize().Width, max(r.m.text.MinSize().Height, 18))
+	bar := float32(200)
+	if r.m.compact {
+		bar = 120
+	}
+	return fyne.NewSize(bar+r.m.textWidth(), max(r.m.text.MinSize().Height, 18))
+}
+
+// textWidth is the room for the figures. A strip's is the widest its figure
+// can be, so that the bars of a column of strips line up and keep still.
+func (m *levelMeter) textWidth() float32 {
+	w := m.text.MinSize().Width
+	if m.compact {
+		w = max(w, fyne.MeasureText("-00.0 dBFS peak", m.text.TextSize, m.text.TextStyle).Width)
+	}
+	return w
 }
 func (r *meterRenderer) Refresh() {
 	r.Layout(r.m.Size())

@@ -406,7 +406,8 @@ func (p *scenesPanel) moveScene(by int) {
 
 // dropUnused removes the sources no layer of any scene shows any more: as
 // in OBS, a source goes with its last layer, so the list of sources to
-// reuse holds only what is in use.
+// reuse holds only what is in use. Global sound (a microphone) needs no
+// layer, and stays with its mixer settings.
 func dropUnused(c *scene.Collection) {
 	used := map[string]bool{}
 	for _, sc := range c.Scenes {
@@ -416,7 +417,7 @@ func dropUnused(c *scene.Collection) {
 	}
 	kept := c.Sources[:0]
 	for _, s := range c.Sources {
-		if used[s.Name] {
+		if used[s.Name] || (scene.HasSound(s.Type) && s.Audio.IsGlobal(s.Type)) {
 			kept = append(kept, s)
 		}
 	}
@@ -664,6 +665,9 @@ var saveDelay = 500 * time.Millisecond
 // applyLoop, off the UI thread and in order.
 func (s *Studio) scenesEdited(live bool) {
 	s.queueSave(s.scenes.col)
+	if s.mixer != nil {
+		s.mixer.show()
+	}
 	if s.applyTimer != nil {
 		if live {
 			return // the apply waiting its turn will take this edit too

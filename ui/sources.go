@@ -18,6 +18,10 @@ const mediaFileChoice = "Media file…"
 // no device listing names, so the panel adds it itself.
 var scenesChoice = app.SourceChoice{Spec: "scenes", Label: "Scenes"}
 
+// mixChoice is the audio picker's first entry: the program's sound is the
+// scenes' mix, which the Mixer tab sets. It needs the scenes as the video.
+var mixChoice = app.SourceChoice{Spec: "scenes", Label: "Scenes (the Mixer tab's mix)"}
+
 // sourcesPanel picks the video and audio sources.
 type sourcesPanel struct {
 	content      *fyne.Container
@@ -71,9 +75,9 @@ func (p *sourcesPanel) setDevices(d app.DeviceList) {
 	was := p.settingUp
 	p.settingUp = true
 	defer func() { p.settingUp = was }()
-	p.videoChoices, p.audioChoices = append([]app.SourceChoice{scenesChoice}, d.Video...), d.Audio
+	p.videoChoices, p.audioChoices = append([]app.SourceChoice{scenesChoice}, d.Video...), append([]app.SourceChoice{mixChoice}, d.Audio...)
 	p.video.Options = append(labels(p.videoChoices), mediaFileChoice)
-	p.audio.Options = append(labels(d.Audio), "Sound of the media file")
+	p.audio.Options = append(labels(p.audioChoices), "Sound of the media file")
 	p.video.SetSelected(p.videoLabel())
 	p.audio.SetSelected(p.audioLabel())
 	p.showFileRow()
@@ -184,6 +188,25 @@ func (p *sourcesPanel) setLive(bool) {} // sources can change while live
 
 // scenes tells whether the program is the scene collection.
 func (p *sourcesPanel) scenes() bool { return p.videoSpec == scenesChoice.Spec }
+
+// mix tells whether the program's sound is the scenes' mix.
+func (p *sourcesPanel) mix() bool { return p.audioSpec == mixChoice.Spec }
+
+// useMix makes the program the scenes and its sound their mix (UI thread),
+// as picking both in the Sources tab does.
+func (p *sourcesPanel) useMix() {
+	if p.scenes() && p.mix() {
+		return
+	}
+	p.videoSpec, p.audioSpec = scenesChoice.Spec, mixChoice.Spec
+	was := p.settingUp
+	p.settingUp = true
+	p.video.SetSelected(scenesChoice.Label)
+	p.audio.SetSelected(mixChoice.Label)
+	p.showFileRow()
+	p.settingUp = was
+	p.changed()
+}
 
 // useScenes makes the scene collection the program (UI thread), as picking
 // "Scenes" in the video picker does.

@@ -43,6 +43,9 @@ type Engine interface {
 	Scene() string
 	PreviewFrame(dst *image.RGBA) bool
 	AudioLevel() app.Level
+	// SoundLevels is the scene mixer's meters: each sound source's and the
+	// master's (no sources when the video is not scenes).
+	SoundLevels() app.MixLevels
 	GoLive(app.Settings) (warnings []string, err error)
 	Stop()
 	Status() app.Status
@@ -71,6 +74,7 @@ type Studio struct {
 	dests   *destinationsPanel
 	stats   *statsPanel
 	scenes  *scenesPanel
+	mixer   *mixerPanel
 
 	tabs       *container.AppTabs
 	stateLabel *widget.Label
@@ -93,6 +97,9 @@ type Studio struct {
 	// sourcesOpen says whether it still is.
 	sourcesShown chan struct{}
 	sourcesOpen  atomic.Bool
+	// mixerOpen says whether the Mixer tab shows: only then are its
+	// meters read.
+	mixerOpen atomic.Bool
 
 	// The scene collection's file (see WithScenesFile), whether it may be
 	// written, and the newest version to write, not yet taken by saveLoop.
@@ -148,6 +155,15 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	s.scenes.setNotice(start.notice)
 	s.scenes.setScenesOn(s.sources.scenes())
 	s.preview.overlay.target = s.scenes
+	s.mixer = newMixerPanel(mixerHost{
+		window:       w,
+		collection:   func() *scene.Collection { return s.scenes.col },
+		edit:         s.scenes.tryEdit,
+		pushed:       s.applySources,
+		useMix:       func() { s.sources.useMix() },
+		audioDevices: s.microphones,
+	})
+	s.mixer.setProgram(s.sources.scenes(), s.sources.mix())
 	if start.saveNow {
 		s.queueSave(start.col)
 	}
@@ -157,6 +173,14 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	for i, sc := range SceneShortcuts {
 		w.Canvas().AddShortcut(sc, func(fyne.Shortcut) { s.scenes.putOnAirAt(i) })
 	}
+	// Push-to-talk keys reach the window while no control holds the
+	// keyboard (the mixer's own controls pass them on). A window that loses
+	// the keyboard lets them go: their release would go to another window.
+	if dc, ok := w.Canvas().(desktop.Canvas); ok {
+		dc.SetOnKeyDown(s.mixer.keyDown)
+		dc.SetOnKeyUp(s.mixer.keyUp)
+	}
+	a.Lifecycle().SetOnExitedForeground(func() { runOnUI(s.mixer.releaseAll) })
 	w.SetCloseIntercept(s.closeRequested)
 	for _, t := range s.tabs.Items {
 		if t.Text == s.prefs.String(tabKey) {
@@ -189,15 +213,22 @@ func (s *Studio) layout() {
 
 	sourcesTab := container.NewTabItem("Sources", container.NewVScroll(s.sources.content))
 	scenesTab := container.NewTabItem("Scenes", container.NewVScroll(s.scenes.content))
+	// The mixer is a tab beside the scenes, as every panel of the window
+	// is: under the preview it would take height the picture and the stats
+	// need, and a list of strips that can grow to the collection's 64
+	// sources wants a column that scrolls.
+	mixerTab := container.NewTabItem("Mixer", container.NewVScroll(s.mixer.content))
 	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Destinations", container.NewVScroll(s.dests.content)),
 		sourcesTab,
 		scenesTab,
+		mixerTab,
 		container.NewTabItem("Output", container.NewVScroll(s.output.content)),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		s.prefs.SetString(tabKey, t.Text)
 		s.scenes.setTabOpen(t == scenesTab)
+		s.mixerOpen.Store(t == mixerTab)
 		s.sourcesOpen.Store(t == sourcesTab)
 		if t == sourcesTab {
 			select {
@@ -220,7 +251,9 @@ func (s *Studio) layout() {
 func (s *Studio) current() app.Settings {
 	st := app.DefaultSettings()
 	s.sources.apply(&st)
-	st.Video.Scenes = s.scenes.col
+	// With the push keys held now: they change what the program hears,
+	// never the collection the Scenes tab edits and saves.
+	st.Video.Scenes = s.mixer.program(s.scenes.col)
 	s.output.apply(&st)
 	st.Destinations = s.dests.destinations()
 	return st
@@ -271,6 +304,7 @@ func (s *Studio) sourcesChanged() {
 		return
 	}
 	s.scenes.setScenesOn(s.sources.scenes())
+	s.mixer.setProgram(s.sources.scenes(), s.sources.mix())
 	s.applySources()
 	s.settingsChanged()
 }

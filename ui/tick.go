@@ -53,6 +53,7 @@ func (s *Studio) uiLoop() {
 			frame     *image.RGBA
 			noSignal  bool
 			level     *app.Level
+			mix       *app.MixLevels
 			status    *app.Status
 			onAir     string
 			withStats bool
@@ -75,6 +76,10 @@ func (s *Studio) uiLoop() {
 		if n%meterEvery == 0 {
 			l := s.eng.AudioLevel()
 			level = &l
+			if s.mixerOpen.Load() {
+				ml := s.eng.SoundLevels()
+				mix = &ml
+			}
 		}
 		if n%statusEvery == 0 {
 			st := s.eng.Status()
@@ -93,6 +98,9 @@ func (s *Studio) uiLoop() {
 			}
 			if level != nil {
 				s.meter.set(*level)
+			}
+			if mix != nil {
+				s.mixer.setLevels(*mix)
 			}
 			if status != nil {
 				s.showStatus(*status, withStats)
