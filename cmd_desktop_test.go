@@ -65,6 +65,27 @@ func TestStreamScenesCarriesWhatTheDefaultOutputPlaysFromItsMonitor(t *testing.T
 	}
 }
 
+// tally devices lists an output's monitor as desktop audio, the default
+// output's marked, and not among the microphones.
+func TestDevicesListsTheOutputsMonitorAsDesktopAudio(t *testing.T) {
+	pa := peers.StartPulse(t)
+	stdout, stderr, code := runTally(t, 30*time.Second, pa.Env(), "devices")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	mics, desktop, ok := strings.Cut(stdout, "Desktop audio")
+	if !ok {
+		t.Fatalf("no desktop audio listed:\n%s", stdout)
+	}
+	desktop, _, _ = strings.Cut(desktop, "Encoders")
+	if want := "--audio desktop:" + pa.Sink + ".monitor  (default: --audio desktop)"; !strings.Contains(desktop, want) {
+		t.Errorf("desktop audio lacks %q:\n%s", want, stdout)
+	}
+	if strings.Contains(mics, "Monitor of") || strings.Contains(mics, ".monitor") {
+		t.Errorf("a monitor is listed as a microphone:\n%s", stdout)
+	}
+}
+
 // lastSound is the "sound" of the last JSON stats line, as it was printed.
 func lastSound(stdout string) string {
 	out := ""

@@ -29,6 +29,7 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 		}
 		type dev struct {
 			Kind, Label, Spec string
+			Default           bool `json:",omitempty"`
 			Modes             []mode
 		}
 		var out struct {
@@ -36,7 +37,7 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 			Encoders []encode.EncoderInfo
 		}
 		for _, d := range devs {
-			j := dev{Kind: string(d.Kind), Label: d.Label, Spec: spec(d)}
+			j := dev{Kind: string(d.Kind), Label: d.Label, Spec: spec(d), Default: d.Default}
 			for _, m := range d.Modes {
 				j.Modes = append(j.Modes, mode{m.Width, m.Height, m.FrameRate, m.SampleRate, m.ChannelCount})
 			}
@@ -47,16 +48,19 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s\n", b)
 		return exitOK
 	}
-	for _, kind := range []capture.Kind{capture.KindCamera, capture.KindScreen, capture.KindMicrophone} {
-		name := string(kind)
-		fmt.Fprintf(stdout, "%s%ss:\n", strings.ToUpper(name[:1]), name[1:])
+	for _, kind := range []capture.Kind{capture.KindCamera, capture.KindScreen, capture.KindMicrophone, capture.KindDesktop} {
+		fmt.Fprintf(stdout, "%s:\n", heading(kind))
 		n := 0
 		for _, d := range devs {
 			if d.Kind != kind {
 				continue
 			}
 			n++
-			fmt.Fprintf(stdout, "  %-28s --%s %s\n", d.Label, flagFor(kind), spec(d))
+			fmt.Fprintf(stdout, "  %-28s --%s %s", d.Label, flagFor(kind), spec(d))
+			if d.Default {
+				fmt.Fprint(stdout, "  (default: --audio desktop)")
+			}
+			fmt.Fprintln(stdout)
 			for _, m := range d.Modes {
 				if m.Width > 0 {
 					fmt.Fprintf(stdout, "      %dx%d @ %g fps\n", m.Width, m.Height, m.FrameRate)
@@ -80,8 +84,16 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// heading titles a kind's part of the listing.
+func heading(k capture.Kind) string {
+	if k == capture.KindDesktop {
+		return "Desktop audio (what each output plays)"
+	}
+	return strings.ToUpper(string(k[:1])) + string(k[1:]) + "s"
+}
+
 func flagFor(k capture.Kind) string {
-	if k == capture.KindMicrophone {
+	if k == capture.KindMicrophone || k == capture.KindDesktop {
 		return "audio"
 	}
 	return "video"
@@ -96,6 +108,8 @@ func spec(d capture.Device) string {
 		return "tone"
 	case d.Kind == capture.KindMicrophone:
 		return "mic:" + quoteIfSpaced(d.Label)
+	case d.Kind == capture.KindDesktop:
+		return "desktop:" + quoteIfSpaced(d.ID)
 	}
 	return string(d.Kind) + ":" + quoteIfSpaced(d.Label)
 }

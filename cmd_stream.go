@@ -76,7 +76,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	key := fs.String("key", "", "stream key (better: the TALLY_STREAM_KEY environment variable, which no process list shows)")
 	service := fs.String("service", "", "youtube, facebook, twitch, custom or local")
 	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N], file:PATH or none")
-	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], file (the video file's sound), file:PATH, scenes (the collection's mix; the default with --scenes when it has sound) or none")
+	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], desktop[:NAME] (what an output plays), file (the video file's sound), file:PATH, scenes (the collection's mix; the default with --scenes when it has sound) or none")
 	scenes := fs.String("scenes", "", "compose the video from this scene collection (docs/SCENES.md); a line \"scene NAME\" on standard input switches scenes")
 	sceneName := fs.String("scene", "", "with --scenes: the scene to start on (default: the collection's active one)")
 	loop := fs.Bool("loop", false, "with a file source: start again at the end instead of stopping")

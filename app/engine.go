@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -58,8 +59,13 @@ type SourceChoice struct {
 
 // DeviceList is what can be picked on this machine.
 type DeviceList struct {
-	Video    []SourceChoice
-	Audio    []SourceChoice
+	Video []SourceChoice
+	Audio []SourceChoice // microphones, then desktop audio, the tone, none
+	// Desktop is desktop audio alone, apart from the microphones: "desktop"
+	// (the default output's monitor) first, then each output's monitor as
+	// "desktop:NAME", NAME being what a scene's desktop source takes as its
+	// device. Empty when there is no PulseAudio or PipeWire server.
+	Desktop  []SourceChoice
 	Encoders []string // H.264 encoders that open here, the default first
 }
 
@@ -137,12 +143,24 @@ func sourceChoices(devs []capture.Device) DeviceList {
 			d.Audio = append(d.Audio, SourceChoice{"tone", "Test tone (440 Hz, beep each second)"})
 		case dev.Kind == capture.KindMicrophone:
 			d.Audio = append(d.Audio, SourceChoice{"mic:" + dev.Label, "Microphone: " + dev.Label})
+		case dev.Kind == capture.KindDesktop:
+			if len(d.Desktop) == 0 {
+				d.Desktop = append(d.Desktop, SourceChoice{"desktop", "Desktop audio (the default output)"})
+			}
+			d.Desktop = append(d.Desktop, SourceChoice{"desktop:" + dev.ID, "Desktop audio: " + dev.Label})
 		case dev.Kind == capture.KindScreen:
 			d.Video = append(d.Video, SourceChoice{"screen:" + dev.Label, "Screen: " + dev.Label})
 		default:
 			d.Video = append(d.Video, SourceChoice{"camera:" + dev.Label, "Camera: " + dev.Label})
 		}
 	}
+	// Desktop audio after the microphones and before the tone, which sorts
+	// first among the test sources.
+	at := slices.IndexFunc(d.Audio, func(c SourceChoice) bool { return c.Spec == "tone" })
+	if at < 0 {
+		at = len(d.Audio)
+	}
+	d.Audio = slices.Insert(d.Audio, at, d.Desktop...)
 	d.Video = append(d.Video, SourceChoice{"none", "No video"})
 	d.Audio = append(d.Audio, SourceChoice{"none", "No audio"})
 	return d

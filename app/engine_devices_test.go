@@ -45,3 +45,30 @@ func TestEngineRefreshDevicesListsACameraPluggedInSinceTheFirstListing(t *testin
 func isCamera(label string) func(SourceChoice) bool {
 	return func(c SourceChoice) bool { return c.Spec == "camera:"+label }
 }
+
+// Desktop audio is listed apart from the microphones, the default output's
+// first, and offered as an audio source after them.
+func TestSourceChoicesListDesktopAudioApartFromMicrophones(t *testing.T) {
+	d := sourceChoices([]capture.Device{
+		{ID: "hdmi.monitor", Label: "Monitor of HDMI", Kind: capture.KindDesktop},
+		{ID: "speakers.monitor", Label: "Monitor of Speakers", Kind: capture.KindDesktop, Default: true},
+		{Label: "USB Mic", Kind: capture.KindMicrophone},
+		{Label: capture.ToneLabel, Kind: capture.KindMicrophone, Test: true},
+	})
+	var desktop, audio []string
+	for _, c := range d.Desktop {
+		desktop = append(desktop, c.Spec)
+	}
+	for _, c := range d.Audio {
+		audio = append(audio, c.Spec)
+	}
+	if want := []string{"desktop", "desktop:hdmi.monitor", "desktop:speakers.monitor"}; !slices.Equal(desktop, want) {
+		t.Errorf("desktop %q, want %q", desktop, want)
+	}
+	if want := []string{"mic:USB Mic", "desktop", "desktop:hdmi.monitor", "desktop:speakers.monitor", "tone", "none"}; !slices.Equal(audio, want) {
+		t.Errorf("audio %q, want %q", audio, want)
+	}
+	if d := sourceChoices(nil); len(d.Desktop) != 0 {
+		t.Errorf("desktop audio with no monitors: %+v", d.Desktop)
+	}
+}

@@ -30,7 +30,7 @@ type VideoSettings struct {
 
 // AudioSettings describe the audio source and its encode.
 type AudioSettings struct {
-	Source     string // "tone", "mic[:NAME]", "file" (the video file's sound), "file:PATH", "scenes" (the collection's mix), "none"
+	Source     string // "tone", "mic[:NAME]", "desktop[:NAME]", "file" (the video file's sound), "file:PATH", "scenes" (the collection's mix), "none"
 	SampleRate int
 	Channels   int
 	Bitrate    int // b/s
