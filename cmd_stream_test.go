@@ -111,13 +111,14 @@ func checkRecording(t *testing.T, path string, w, h, frames int, keyint float64)
 type syncPoint struct{ flash, offset float64 }
 
 // pairFlashesAndBeeps pairs each flash with its nearest beep, given the
-// audio packets' times. It judges only flashes with audio around them: at
-// the very end the tracks stop a few frames apart, and a beep at the very
-// start has no silence before it for silencedetect to end.
+// audio packets' times. It judges only flashes with audio around them: a
+// beep at the very start has no silence before it for silencedetect to end,
+// and at the very end the tracks stop a few frames apart, and a scene's
+// sources stop a few blocks before the mix does (its last 0.2 s are silent).
 func pairFlashesAndBeeps(flashes, beeps, audio []float64) []syncPoint {
 	var out []syncPoint
 	for _, f := range flashes {
-		if len(audio) == 0 || f < audio[0]+0.15 || f > audio[len(audio)-1]-0.15 {
+		if len(audio) == 0 || f < audio[0]+0.15 || f > audio[len(audio)-1]-0.5 {
 			continue
 		}
 		p := syncPoint{flash: f, offset: math.Inf(1)}
