@@ -240,7 +240,17 @@ func checkFilter(field string, f *Filter) *Error {
 		if !slices.Contains(uses, p.name) {
 			return invalid(field+"."+p.name, "a %s filter has no %s", f.Kind, p.name)
 		}
-		if e := checkDB(field+"."+p.name, p.v, p.lo, p.hi); e != nil {
+		lo, hi := p.lo, p.hi
+		// Where the mixer's filter takes less than the others of its
+		// setting (mix/filter.go): a value it refuses would leave the
+		// whole strip's settings, fader too, unapplied.
+		switch {
+		case f.Kind == FilterCompressor && p.name == "threshold_db":
+			lo = -60
+		case f.Kind == FilterLimiter && p.name == "ceiling_db":
+			lo = -24
+		}
+		if e := checkDB(field+"."+p.name, p.v, lo, hi); e != nil {
 			return e
 		}
 	}
