@@ -135,14 +135,18 @@ func judgeFastClock(pairs []syncPoint, lines []app.Stats, source string, wantPPM
 	// holds the device's drift, plus a proportional term that steers the
 	// queue back after a stall (a busy machine moves it a few hundred ppm for
 	// a second). What settles is its mean: judged over each 10 s.
-	var ppm, window []float64
+	var ppm, window, means []float64
 	var windowStart float64
 	judge := func() {
-		if m := mean(window); len(window) >= 5 && math.Abs(m-wantPPM) > 100 && len(problems) < 10 {
+		if len(window) < 5 {
+			return
+		}
+		m := mean(window)
+		means = append(means, m)
+		if math.Abs(m-wantPPM) > 100 && len(problems) < 10 {
 			problems = append(problems, fmt.Sprintf("from %.0f s for %d s %s's correction is %+.1f ppm on average, want %+.0f ±100",
 				windowStart, len(window), source, m, wantPPM))
 		}
-		window = window[:0]
 	}
 	for _, st := range lines {
 		if st.State != app.StateLive || st.T <= 60 {
@@ -158,12 +162,13 @@ func judgeFastClock(pairs []syncPoint, lines []app.Stats, source string, wantPPM
 			ppm, window = append(ppm, s.CorrectionPPM), append(window, s.CorrectionPPM)
 			if st.T-windowStart >= 9.5 {
 				judge()
+				window = window[:0]
 			}
 		}
 	}
 	judge()
-	if len(ppm) == 0 {
-		problems = append(problems, fmt.Sprintf("no live stats line after the first minute gives %s's correction", source))
+	if len(means) == 0 {
+		problems = append(problems, fmt.Sprintf("fewer than 5 live stats lines after the first minute give %s's correction: nothing settled to judge", source))
 		return fmt.Sprintf("%d flash/beep pairs, worst move %.1f ms", len(pairs), worst*1000), problems
 	}
 	m := mean(ppm)
@@ -173,8 +178,9 @@ func judgeFastClock(pairs []syncPoint, lines []app.Stats, source string, wantPPM
 	}
 	sd = math.Sqrt(sd / float64(len(ppm)))
 	summary = fmt.Sprintf("%d flash/beep pairs: offset %.1f ms in the first minute (median), %.1f ms in the last (mean), worst move %.1f ms at %.0f s (bound %.1f ms); "+
-		"%s's correction after the first minute %+.1f..%+.1f ppm, mean %+.1f, s.d. %.1f, over %d stats lines",
-		len(pairs), ref*1000, mean(last)*1000, worst*1000, at, audioFrame*1000, source, slices.Min(ppm), slices.Max(ppm), m, sd, len(ppm))
+		"%s's correction after the first minute %+.1f..%+.1f ppm (10 s means %+.1f..%+.1f), mean %+.1f, s.d. %.1f, over %d stats lines",
+		len(pairs), ref*1000, mean(last)*1000, worst*1000, at, audioFrame*1000, source, slices.Min(ppm), slices.Max(ppm),
+		slices.Min(means), slices.Max(means), m, sd, len(ppm))
 	return summary, problems
 }
 
