@@ -162,6 +162,10 @@ func (b *keyButton) KeyUp(ev *fyne.KeyEvent)   { b.keys.keyUp(ev) }
 
 var _ desktop.Keyable = (*keyButton)(nil)
 
+// faderText is a gain beside its fader: always as wide (the label is
+// monospaced), so that the faders of a column of strips are as long.
+func faderText(db float64) string { return fmt.Sprintf("%8s", gainText(db)) }
+
 // gainText is a gain as the mixer writes it.
 func gainText(db float64) string {
 	if db <= scene.MinGainDB {

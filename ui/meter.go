@@ -108,7 +108,7 @@ func (r *meterRenderer) Layout(size fyne.Size) {
 	r.m.rms.Resize(fyne.NewSize(barW*fraction(r.m.level.RMSDB), barH))
 	r.m.peak.Move(fyne.NewPos(barW*fraction(r.m.held)-2, (size.Height-barH)/2))
 	r.m.peak.Resize(fyne.NewSize(3, barH))
-	if math.IsInf(r.m.held, -1) {
+	if r.m.held <= meterFloor || math.IsInf(r.m.held, -1) { // nothing to mark: silence, or under the scale
 		r.m.peak.Hide()
 	} else {
 		r.m.peak.Show()

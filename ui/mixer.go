@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -113,7 +114,7 @@ func (m *mixerPanel) newStrip(name string) *mixStrip {
 	}
 	st.title = widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	st.title.Truncation = fyne.TextTruncateEllipsis
-	st.value = widget.NewLabel(gainText(0))
+	st.value = widget.NewLabel(faderText(0))
 	st.value.TextStyle.Monospace = true
 	st.push = widget.NewLabel("")
 	st.push.Hide()
@@ -127,9 +128,13 @@ func (m *mixerPanel) newStrip(name string) *mixStrip {
 		buttons.Add(st.mute)
 	}
 	buttons.Add(st.filters)
+	// The meter's bar starts where the fader's track does (Fyne insets a
+	// slider's track by half its handle and the inner padding), so that
+	// the two read as one strip.
+	inset := theme.InnerPadding() + (theme.IconInlineSize()-4)/2 - 1.5
 	st.box = container.NewVBox(
 		container.NewBorder(nil, nil, nil, buttons, st.title),
-		st.meter,
+		container.New(layout.NewCustomPaddedLayout(0, 0, inset, 0), st.meter),
 		container.NewBorder(nil, nil, nil, st.value, st.fader))
 	return st
 }
@@ -214,7 +219,7 @@ func (st *mixStrip) showSource(s *scene.Source, held bool) {
 		a = &scene.Audio{}
 	}
 	st.fader.set(a.GainDB)
-	setText(st.value, gainText(a.GainDB))
+	setText(st.value, faderText(a.GainDB))
 	if a.Muted {
 		st.mute.SetText("Muted")
 		st.mute.SetIcon(theme.VolumeMuteIcon())
@@ -262,7 +267,7 @@ func keyLabel(k string) string {
 // showMaster shows the master bus on its strip.
 func (st *mixStrip) showMaster(ms *scene.Master) {
 	st.fader.set(ms.Gain())
-	setText(st.value, gainText(ms.Gain()))
+	setText(st.value, faderText(ms.Gain()))
 	if ms.LimiterOn() {
 		st.filters.SetText(fmt.Sprintf("Limiter %.1f dB…", ms.Ceiling()))
 	} else {

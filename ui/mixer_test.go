@@ -173,7 +173,7 @@ func TestMixerShowsAStripPerSoundSourceHeard(t *testing.T) {
 		if got, want := stripNames(s.mixer), []string{"Mic", "Music", "Master"}; !slices.Equal(got, want) {
 			t.Errorf("strips %q, want %q", got, want)
 		}
-		if st := strip(t, s.mixer, "Music"); st.value.Text != "-12.0 dB" || st.fader.Value != -12 {
+		if st := strip(t, s.mixer, "Music"); strings.TrimSpace(st.value.Text) != "-12.0 dB" || st.fader.Value != -12 {
 			t.Errorf("Music's fader shows %q at %v, want -12 dB", st.value.Text, st.fader.Value)
 		}
 		if showing(s, "not this mix") || showing(s, "not the scenes") {
@@ -215,7 +215,7 @@ func TestMixerFaderMovesByKeyboardAndTheEngineGetsTheGain(t *testing.T) {
 	})
 	eventually(t, "-15 dB applied", func() bool { return appliedAudio(eng, "Music").GainDB == -15 })
 	onUI(func() {
-		if got := strip(t, s.mixer, "Music").value.Text; got != "-15.0 dB" {
+		if got := strings.TrimSpace(strip(t, s.mixer, "Music").value.Text); got != "-15.0 dB" {
 			t.Errorf("the strip reads %q, want -15.0 dB", got)
 		}
 		press(s, fyne.KeyPageUp)
@@ -225,7 +225,7 @@ func TestMixerFaderMovesByKeyboardAndTheEngineGetsTheGain(t *testing.T) {
 	eventually(t, "-inf applied", func() bool { return appliedAudio(eng, "Music").GainDB == scene.MinGainDB })
 	eventually(t, "-inf saved", func() bool { a := savedAudio(path, "Music"); return a != nil && a.GainDB == scene.MinGainDB })
 	onUI(func() {
-		if got := strip(t, s.mixer, "Music").value.Text; got != "-inf dB" {
+		if got := strings.TrimSpace(strip(t, s.mixer, "Music").value.Text); got != "-inf dB" {
 			t.Errorf("the strip reads %q, want -inf dB", got)
 		}
 		press(s, fyne.KeyUp)
@@ -423,4 +423,55 @@ func TestMixerMetersFollowTheEngine(t *testing.T) {
 		}
 	})
 	eventually(t, "the held peak let go", func() bool { return strings.HasPrefix(meter("Music"), "-inf") })
+}
+
+// Add sound… adds a microphone heard in every scene without a layer, which
+// stays when the layers around it go, and a tone into the scene on air as
+// a layer; each has its strip.
+func TestMixerAddsAMicrophoneAndATone(t *testing.T) {
+	s, eng, _ := newMixerStudio(t, twoScenes())
+	onUI(func() {
+		if !s.mixer.empty.Visible() {
+			t.Error("the mixer of a collection without sound does not say how to add some")
+		}
+		tapKeyButton(t, s, "Add sound…")
+		tapButton(t, s, "Add")
+		tapKeyButton(t, s, "Add sound…")
+		picked := false
+		for _, o := range s.Window.Canvas().Overlays().List() {
+			for _, obj := range test.LaidOutObjects(o) {
+				if sel, ok := obj.(*widget.Select); ok && slices.Contains(sel.Options, "Test tone") {
+					sel.SetSelected("Test tone")
+					picked = true
+				}
+			}
+		}
+		if !picked {
+			t.Fatal("the add dialog offers no tone")
+		}
+		tapButton(t, s, "Add")
+		if got, want := stripNames(s.mixer), []string{"Microphone", "Test tone", "Master"}; !slices.Equal(got, want) {
+			t.Errorf("strips %q, want %q", got, want)
+		}
+		if s.mixer.empty.Visible() {
+			t.Error("the mixer still says there is no sound")
+		}
+	})
+	eventually(t, "both applied", func() bool {
+		c, _, _ := eng.last()
+		if c == nil {
+			return false
+		}
+		mic, ok1 := c.Source("Microphone")
+		_, ok2 := c.Source("Test tone")
+		a := c.ActiveScene()
+		return ok1 && ok2 && mic.Type == scene.TypeMicrophone && a.Layers[len(a.Layers)-1].Source == "Test tone"
+	})
+	onUI(func() {
+		s.scenes.selectLayer(0)
+		s.scenes.removeSelectedLayer()
+		if _, ok := s.scenes.col.Source("Microphone"); !ok {
+			t.Error("removing a layer dropped the microphone, which no layer shows")
+		}
+	})
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/internal/peers"
+	"github.com/tallystudio/tally/scene"
+)
+
+// The real studio in a real X server with the Mixer tab open on
+// docs/scenes/sound.json, its sound the mix: the two tones' strips and the
+// master's meters move (saved as docs/screenshot-mixer.png by make
+// screenshots), and the studio quits cleanly.
+func TestStudioMixerUnderXvfb(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Xvfb runs on Linux only")
+	}
+	peers.Require(t, "xdotool")
+	peers.Require(t, "import")
+	x := peers.StartXvfb(t)
+
+	cfg := t.TempDir()
+	col, err := scene.Load(filepath.Join("docs", "scenes", "sound.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A microphone would need a device; a third tone, muted, shows how a
+	// muted strip looks.
+	if err := col.AddSource(scene.Source{Name: "Alert", Type: scene.TypeTone, Frequency: 1200,
+		Audio: &scene.Audio{GainDB: -20, Muted: true, Global: new(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := col.Save(filepath.Join(cfg, "tally", "scenes.json")); err != nil {
+		t.Fatal(err)
+	}
+	settings := `{"Video":{"Source":"scenes","Width":1280,"Height":720,"FPS":30,"Bitrate":2500000,` +
+		`"KeyframeInterval":2000000000,"Encoder":"libx264","Preset":"veryfast","Profile":"high"},` +
+		`"Audio":{"Source":"scenes","SampleRate":48000,"Channels":2,"Bitrate":160000},` +
+		`"Destinations":[{"ID":"dest-xvfb","Service":"local"}]}`
+	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings, "studio.tab": "Mixer"})
+	prefsDir := filepath.Join(cfg, "fyne", appID)
+	if err := os.MkdirAll(prefsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(prefsDir, "preferences.json"), prefs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	st := startStudio(t, ctx, x, "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
+	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, "screenshot-mixer.png")
+	// The tab is the right part of the window; its meters' bars are the
+	// meter colour (ui/theme.go's colorMeterRMS) only when sound moves them.
+	var bars int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		img, err := x.Screenshot(ctx, st.window, shot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := img.Bounds()
+		if bars = meterPixels(img, image.Rect(b.Min.X+b.Dx()*63/100, b.Min.Y, b.Max.X, b.Max.Y)); bars > 1500 {
+			break
+		}
+	}
+	if bars <= 1500 {
+		t.Errorf("the mixer's meters do not move: %d pixels of bar in %s\n%s", bars, shot, st.logs.String())
+	}
+	st.stopWith(t, syscall.SIGTERM)
+	t.Logf("screenshot: %s", shot)
+}
+
+// meterPixels counts the pixels of the meters' RMS bar colour in a region.
+func meterPixels(img image.Image, r image.Rectangle) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr>>8 < 0x60 && cg>>8 > 0xb0 && cb>>8 > 0x40 && cb>>8 < 0x90 {
+				n++
+			}
+		}
+	}
+	return n
+}
