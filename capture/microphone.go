@@ -1,5 +1,8 @@
 package capture
 
+// #include <stdlib.h>
+import "C"
+
 import (
 	"bytes"
 	"errors"
@@ -190,7 +193,11 @@ func (m *microphone) AudioRecord(p prop.Media) (audio.Reader, error) {
 	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
 	cfg.Capture.Format = malgo.FormatS16
 	cfg.Capture.Channels = uint32(channels)
-	cfg.Capture.DeviceID = m.id.Pointer()
+	// malgo copies the id into C memory that miniaudio only reads while the
+	// device is made; it is ours to free then.
+	id := m.id.Pointer()
+	defer C.free(id)
+	cfg.Capture.DeviceID = id
 	cfg.SampleRate = uint32(rate)
 	cfg.PeriodSizeInMilliseconds = 10
 	chunks := make(chan []int16, 100) // one second of slack
