@@ -102,6 +102,9 @@ type SoundLevel struct {
 	RMSDB         float64 `json:"rms_db"`
 	Muted         bool    `json:"muted,omitempty"`
 	CorrectionPPM float64 `json:"correction_ppm"` // how much its clock is corrected against the program's
+	// Lost says why the source went silent: its device disappeared or its
+	// file broke. The others play on; this one sends silence.
+	Lost string `json:"lost,omitempty"`
 }
 
 // soundLevels is each sound source's level, in the collection's order.
@@ -115,10 +118,21 @@ func (r *sceneReader) soundLevels() []SoundLevel {
 			continue
 		}
 		l, st := src.strip.Level(), src.strip.Stats()
-		out = append(out, SoundLevel{Source: s.Name, PeakDB: finiteDB(l.PeakDB), RMSDB: finiteDB(l.RMSDB),
-			Muted: s.Audio.Mutes(false), CorrectionPPM: math.Round(st.CorrectionPPM*10) / 10})
+		lvl := SoundLevel{Source: s.Name, PeakDB: finiteDB(l.PeakDB), RMSDB: finiteDB(l.RMSDB),
+			Muted: s.Audio.Mutes(false), CorrectionPPM: math.Round(st.CorrectionPPM*10) / 10}
+		if err := src.sound.lostErr(); err != nil {
+			lvl.Lost = err.Error()
+		}
+		out = append(out, lvl)
 	}
 	return out
+}
+
+// lostErr is why the feed's device failed; nil while it runs.
+func (f *feed[T]) lostErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lost
 }
 
 // finiteDB keeps JSON valid: silence is reported as -120 dB, not -Inf.

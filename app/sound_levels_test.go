@@ -1,7 +1,10 @@
 package app
 
 import (
+	"image"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tallystudio/tally/scene"
 )
@@ -48,5 +51,63 @@ func TestEngineSoundLevelsFollowEachSourceAndTheMaster(t *testing.T) {
 	}
 	if got := e.SoundLevels(); got.Sources != nil {
 		t.Errorf("without scenes: %+v, want no sources", got.Sources)
+	}
+}
+
+// fakeMic delivers 10 ms blocks of a quiet square wave in real time and
+// fails, as an unplugged device does, after failAfter of them.
+type fakeMic struct {
+	n, failAfter int
+}
+
+func (m *fakeMic) Read(dst []int16) ([]int16, error) {
+	time.Sleep(10 * time.Millisecond)
+	m.n++
+	if m.n > m.failAfter {
+		return dst, errUnplugged
+	}
+	dst = append(dst[:0], make([]int16, 480*2)...)
+	for i := range dst {
+		dst[i] = int16(1000 * (i % 2))
+	}
+	return dst, nil
+}
+
+func (*fakeMic) Format() (int, int) { return 48000, 2 }
+func (*fakeMic) Close() error       { return nil }
+
+// A microphone that disappears is named as lost on its own strip's level,
+// with why; the other source's is not.
+func TestSoundLevelsNameTheSourceThatWasLost(t *testing.T) {
+	col, err := scene.Parse([]byte(`{"version":1,"canvas":{"width":64,"height":64},
+		"sources":[{"name":"bg","type":"colour","colour":"#102030"},
+			{"name":"USB mic","type":"microphone"},{"name":"Desk mic","type":"microphone"}],
+		"scenes":[{"name":"main","layers":[{"source":"bg"}]}]}`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newSceneReaderWith(col, 30, quietLog(), func(src scene.Source, _ image.Point, _ int) (opened, error) {
+		switch src.Name {
+		case "USB mic":
+			return opened{audio: &fakeMic{failAfter: 5}}, nil
+		case "Desk mic":
+			return opened{audio: &fakeMic{failAfter: 1 << 30}}, nil
+		}
+		return openSceneSource(src, image.Pt(64, 64), 30)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []SoundLevel
+	waitUntil(t, "the USB microphone lost", func() bool {
+		got = r.soundLevels()
+		return len(got) == 2 && got[0].Lost != ""
+	})
+	if got[0].Source != "USB mic" || !strings.Contains(got[0].Lost, errUnplugged.Error()) {
+		t.Errorf("lost: %+v, want the USB mic, unplugged", got[0])
+	}
+	if got[1].Lost != "" {
+		t.Errorf("the desk microphone, still there, reads lost: %+v", got[1])
 	}
 }

@@ -63,6 +63,7 @@ type mixStrip struct {
 	title   *widget.Label
 	value   *widget.Label // the fader's gain
 	push    *widget.Label // a microphone's push key and whether it is held
+	lost    *widget.Label // why the source went silent, when its device or file failed
 	fader   *fader
 	mute    *keyButton // nil for the master
 	filters *keyButton // "Filters…", or the master's "Limiter…"
@@ -118,6 +119,10 @@ func (m *mixerPanel) newStrip(name string) *mixStrip {
 	st.value.TextStyle.Monospace = true
 	st.push = widget.NewLabel("")
 	st.push.Hide()
+	st.lost = widget.NewLabel("")
+	st.lost.Wrapping = fyne.TextWrapWord
+	st.lost.Importance = widget.DangerImportance
+	st.lost.Hide()
 	st.fader = newFader(m, func(db float64, live bool) { m.setGain(name, db, live) })
 	buttons := container.NewHBox(st.push)
 	if name == "" {
@@ -134,6 +139,7 @@ func (m *mixerPanel) newStrip(name string) *mixStrip {
 	inset := theme.InnerPadding() + (theme.IconInlineSize()-4)/2 - 1.5
 	st.box = container.NewVBox(
 		container.NewBorder(nil, nil, nil, buttons, st.title),
+		st.lost,
 		container.New(layout.NewCustomPaddedLayout(0, 0, inset, 0), st.meter),
 		container.NewBorder(nil, nil, nil, st.value, st.fader))
 	return st
@@ -284,10 +290,15 @@ func (m *mixerPanel) setLevels(l app.MixLevels) {
 	for _, st := range m.strips {
 		s, ok := by[st.name]
 		if !ok {
-			st.meter.set(app.Level{PeakDB: math.Inf(-1), RMSDB: math.Inf(-1)})
-			continue
+			s = app.SoundLevel{PeakDB: math.Inf(-1), RMSDB: math.Inf(-1)}
 		}
 		st.meter.set(app.Level{PeakDB: s.PeakDB, RMSDB: s.RMSDB})
+		lost := ""
+		if s.Lost != "" {
+			lost = "Lost (" + s.Lost + "): sending silence, the others play on."
+		}
+		setText(st.lost, lost)
+		setShown(st.lost, lost != "")
 	}
 	m.master.meter.set(l.Master)
 }

@@ -387,11 +387,13 @@ func TestPushToTalkUnmutesWhileTheKeyIsHeldWithoutSaving(t *testing.T) {
 	eventually(t, "heard again", func() bool { return !muted() })
 }
 
-// The strips' meters, and the master's, read what the engine reports.
-func TestMixerMetersFollowTheEngine(t *testing.T) {
+// The strips' meters, and the master's, read what the engine reports, and
+// a strip says when its device was lost.
+func TestMixerMetersAndLostDevicesFollowTheEngine(t *testing.T) {
 	s, eng, _ := newMixerStudio(t, soundScenes())
 	eng.setLevels(app.MixLevels{
-		Sources: []app.SoundLevel{{Source: "Mic", PeakDB: -30, RMSDB: -36}, {Source: "Music", PeakDB: -12.5, RMSDB: -15}},
+		Sources: []app.SoundLevel{{Source: "Mic", PeakDB: -30, RMSDB: -36}, {Source: "Music", PeakDB: -12.5, RMSDB: -15},
+			{Source: "Jingle", Lost: "not heard in scene A anyway"}},
 		Master:  app.Level{PeakDB: -6, RMSDB: -9},
 	})
 	meter := func(name string) string {
@@ -408,6 +410,15 @@ func TestMixerMetersFollowTheEngine(t *testing.T) {
 		if r := strip(t, s.mixer, "Music").meter.level.RMSDB; r != -15 {
 			t.Errorf("Music's RMS bar at %v dB, want -15", r)
 		}
+	})
+	if mic := strip(t, s.mixer, "Mic"); mic.lost.Visible() {
+		t.Errorf("a microphone that is there reads %q", mic.lost.Text)
+	}
+	// A device that disappears is named on its strip.
+	eng.setLevels(app.MixLevels{Sources: []app.SoundLevel{{Source: "Mic", PeakDB: -120, RMSDB: -120, Lost: "device unplugged"}}})
+	eventually(t, "the lost microphone on its strip", func() bool {
+		l := strip(t, s.mixer, "Mic").lost
+		return l.Visible() && strings.Contains(l.Text, "device unplugged")
 	})
 	// A louder peak shows at once; the held peak stays a second after the
 	// sound falls silent.
