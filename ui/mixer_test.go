@@ -394,7 +394,7 @@ func TestMixerMetersAndLostDevicesFollowTheEngine(t *testing.T) {
 	eng.setLevels(app.MixLevels{
 		Sources: []app.SoundLevel{{Source: "Mic", PeakDB: -30, RMSDB: -36}, {Source: "Music", PeakDB: -12.5, RMSDB: -15},
 			{Source: "Jingle", Lost: "not heard in scene A anyway"}},
-		Master:  app.Level{PeakDB: -6, RMSDB: -9},
+		Master: app.Level{PeakDB: -6, RMSDB: -9},
 	})
 	meter := func(name string) string {
 		if name == "" {
