@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -18,7 +21,9 @@ import (
 // The real studio in a real X server with the Mixer tab open on
 // docs/scenes/sound.json, its sound the mix: the two tones' strips and the
 // master's meters move (saved as docs/screenshot-mixer.png by make
-// screenshots), and the studio quits cleanly.
+// screenshots); F9 held on the keyboard opens the push-to-talk microphone,
+// through the window's own key events, and letting it go closes it; the
+// studio quits cleanly.
 func TestStudioMixerUnderXvfb(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("Xvfb runs on Linux only")
@@ -32,10 +37,14 @@ func TestStudioMixerUnderXvfb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A microphone would need a device; a third tone, muted, shows how a
-	// muted strip looks.
-	if err := col.AddSource(scene.Source{Name: "Alert", Type: scene.TypeTone, Frequency: 1200,
-		Audio: &scene.Audio{GainDB: -20, Muted: true, Global: new(true)}}); err != nil {
+	// A third tone, muted, shows how a muted strip looks. The microphone
+	// is push to talk, so whatever device the machine has stays silent
+	// unless the test holds the key.
+	if err := errors.Join(
+		col.AddSource(scene.Source{Name: "Alert", Type: scene.TypeTone, Frequency: 1200,
+			Audio: &scene.Audio{GainDB: -20, Muted: true, Global: new(true)}}),
+		col.AddSource(scene.Source{Name: "Microphone", Type: scene.TypeMicrophone,
+			Audio: &scene.Audio{Push: scene.PushTalk, PushKey: "F9"}})); err != nil {
 		t.Fatal(err)
 	}
 	if err := col.Save(filepath.Join(cfg, "tally", "scenes.json")); err != nil {
@@ -78,8 +87,57 @@ func TestStudioMixerUnderXvfb(t *testing.T) {
 	if bars <= 1500 {
 		t.Errorf("the mixer's meters do not move: %d pixels of bar in %s\n%s", bars, shot, st.logs.String())
 	}
+
+	// The microphone's strip says "● Talking" in the success colour while
+	// F9 is held, and nothing is in that colour otherwise.
+	talking := func() int {
+		img, err := x.Screenshot(ctx, st.window, filepath.Join(t.TempDir(), "ptt.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return successPixels(img)
+	}
+	if n := talking(); n > 0 {
+		t.Errorf("%d pixels of the talking colour before F9 is pressed", n)
+	}
+	for _, step := range []struct {
+		action string
+		held   bool
+	}{{"keydown", true}, {"keyup", false}} {
+		if err := xdotoolKey(ctx, x, st.window, step.action, "F9"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return (talking() > 30) == step.held })
+	}
 	st.stopWith(t, syscall.SIGTERM)
 	t.Logf("screenshot: %s", shot)
+}
+
+// xdotoolKey presses (keydown) or lets go of (keyup) a key in a window,
+// focused first, as a hand on the keyboard does.
+func xdotoolKey(ctx context.Context, x *peers.Xvfb, win, action, key string) error {
+	cmd := exec.CommandContext(ctx, "xdotool", "windowfocus", "--sync", win, action, key)
+	cmd.Env = x.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("xdotool %s %s: %v: %s", action, key, err, out)
+	}
+	return nil
+}
+
+// successPixels counts the pixels of Fyne's dark success colour, in which
+// a strip says that its push-to-talk microphone is open.
+func successPixels(img image.Image) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr>>8 < 0x70 && cg>>8 > 0xe0 && cb>>8 < 0x70 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // meterPixels counts the pixels of the meters' RMS bar colour in a region.

@@ -89,19 +89,23 @@ func newMixerPanel(host mixerHost) *mixerPanel {
 	m.status = widget.NewLabel("")
 	m.status.Wrapping = fyne.TextWrapWord
 	m.status.Importance = widget.DangerImportance
+	m.status.Hide()
 	help := widget.NewLabel(MixerHelp)
 	help.Wrapping = fyne.TextWrapWord
 	help.Importance = widget.LowImportance
 	add := newKeyButton("Add sound…", theme.ContentAddIcon(), m, m.askAddSound)
-	m.content = container.NewVBox(
-		m.banner,
-		container.NewBorder(nil, nil, widget.NewLabelWithStyle("Mixer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), add),
-		m.empty,
-		m.rows,
-		widget.NewSeparator(),
-		m.master.box,
-		m.status,
-		help)
+	// Room on the right for the tab's scroll bar, which Fyne draws over
+	// what it scrolls: the meters' figures and the buttons end at that edge.
+	m.content = container.New(layout.NewCustomPaddedLayout(0, 0, 0, theme.ScrollBarSmallSize()+2*theme.Padding()),
+		container.NewVBox(
+			m.banner,
+			container.NewBorder(nil, nil, widget.NewLabelWithStyle("Mixer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), add),
+			m.empty,
+			m.rows,
+			widget.NewSeparator(),
+			m.master.box,
+			m.status,
+			help))
 	m.show()
 	return m
 }
@@ -338,6 +342,7 @@ func (m *mixerPanel) setError(err error) {
 		text = err.Error()
 	}
 	setText(m.status, text)
+	setShown(m.status, text != "") // an empty label would still take a line
 }
 
 // audioOf is a source's sound settings in c, made if it has none.
