@@ -70,8 +70,8 @@ type mixStrip struct {
 	meter   *levelMeter
 }
 
-// MixerHelp is the Mixer tab's line on its keys.
-const MixerHelp = "Tab moves between the controls. On a fader: arrows ±1 dB, Page Up/Down ±6 dB, " +
+// mixerHelp is the Mixer tab's line on its keys.
+const mixerHelp = "Tab moves between the controls. On a fader: arrows ±1 dB, Page Up/Down ±6 dB, " +
 	"Home -inf, End +20 dB, 0 for 0 dB. Space presses a button."
 
 func newMixerPanel(host mixerHost) *mixerPanel {
@@ -90,7 +90,7 @@ func newMixerPanel(host mixerHost) *mixerPanel {
 	m.status.Wrapping = fyne.TextWrapWord
 	m.status.Importance = widget.DangerImportance
 	m.status.Hide()
-	help := widget.NewLabel(MixerHelp)
+	help := widget.NewLabel(mixerHelp)
 	help.Wrapping = fyne.TextWrapWord
 	help.Importance = widget.LowImportance
 	add := newKeyButton("Add sound…", theme.ContentAddIcon(), m, m.askAddSound)

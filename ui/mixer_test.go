@@ -486,3 +486,28 @@ func TestMixerAddsAMicrophoneAndATone(t *testing.T) {
 		}
 	})
 }
+
+// The master's Limiter… dialog turns the master limiter off and sets its
+// ceiling, as the engine then gets them.
+func TestMixerMasterLimiterDialogReachesTheEngine(t *testing.T) {
+	s, eng, _ := newMixerStudio(t, soundScenes())
+	onUI(func() {
+		test.Tap(s.mixer.master.filters)
+		d := s.mixer.dialog
+		if d == nil || d.limiter == nil || !d.limiter.Checked {
+			t.Fatalf("the master's dialog does not show the limiter on: %+v", d)
+		}
+		submit(d.ceiling, "-3")
+	})
+	eventually(t, "the ceiling at -3 dBFS", func() bool {
+		c, _, _ := eng.last()
+		return c.Master.LimiterOn() && c.Master.Ceiling() == -3
+	})
+	onUI(func() {
+		s.mixer.dialog.limiter.SetChecked(false)
+		if got := strings.TrimSpace(s.mixer.master.filters.Text); got != "Limiter off…" {
+			t.Errorf("the master's button reads %q", got)
+		}
+	})
+	eventually(t, "the limiter off", func() bool { c, _, _ := eng.last(); return !c.Master.LimiterOn() })
+}
