@@ -86,14 +86,14 @@ type soundDialog struct {
 	filling bool   // refresh is setting the fields: their callbacks are not edits
 	status  *widget.Label
 
-	sync               *numEntry
-	mono, global       *widget.Check
-	push, pushKey      *widget.Select
-	filterRows         *fyne.Container
-	params             [][]*numEntry // per filter, per setting of its kind
-	limiter            *widget.Check
-	ceiling            *numEntry
-	sourceRow, pushRow *fyne.Container
+	sync          *numEntry
+	mono, global  *widget.Check
+	push, pushKey *widget.Select
+	filterRows    *fyne.Container
+	params        [][]*numEntry // per filter, per setting of its kind
+	limiter       *widget.Check
+	ceiling       *numEntry
+	pushRow       *fyne.Container
 }
 
 // showSettings opens the filters dialog of a source, or the master's for "".
@@ -152,16 +152,17 @@ func (sd *soundDialog) buildSource() {
 	form := widget.NewForm(
 		widget.NewFormItem("Sync offset", container.NewBorder(nil, nil, nil, widget.NewLabel("ms later"), sd.sync)),
 		widget.NewFormItem("", sd.mono),
-		widget.NewFormItem("", sd.global),
-		widget.NewFormItem("Hotkey", sd.pushRow))
-	sd.sourceRow = container.NewVBox(form)
+		widget.NewFormItem("", sd.global))
+	if s := sd.source(); s != nil && s.Type == scene.TypeMicrophone { // push keys are a microphone's
+		form.Append("Hotkey", sd.pushRow)
+	}
 	sd.filterRows = container.NewVBox()
 	var adds []fyne.CanvasObject
 	for _, k := range filterKinds {
 		kind := k.kind
 		adds = append(adds, newKeyButton(k.label, theme.ContentAddIcon(), sd.m, func() { sd.addFilter(kind) }))
 	}
-	sd.body = container.NewVBox(sd.sourceRow, widget.NewSeparator(),
+	sd.body = container.NewVBox(form, widget.NewSeparator(),
 		widget.NewLabelWithStyle("Filters, in the order they run (before the fader)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		sd.filterRows,
 		widget.NewLabel("Add a filter:"),
@@ -200,7 +201,6 @@ func (sd *soundDialog) refresh() {
 	sd.sync.showText(fmtParam(float64(a.SyncMS), 0))
 	sd.mono.SetChecked(a.Mono)
 	sd.global.SetChecked(a.IsGlobal(s.Type))
-	setShown(sd.pushRow, s.Type == scene.TypeMicrophone)
 	for _, p := range pushChoices {
 		if p.push == a.Push && sd.push.Selected != p.label {
 			sd.push.SetSelected(p.label)
