@@ -238,3 +238,28 @@ func TestStreamScenesBrokenSoundSourceLeavesTheRestPlaying(t *testing.T) {
 		t.Errorf("sources lost while live: %q, want the broken file named", lost)
 	}
 }
+
+// The collection's mix is stamped with when its sound was heard, not when the
+// mixer played it: the test tone's beep, through a strip's queue, stays
+// within a frame of the test pattern's flash, as with --audio tone.
+func TestStreamScenesSoundStaysInStepWithThePicture(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
+	path := filepath.Join(t.TempDir(), "sync.json")
+	doc := `{"version": 1, "canvas": {"width": 640, "height": 360},
+  "sources": [
+    {"name": "bars", "type": "test"},
+    {"name": "beep", "type": "tone"}
+  ],
+  "scenes": [{"name": "main", "layers": [{"source": "bars"}, {"source": "beep"}]}]}`
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runTally(t, 60*time.Second, []string{"TALLY_STREAM_KEY=" + streamKey},
+		"stream", "--url", ng.URL(), "--scenes", path, "--duration", "4s", "--stats", "none")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	time.Sleep(300 * time.Millisecond)
+	checkStream(t, ng.Recording(streamKey), 640, 360, 120, 2)
+}

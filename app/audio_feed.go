@@ -27,6 +27,15 @@ func newAudioFeed(kind string, taps map[*audioTap]struct{}, log *slog.Logger) *a
 type audioChunk struct {
 	samples        []int16
 	rate, channels int
+	latency        time.Duration // see soundLatency
+}
+
+// soundLatency is a source whose sound reaches Read some time after it was
+// heard, beyond the chunk itself: the scene collection's mix, whose strips
+// queue their sound (see mix.Latency). The session stamps the sound that
+// much earlier, so that it stays in step with the pictures captured with it.
+type soundLatency interface {
+	Latency() time.Duration
 }
 
 // startAudioFeed reads src until it ends; a device that fails is replaced by
@@ -44,6 +53,10 @@ func startAudioFeed(src capture.AudioReader, why error, a AudioSettings, taps ma
 // start reads src on the feed's goroutine until it ends or the feed stops.
 func (f *audioFeed) start(src capture.AudioReader, a AudioSettings) {
 	var buf []int16
+	var latency time.Duration
+	if l, ok := src.(soundLatency); ok {
+		latency = l.Latency()
+	}
 	f.run(src.Close, func() error {
 		var err error
 		if buf, err = src.Read(buf); err != nil {
@@ -52,7 +65,7 @@ func (f *audioFeed) start(src capture.AudioReader, a AudioSettings) {
 		rate, channels := src.Format()
 		if !f.locked(func() {
 			f.level.add(buf, rate, channels)
-			f.offer(buf, rate, channels)
+			f.offer(buf, rate, channels, latency)
 		}) {
 			return errFeedStopped
 		}
@@ -61,9 +74,9 @@ func (f *audioFeed) start(src capture.AudioReader, a AudioSettings) {
 }
 
 // offer copies a chunk to every tap, and to the sink; the caller holds mu.
-func (f *audioFeed) offer(s []int16, rate, channels int) {
+func (f *audioFeed) offer(s []int16, rate, channels int, latency time.Duration) {
 	for t := range f.taps {
-		t.offer(s, rate, channels)
+		t.offer(s, rate, channels, latency)
 	}
 	if f.sink != nil {
 		f.sink(s, rate, channels)
@@ -75,7 +88,7 @@ func (f *audioFeed) silence(a AudioSettings) {
 	rate, channels := max(a.SampleRate, 8000), max(a.Channels, 1)
 	chunk := make([]int16, rate/100*channels)
 	f.every(audioChunkPeriod, func() bool {
-		return f.locked(func() { f.offer(chunk, rate, channels) })
+		return f.locked(func() { f.offer(chunk, rate, channels, 0) })
 	})
 }
 
@@ -98,6 +111,7 @@ type audioTap struct {
 	errc    chan error
 	dropped atomic.Uint64
 	format  atomic.Uint64 // rate<<8 | channels of the last chunk read
+	latency atomic.Int64  // of the last chunk read, as its source reported it
 	detach  func(*audioTap)
 	closed  chan struct{}
 	once    sync.Once
@@ -110,14 +124,14 @@ func newAudioTap(detach func(*audioTap)) *audioTap {
 		errc: make(chan error, 1), detach: detach, closed: make(chan struct{})}
 }
 
-func (t *audioTap) offer(s []int16, rate, channels int) {
+func (t *audioTap) offer(s []int16, rate, channels int, latency time.Duration) {
 	var buf []int16
 	select {
 	case buf = <-t.free:
 	default:
 	}
 	select {
-	case t.ch <- audioChunk{append(buf[:0], s...), rate, channels}:
+	case t.ch <- audioChunk{append(buf[:0], s...), rate, channels, latency}:
 	default:
 		t.dropped.Add(1)
 	}
@@ -142,6 +156,7 @@ func (t *audioTap) Read(dst []int16) ([]int16, error) {
 	case c := <-t.ch:
 		dst = append(dst[:0], c.samples...)
 		t.format.Store(uint64(c.rate)<<8 | uint64(c.channels))
+		t.latency.Store(int64(c.latency))
 		select {
 		case t.free <- c.samples:
 		default:
@@ -158,6 +173,10 @@ func (t *audioTap) Format() (rate, channels int) {
 	f := t.format.Load()
 	return int(f >> 8), int(f & 0xff)
 }
+
+// Latency is how long before it was read the last chunk's sound was heard,
+// beyond the chunk itself (see soundLatency).
+func (t *audioTap) Latency() time.Duration { return time.Duration(t.latency.Load()) }
 
 func (t *audioTap) Close() error {
 	t.once.Do(func() {

@@ -691,7 +691,17 @@ func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *e
 		frames := int64(len(buf) / max(channels, 1))
 		if !started {
 			started = true
-			offset = max(time.Since(s.start)-time.Duration(frames)*time.Second/time.Duration(max(rate, 1)), 0)
+			// The first chunk was heard its own length before it was read
+			// (a media file's, as it falls due: the floor at zero keeps its
+			// sound from going early), and a mix's earlier still, by what its
+			// queues hold: sound heard before the session began goes before
+			// the first picture, into the room tsOffset leaves (less the AAC
+			// encoder's priming), rather than late.
+			heard, floor := time.Duration(frames)*time.Second/time.Duration(max(rate, 1)), time.Duration(0)
+			if l, ok := src.(soundLatency); ok && l.Latency() > 0 {
+				heard, floor = heard+l.Latency(), -tsOffset/2
+			}
+			offset = max(time.Since(s.start)-heard, floor)
 		}
 		// A device that is not clocked in real time (virtual devices, ALSA's null
 		// device) would run the audio timeline away from the video: drop what

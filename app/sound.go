@@ -67,6 +67,9 @@ func (s *sceneSound) Read(dst []int16) ([]int16, error) {
 	return dst, nil
 }
 
+// Latency is how long the mixer holds a source's sound (see mix.Latency).
+func (s *sceneSound) Latency() time.Duration { return mix.Latency }
+
 // Format is the mixer's.
 func (s *sceneSound) Format() (int, int) { return mix.Rate, mix.Channels }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 )
 
 // The program format: 10 ms blocks of interleaved stereo at 48 kHz, float32
@@ -22,6 +23,15 @@ const (
 	// block under this.
 	TargetQueueMS = targetFrames * 1000 / Rate
 )
+
+// Latency is how long a source's sound spends in the mixer, from the moment
+// its device hands it over to the Mix that plays it: the queue drift control
+// keeps at about targetFrames, behind the block a device that delivers 10 ms
+// at a time has just pushed. (A media file's sound, which is pushed as it
+// falls due rather than once heard, plays about a block sooner.) The program
+// stamps the mix this much earlier than it reads it, so that a microphone
+// stays in step with the camera.
+const Latency = time.Duration(targetFrames+BlockFrames) * time.Second / Rate
 
 // Mixer mixes its strips into the program sound, a block per Mix.
 type Mixer struct {
