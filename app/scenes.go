@@ -409,7 +409,8 @@ func textOptions(t *scene.Text) (capture.TextOptions, error) {
 
 // sourceKey names everything that opening src depends on.
 func sourceKey(src scene.Source, size image.Point, fps int) string {
-	k := fmt.Sprintf("%s|%s|%v|%s|%s|%v|%d", src.Type, src.Path, src.Loop, src.Device, src.Colour, size, fps)
+	k := fmt.Sprintf("%s|%s|%v|%s|%s|%v|%d|%g|%g", src.Type, src.Path, src.Loop, src.Device, src.Colour, size, fps,
+		src.Frequency, src.ClockPPM)
 	if t := src.Text; t != nil {
 		k += fmt.Sprintf("|%+v", *t)
 	}

@@ -222,3 +222,20 @@ func TestSceneFadePassesThroughTheMixOfBothScenes(t *testing.T) {
 		t.Errorf("dark Y%d, then %v: want several frames between the two scenes and the light one at the end", dark, seen)
 	}
 }
+
+// A tone whose frequency or clock changes is opened again: the sound it
+// makes depends on them, where a fader's move keeps it playing.
+func TestToneSettingsThatChangeItsSoundReopenIt(t *testing.T) {
+	base := scene.Source{Name: "t", Type: scene.TypeTone, Frequency: 440}
+	key := func(s scene.Source) string { return sourceKey(s, image.Pt(640, 360), 30) }
+	freq, clock, gain := base, base, base
+	freq.Frequency = 660
+	clock.ClockPPM = 1000
+	gain.Audio = &scene.Audio{GainDB: -6}
+	if key(freq) == key(base) || key(clock) == key(base) {
+		t.Error("a new frequency or clock keeps the tone open as it was")
+	}
+	if key(gain) != key(base) {
+		t.Error("a fader's move reopens the tone")
+	}
+}
