@@ -382,11 +382,23 @@ var typeChoices = []struct{ typ, label string }{
 	{scene.TypeScreen, "Screen"},
 }
 
+// soundTypeLabels name the sound-only types in the layer list; the Mixer
+// tab adds and edits them, so the add-layer dialog does not offer them.
+var soundTypeLabels = map[string]string{
+	scene.TypeMicrophone: "Microphone",
+	scene.TypeDesktop:    "Desktop audio",
+	scene.TypeAudioFile:  "Sound file",
+	scene.TypeTone:       "Tone",
+}
+
 func typeLabel(typ string) string {
 	for _, t := range typeChoices {
 		if t.typ == typ {
 			return t.label
 		}
+	}
+	if l, ok := soundTypeLabels[typ]; ok {
+		return l
 	}
 	return typ
 }
@@ -690,6 +702,14 @@ func (p *scenesPanel) askEditSource() {
 	}
 	src, ok := p.col.Source(l.Source)
 	if !ok {
+		return
+	}
+	if scene.AudioOnly(src.Type) {
+		// The form knows pictures only: saving a sound source through it
+		// would turn it into a test pattern.
+		dialog.ShowInformation("Edit source "+strconv.Quote(src.Name),
+			typeLabel(src.Type)+" "+strconv.Quote(src.Name)+" is a sound: its settings are on its strip in the Mixer tab.",
+			p.host.window)
 		return
 	}
 	old := src.Name

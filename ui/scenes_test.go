@@ -662,3 +662,27 @@ func TestEditingASourceKeepsWhatTheFormDoesNotShow(t *testing.T) {
 		return ok && src.Text.Text == "Hello"
 	})
 }
+
+// A sound layer is named by what it is, and "Edit source…" on it sends the
+// user to the Mixer tab instead of opening a picture form that would save
+// the tone as a test pattern.
+func TestEditingASoundLayerLeavesItASound(t *testing.T) {
+	c := twoScenes()
+	c.Sources = append(c.Sources, scene.Source{Name: "Beep", Type: scene.TypeTone, Frequency: 660})
+	c.Scenes[0].Layers = append(c.Scenes[0].Layers, scene.Layer{Source: "Beep"})
+	s, _, _ := newSceneStudio(t, c)
+	onUI(func() {
+		r := row(t, s.scenes.layerRows, "Beep")
+		if !strings.Contains(rowText(r), "Tone") {
+			t.Errorf("the layer reads %q, want its type named", rowText(r))
+		}
+		test.Tap(r)
+		tapButton(t, s, "Edit source…")
+		if s.scenes.adding != nil {
+			t.Error("the picture form opened for a tone")
+		}
+		if src, _ := s.scenes.col.Source("Beep"); src.Type != scene.TypeTone || src.Frequency != 660 {
+			t.Errorf("the source is now %+v", src)
+		}
+	})
+}
