@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,9 +72,8 @@ type streamJob struct {
 func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	def := app.DefaultSettings()
 	fs := flag.NewFlagSet("tally stream", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	url := fs.String("url", "", "server URL, rtmp:// or rtmps:// (default: the service's, or the local test ingest)")
-	key := fs.String("key", "", "stream key (better: the TALLY_STREAM_KEY environment variable, which no process list shows)")
+	keyEntry := fs.String("key-entry", "", "take the stream key from this entry of the system keyring (service \""+app.KeyringService+"\") instead of TALLY_STREAM_KEY")
 	service := fs.String("service", "", "youtube, facebook, twitch, custom or local")
 	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N], file:PATH or none")
 	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], desktop[:NAME] (what an output plays), file (the video file's sound), file:PATH, scenes (the collection's mix; the default with --scenes when it has sound) or none")
@@ -102,11 +102,25 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	retryMax := fs.Duration("retry-max", 60*time.Second, "the longest wait between reconnect attempts")
 	logLevel := fs.String("log-level", "warn", "how much to log on stderr: debug, info (bitrate changes, reconnects), warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
-		fmt.Fprintln(stderr, "built-in test server and prints its health report at the end.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
+		fmt.Fprintln(fs.Output(), "built-in test server and prints its health report at the end. The stream key")
+		fmt.Fprintln(fs.Output(), "is read from the TALLY_STREAM_KEY environment variable (or --key-entry), never")
+		fmt.Fprintln(fs.Output(), "from the command line, which every process list shows.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	// What the flag package prints is held until it is known not to be about
+	// --key, which is refused with a message of its own. The flag package
+	// names an unknown flag, never its value, so a key given there is not echoed.
+	var parseOut bytes.Buffer
+	fs.SetOutput(&parseOut)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	if err != nil && err.Error() == "flag provided but not defined: -key" {
+		return streamJob{}, badFlag(exitUsage, "--key is not accepted: a key on the command line shows in every process list; "+
+			"set the TALLY_STREAM_KEY environment variable instead, or use --key-entry NAME for a key in the system keyring")
+	}
+	_, _ = parseOut.WriteTo(stderr)
+	if err != nil {
 		return streamJob{}, &cmdError{code: exitUsage}
 	}
 	if fs.NArg() > 0 {
@@ -146,9 +160,14 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 		return streamJob{}, badFlag(exitUsage, "--log-level must be debug, info, warn or error, not %q", *logLevel)
 	}
 
-	k := *key
-	if k == "" {
-		k = os.Getenv("TALLY_STREAM_KEY")
+	k := os.Getenv("TALLY_STREAM_KEY")
+	if *keyEntry != "" {
+		if k, err = (app.SystemKeyring{}).Get(*keyEntry); err != nil {
+			return streamJob{}, badFlag(exitSettings, "--key-entry: %v", err)
+		}
+		if k == "" {
+			return streamJob{}, badFlag(exitSettings, "--key-entry: the system keyring has no entry %q under %q", *keyEntry, app.KeyringService)
+		}
 	}
 	dest := app.Destination{Service: *service, URL: *url, Key: app.StreamKey(k), CAFile: *caFile, Insecure: *insecure,
 		DynamicBitrate: *dynamic}

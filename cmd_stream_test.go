@@ -22,6 +22,10 @@ import (
 
 const streamKey = "live_7700112233_e2esecret_k4"
 
+// streamKeyEnv gives tally the stream key the only way it takes one on the
+// command line's side: the environment, which no process list shows.
+var streamKeyEnv = []string{"TALLY_STREAM_KEY=" + streamKey}
+
 // runTally runs the test binary as `tally args...` and returns its output and exit code.
 func runTally(t *testing.T, timeout time.Duration, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -169,7 +173,7 @@ func TestStreamToNginxTenSecondsAt720p30(t *testing.T) {
 
 func TestStreamOverRTMPSAndToFFmpegServer(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true, TLS: true})
-	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", ng.TLSURL(), "--key", streamKey,
+	_, stderr, code := runTally(t, 60*time.Second, streamKeyEnv, "stream", "--url", ng.TLSURL(),
 		"--ca-file", ng.CAFile, "--size", "640x360", "--duration", "4s", "--stats", "none")
 	if code != 0 {
 		t.Fatalf("rtmps: exit %d: %s", code, stderr)
@@ -179,7 +183,7 @@ func TestStreamOverRTMPSAndToFFmpegServer(t *testing.T) {
 	checkStream(t, ng.Recording(streamKey), 640, 360, 120, 2)
 
 	srv := peers.StartFFmpegServer(t, "live", streamKey)
-	_, stderr, code = runTally(t, 60*time.Second, nil, "stream", "--url", srv.URL("live"), "--key", streamKey,
+	_, stderr, code = runTally(t, 60*time.Second, streamKeyEnv, "stream", "--url", srv.URL("live"),
 		"--size", "640x360", "--duration", "4s", "--stats", "none")
 	if code != 0 {
 		t.Fatalf("ffmpeg server: exit %d: %s", code, stderr)
@@ -196,7 +200,7 @@ func TestStreamOverRTMPSAndToFFmpegServer(t *testing.T) {
 func TestRecordingSurvivesUnreachableDestination(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mp4")
 	dead := "rtmp://127.0.0.1:" + strconv.Itoa(peers.FreePort(t)) + "/live"
-	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", dead, "--key", streamKey,
+	_, stderr, code := runTally(t, 60*time.Second, streamKeyEnv, "stream", "--url", dead,
 		"--size", "640x360", "--duration", "4s", "--record", rec, "--stats", "none")
 	if code != exitRemote || !strings.Contains(stderr, "connection refused") {
 		t.Errorf("exit %d, want %d with the connection error: %s", code, exitRemote, stderr)
@@ -214,37 +218,41 @@ func waitFor(t *testing.T, ok func() bool) {
 }
 
 // Every kind of bad input gets its own clear message and exit code; nothing panics.
+// The key, where a case needs one, is in TALLY_STREAM_KEY, as tally takes it.
 func TestStreamBadInputsGiveClearErrors(t *testing.T) {
 	for _, tc := range []struct {
+		key  string
 		args []string
 		code int
 		want string
 	}{
-		{[]string{"--url", "http://youtube.com/live2", "--key", streamKey}, exitSettings, "web address"},
-		{[]string{"--url", "rtmp://host:70000/live", "--key", streamKey}, exitSettings, `port "70000"`},
-		{[]string{"--url", "ftp://host/live", "--key", streamKey}, exitSettings, `unknown scheme "ftp"`},
-		{[]string{"--url", "rtmp://host/live"}, exitSettings, "no stream key"},
-		{[]string{"--url", "rtmp://host/live", "--key", "abc def"}, exitSettings, "space or control character"},
-		{[]string{"--service", "facebook", "--url", "rtmp://live-api-s.facebook.com/rtmp/", "--key", streamKey}, exitSettings, "only accepts rtmps://"},
-		{[]string{"--service", "myspace", "--key", streamKey}, exitSettings, `unknown service "myspace"`},
-		{[]string{"--size", "1280"}, exitSettings, "WIDTHxHEIGHT"},
-		{[]string{"--size", "1281x720"}, exitSettings, "even width and height"},
-		{[]string{"--size", "99999x720"}, exitSettings, "out of range"},
-		{[]string{"--fps", "0"}, exitSettings, "frame rate 0"},
-		{[]string{"--vbitrate", "fast"}, exitSettings, "not a bitrate"},
-		{[]string{"--vbitrate", "10k"}, exitSettings, "video bitrate 10 kb/s"},
-		{[]string{"--abitrate", "9000k"}, exitSettings, "audio bitrate 9000 kb/s"},
-		{[]string{"--keyint", "soon"}, exitSettings, "not a duration"},
-		{[]string{"--record", "out.avi"}, exitSettings, ".flv, .mp4 or .mkv"},
-		{[]string{"--video", "none", "--audio", "none"}, exitSettings, "nothing to stream"},
-		{[]string{"--video", "camera:Nonexistent Cam", "--duration", "1s"}, exitDevice, `no camera matching "Nonexistent Cam"`},
-		{[]string{"--audio", "mic:Nope", "--duration", "1s"}, exitDevice, `no microphone matching "Nope"`},
-		{[]string{"--video", "hologram", "--duration", "1s"}, exitDevice, `unknown source "hologram"`},
-		{[]string{"--encoder", "h264_imaginary", "--duration", "1s"}, exitDevice, "h264_imaginary is not in this FFmpeg build"},
-		{[]string{"--stats", "xml"}, exitUsage, "--stats must be json"},
-		{[]string{"--log-level", "loud"}, exitUsage, "--log-level must be debug"},
-		{[]string{"--frobnicate"}, exitUsage, "flag provided but not defined"},
+		{streamKey, []string{"--url", "http://youtube.com/live2"}, exitSettings, "web address"},
+		{streamKey, []string{"--url", "rtmp://host:70000/live"}, exitSettings, `port "70000"`},
+		{streamKey, []string{"--url", "ftp://host/live"}, exitSettings, `unknown scheme "ftp"`},
+		{"", []string{"--url", "rtmp://host/live"}, exitSettings, "no stream key"},
+		{"abc def", []string{"--url", "rtmp://host/live"}, exitSettings, "space or control character"},
+		{streamKey, []string{"--service", "facebook", "--url", "rtmp://live-api-s.facebook.com/rtmp/"}, exitSettings, "only accepts rtmps://"},
+		{streamKey, []string{"--service", "myspace"}, exitSettings, `unknown service "myspace"`},
+		{"", []string{"--size", "1280"}, exitSettings, "WIDTHxHEIGHT"},
+		{"", []string{"--size", "1281x720"}, exitSettings, "even width and height"},
+		{"", []string{"--size", "99999x720"}, exitSettings, "out of range"},
+		{"", []string{"--fps", "0"}, exitSettings, "frame rate 0"},
+		{"", []string{"--vbitrate", "fast"}, exitSettings, "not a bitrate"},
+		{"", []string{"--vbitrate", "10k"}, exitSettings, "video bitrate 10 kb/s"},
+		{"", []string{"--abitrate", "9000k"}, exitSettings, "audio bitrate 9000 kb/s"},
+		{"", []string{"--keyint", "soon"}, exitSettings, "not a duration"},
+		{"", []string{"--record", "out.avi"}, exitSettings, ".flv, .mp4 or .mkv"},
+		{"", []string{"--video", "none", "--audio", "none"}, exitSettings, "nothing to stream"},
+		{"", []string{"--video", "camera:Nonexistent Cam", "--duration", "1s"}, exitDevice, `no camera matching "Nonexistent Cam"`},
+		{"", []string{"--audio", "mic:Nope", "--duration", "1s"}, exitDevice, `no microphone matching "Nope"`},
+		{"", []string{"--video", "hologram", "--duration", "1s"}, exitDevice, `unknown source "hologram"`},
+		{"", []string{"--encoder", "h264_imaginary", "--duration", "1s"}, exitDevice, "h264_imaginary is not in this FFmpeg build"},
+		{"", []string{"--stats", "xml"}, exitUsage, "--stats must be json"},
+		{"", []string{"--log-level", "loud"}, exitUsage, "--log-level must be debug"},
+		{"", []string{"--frobnicate"}, exitUsage, "flag provided but not defined"},
+		{"", []string{"--key", streamKey}, exitUsage, "set the TALLY_STREAM_KEY environment variable"},
 	} {
+		t.Setenv("TALLY_STREAM_KEY", tc.key)
 		var out, errOut bytes.Buffer
 		code := run(append([]string{"stream"}, tc.args...), &out, &errOut)
 		if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
@@ -288,7 +296,8 @@ func TestSIGINTStopsCleanly(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "show.mkv")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := tallyCommand(ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360", "--record", rec, "--stats", "none")
+	cmd := tallyCommand(ctx, "stream", "--url", ng.URL(), "--size", "640x360", "--record", rec, "--stats", "none")
+	cmd.Env = append(cmd.Env, streamKeyEnv...)
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	if err := cmd.Start(); err != nil {
@@ -324,7 +333,7 @@ func TestStreamFileSourceKeepsDurationAndFrames(t *testing.T) {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
-	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", ng.URL(), "--key", streamKey,
+	_, stderr, code := runTally(t, 60*time.Second, streamKeyEnv, "stream", "--url", ng.URL(),
 		"--video", "file:"+src, "--audio", "file", "--size", "640x360", "--fps", "30", "--stats", "none")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -364,7 +373,7 @@ func TestStreamFileSourceKeepsPictureAndSoundInStep(t *testing.T) {
 	}
 	frames := peers.ProbeFile(t, src).Stream("video").Frames()
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
-	if _, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", ng.URL(), "--key", streamKey,
+	if _, stderr, code := runTally(t, 60*time.Second, streamKeyEnv, "stream", "--url", ng.URL(),
 		"--video", "file:"+src, "--audio", "file", "--size", "640x360", "--keyint", "2s", "--stats", "none"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -55,9 +55,10 @@ type liveTally struct {
 }
 
 // startTally starts `tally args...`; args should include --stats json.
-func startTally(t *testing.T, ctx context.Context, args ...string) *liveTally {
+func startTally(t *testing.T, ctx context.Context, env []string, args ...string) *liveTally {
 	t.Helper()
 	lt := &liveTally{cmd: tallyCommand(ctx, args...), readDone: make(chan struct{})}
+	lt.cmd.Env = append(lt.cmd.Env, env...)
 	lt.cmd.Stderr = &lt.stderr
 	out, err := lt.cmd.StdoutPipe()
 	if err != nil {
@@ -96,7 +97,7 @@ func TestStreamResumesAfterNginxRestarts(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	lt := startTally(t, ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360",
+	lt := startTally(t, ctx, streamKeyEnv, "stream", "--url", ng.URL(), "--size", "640x360",
 		"--vbitrate", "1M", "--duration", "16s", "--stats", "json", "--retry-max", "2s")
 	rec := &lt.rec
 
@@ -161,10 +162,10 @@ func streamThrough(t *testing.T, th *peers.Throttle, extra []string, during func
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	args := append([]string{"stream", "--url", "rtmp://" + th.Addr() + "/live", "--key", streamKey,
+	args := append([]string{"stream", "--url", "rtmp://" + th.Addr() + "/live",
 		"--video", "file:" + noisyFile(t), "--loop", "--audio", "file", "--size", "640x360", "--vbitrate", "2M",
 		"--abitrate", "128k", "--preset", "ultrafast", "--stats", "json", "--retry-max", "2s", "--log-level", "info"}, extra...)
-	lt := startTally(t, ctx, args...)
+	lt := startTally(t, ctx, streamKeyEnv, args...)
 	during(&lt.rec)
 	if code := lt.wait(t); code != 0 {
 		t.Fatalf("exit %d\n%s", code, lt.stderr.String())

@@ -58,7 +58,7 @@ func TestStreamStopsWhenNginxHangsUpOnTheKey(t *testing.T) {
 	cb, calls := publishCallback(t, 0)
 	ng := peers.StartNginx(t, peers.NginxOptions{OnPublish: cb})
 	start := time.Now()
-	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", ng.URL(), "--key", streamKey,
+	_, stderr, code := runTally(t, 60*time.Second, streamKeyEnv, "stream", "--url", ng.URL(),
 		"--size", "640x360", "--duration", "30s", "--stats", "none")
 	checkRefusal(t, stderr, code, time.Since(start))
 	if n := calls.Load(); n != 1 {
@@ -105,8 +105,8 @@ func TestStreamStopsWhenTheServerHangsUpAfterPublish(t *testing.T) {
 			go func() { _ = srv.Serve(ln) }()
 			t.Cleanup(func() { _ = srv.Close() })
 			start := time.Now()
-			_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--url", "rtmp://"+ln.Addr().String()+"/live",
-				"--key", streamKey, "--size", "640x360", "--duration", "30s", "--stats", "none")
+			_, stderr, code := runTally(t, 60*time.Second, streamKeyEnv, "stream", "--url", "rtmp://"+ln.Addr().String()+"/live",
+				"--size", "640x360", "--duration", "30s", "--stats", "none")
 			checkRefusal(t, stderr, code, time.Since(start))
 			if n := publishes.Load(); n != 1 {
 				t.Errorf("%d publishes, want 1 (no retry)", n)
@@ -127,7 +127,7 @@ func TestStreamStopsAfterRepeatedHangUpsFollowingAHealthyStream(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{OnPublish: cb})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	lt := startTally(t, ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360",
+	lt := startTally(t, ctx, streamKeyEnv, "stream", "--url", ng.URL(), "--size", "640x360",
 		"--vbitrate", "1M", "--duration", "100s", "--stats", "json", "--retries", "0", "--retry-max", "4s")
 	// Established (two keyframe intervals), then the server goes away and
 	// comes back refusing.

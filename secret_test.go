@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tallystudio/tally/app"
 	"github.com/tallystudio/tally/internal/peers"
 	"github.com/tallystudio/tally/rtmpclient"
 )
@@ -19,7 +20,8 @@ import (
 // The stream key never appears in anything Tally prints, whatever goes wrong:
 // a server that quotes the key back in its refusal, a certificate that does
 // not verify, an unreachable server, a key inside the URL, JSON stats, a
-// recording. runTally fails the test if stdout or stderr holds the key.
+// recording. The key is given as tally takes it, in TALLY_STREAM_KEY (or in
+// the URL). runTally fails the test if stdout or stderr holds the key.
 func TestStreamKeyNeverLeaks(t *testing.T) {
 	// A server that refuses and repeats the key in its description.
 	srv := &rtmpclient.Server{OnPublish: func(req rtmpclient.PublishRequest) (rtmpclient.StreamSink, error) {
@@ -37,16 +39,17 @@ func TestStreamKeyNeverLeaks(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
+		key  string // in TALLY_STREAM_KEY
 		args []string
 		want string // in stderr: proof the failure was reported
 	}{
-		{"refused, key quoted back", []string{"--url", "rtmp://" + ln.Addr().String() + "/live", "--key", streamKey}, "not valid"},
-		{"certificate", []string{"--url", ng.TLSURL(), "--key", streamKey}, "certificate"},
-		{"unreachable, recording", []string{"--url", "rtmp://127.0.0.1:1/live", "--key", streamKey, "--record", rec}, "refused"},
-		{"key in the URL, JSON stats", []string{"--url", ng.URL() + "/" + streamKey, "--stats", "json"}, ""},
-		{"bad key", []string{"--url", ng.URL(), "--key", streamKey + " x"}, "space"},
+		{"refused, key quoted back", streamKey, []string{"--url", "rtmp://" + ln.Addr().String() + "/live"}, "not valid"},
+		{"certificate", streamKey, []string{"--url", ng.TLSURL()}, "certificate"},
+		{"unreachable, recording", streamKey, []string{"--url", "rtmp://127.0.0.1:1/live", "--record", rec}, "refused"},
+		{"key in the URL, JSON stats", "", []string{"--url", ng.URL() + "/" + streamKey, "--stats", "json"}, ""},
+		{"bad key", streamKey + " x", []string{"--url", ng.URL()}, "space"},
 	} {
-		stdout, stderr, _ := runTally(t, 60*time.Second, nil,
+		stdout, stderr, _ := runTally(t, 60*time.Second, []string{"TALLY_STREAM_KEY=" + tc.key},
 			append([]string{"stream", "--size", "320x180", "--duration", "2s"}, tc.args...)...)
 		if !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: stderr lacks %q:\n%s", tc.name, tc.want, stderr)
@@ -60,6 +63,67 @@ func TestStreamKeyNeverLeaks(t *testing.T) {
 	// be there: without it there is nothing to have checked.
 	if err := checkRecordingHides(rec, "7700112233"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A key on the command line is in every process list, so tally refuses
+// --key, whatever its spelling, even with TALLY_STREAM_KEY set: a usage error
+// that says to use TALLY_STREAM_KEY, and the key is not repeated (runTally
+// fails the test if stdout or stderr holds it). Nothing is streamed.
+func TestStreamRefusesAKeyOnTheCommandLine(t *testing.T) {
+	for _, args := range [][]string{
+		{"--key", streamKey},
+		{"--key=" + streamKey},
+		{"-key", streamKey},
+		{"--size", "320x180", "-key=" + streamKey, "--duration", "1s"},
+	} {
+		stdout, stderr, code := runTally(t, 60*time.Second, streamKeyEnv, append([]string{"stream"}, args...)...)
+		if code != exitUsage || !strings.Contains(stderr, "TALLY_STREAM_KEY") {
+			t.Errorf("%d args: exit %d, want %d with a word on TALLY_STREAM_KEY:\n%s", len(args), code, exitUsage, stderr)
+		}
+		if stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%d args: more than the one line of refusal:\n%s%s", len(args), stdout, stderr)
+		}
+	}
+}
+
+// --key-entry NAME takes the key from the system keyring (here gnome-keyring
+// on a private bus), from the entry NAME under app.KeyringService; the server
+// is asked for it. An entry that is not there is an invalid setting.
+func TestStreamTakesTheKeyFromTheKeyring(t *testing.T) {
+	peers.StartKeyring(t)
+	if err := (app.SystemKeyring{}).Set("tally-test-show", streamKey); err != nil {
+		t.Fatal(err)
+	}
+	asked := make(chan string, 8)
+	srv := &rtmpclient.Server{OnPublish: func(req rtmpclient.PublishRequest) (rtmpclient.StreamSink, error) {
+		asked <- req.Name.Reveal()
+		return nil, errors.New("refused by the test")
+	}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	url := "rtmp://" + ln.Addr().String() + "/live"
+	_, stderr, code := runTally(t, 60*time.Second, nil, "stream", "--key-entry", "tally-test-show", "--url", url,
+		"--size", "320x180", "--duration", "2s", "--stats", "none")
+	if code != exitRemote || !strings.Contains(stderr, "refused by the test") {
+		t.Errorf("exit %d, want %d with the server's refusal:\n%s", code, exitRemote, stderr)
+	}
+	select {
+	case got := <-asked:
+		if got != streamKey {
+			t.Errorf("the server was asked for a key of %d bytes, not the keyring's", len(got))
+		}
+	default:
+		t.Error("the server was never asked to publish")
+	}
+
+	_, stderr, code = runTally(t, 60*time.Second, nil, "stream", "--key-entry", "tally-test-none", "--url", url, "--duration", "1s")
+	if code != exitSettings || !strings.Contains(stderr, `no entry "tally-test-none"`) {
+		t.Errorf("a missing entry: exit %d, want %d:\n%s", code, exitSettings, stderr)
 	}
 }
 

@@ -38,7 +38,7 @@ func TestSoakAVSyncHolds(t *testing.T) {
 	d := soakDuration(t)
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 	// Small frames keep the soak cheap; sync depends on timestamps, not size.
-	_, stderr, code := runTally(t, d+2*time.Minute, nil, "stream", "--url", ng.URL(), "--key", streamKey,
+	_, stderr, code := runTally(t, d+2*time.Minute, streamKeyEnv, "stream", "--url", ng.URL(),
 		"--size", "320x180", "--fps", "30", "--vbitrate", "400k", "--preset", "ultrafast",
 		"--duration", d.String(), "--stats", "none")
 	if code != 0 {
@@ -245,7 +245,7 @@ func TestSoakMemoryAndFramesFlat(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), d+2*time.Minute)
 	defer cancel()
-	lt := startTally(t, ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "1280x720",
+	lt := startTally(t, ctx, streamKeyEnv, "stream", "--url", ng.URL(), "--size", "1280x720",
 		"--tune", "zerolatency", "--duration", d.String(), "--stats", "json")
 	if code := lt.wait(t); code != 0 {
 		t.Fatalf("exit %d\n%s", code, lt.stderr.String())
@@ -331,7 +331,7 @@ func TestSoakNginxRestartCycles(t *testing.T) {
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 	ctx, cancel := context.WithTimeout(context.Background(), d+5*time.Minute)
 	defer cancel()
-	lt := startTally(t, ctx, "stream", "--url", ng.URL(), "--key", streamKey, "--size", "640x360",
+	lt := startTally(t, ctx, streamKeyEnv, "stream", "--url", ng.URL(), "--size", "640x360",
 		"--stats", "json", "--retry-max", "2s")
 	rec := &lt.rec
 	var warm app.Stats

@@ -20,15 +20,17 @@ type KeyStore interface {
 // no Secret Service on the session bus).
 var ErrNoKeyring = errors.New("no system keyring")
 
-// keyringService is the name entries carry in the system keyring.
-const keyringService = "Tally stream keys"
+// KeyringService is the name entries carry in the system keyring (the
+// service; an entry's name is its user or account). `tally stream --key-entry
+// NAME` reads the entry NAME under it.
+const KeyringService = "Tally stream keys"
 
 // SystemKeyring is the operating system's keyring: Secret Service on Linux,
 // Keychain on macOS, Credential Manager on Windows.
 type SystemKeyring struct{}
 
 func (SystemKeyring) Get(id string) (string, error) {
-	k, err := keyring.Get(keyringService, id)
+	k, err := keyring.Get(KeyringService, id)
 	if errors.Is(err, keyring.ErrNotFound) {
 		return "", nil
 	}
@@ -39,14 +41,14 @@ func (SystemKeyring) Get(id string) (string, error) {
 }
 
 func (SystemKeyring) Set(id, key string) error {
-	if err := keyring.Set(keyringService, id, key); err != nil {
+	if err := keyring.Set(KeyringService, id, key); err != nil {
 		return fmt.Errorf("%w: %v", ErrNoKeyring, err)
 	}
 	return nil
 }
 
 func (SystemKeyring) Delete(id string) error {
-	err := keyring.Delete(keyringService, id)
+	err := keyring.Delete(KeyringService, id)
 	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		return fmt.Errorf("%w: %v", ErrNoKeyring, err)
 	}
