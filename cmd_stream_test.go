@@ -240,6 +240,7 @@ func TestStreamBadInputsGiveClearErrors(t *testing.T) {
 		{"", []string{"--vbitrate", "fast"}, exitSettings, "not a bitrate"},
 		{"", []string{"--vbitrate", "10k"}, exitSettings, "video bitrate 10 kb/s"},
 		{"", []string{"--abitrate", "9000k"}, exitSettings, "audio bitrate 9000 kb/s"},
+		{"", []string{"--samplerate", "22050"}, exitSettings, "use 44100 or 48000"},
 		{"", []string{"--keyint", "soon"}, exitSettings, "not a duration"},
 		{"", []string{"--record", "out.avi"}, exitSettings, ".flv, .mp4 or .mkv"},
 		{"", []string{"--video", "none", "--audio", "none"}, exitSettings, "nothing to stream"},
