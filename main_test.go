@@ -376,47 +376,35 @@ func previewPicture(img image.Image) (image.Rectangle, bool) {
 	return image.Rect(left, top, left+h*1280/720, bottom), true
 }
 
-// layerBoxPixels counts the pixels of the layer-box colour (ui/theme.go's
-// colorLayerBox) in a region.
-func layerBoxPixels(img image.Image, r image.Rectangle) int {
+// countPixels counts the pixels in a region whose 8-bit red, green and blue
+// match a colour test.
+func countPixels(img image.Image, r image.Rectangle, match func(r, g, b uint32) bool) int {
 	n := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			cr, cg, cb, _ := img.At(x, y).RGBA()
-			if cr>>8 > 0xf0 && cg>>8 > 0x98 && cg>>8 < 0xb8 && cb>>8 < 0x30 {
+			if match(cr>>8, cg>>8, cb>>8) {
 				n++
 			}
 		}
 	}
 	return n
+}
+
+// layerBoxPixels counts the pixels of the layer-box colour (ui/theme.go's
+// colorLayerBox) in a region.
+func layerBoxPixels(img image.Image, r image.Rectangle) int {
+	return countPixels(img, r, func(r, g, b uint32) bool { return r > 0xf0 && g > 0x98 && g < 0xb8 && b < 0x30 })
 }
 
 // bluePixels counts the pixels of the test pattern's blue bar in a region.
 func bluePixels(img image.Image, r image.Rectangle) int {
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			cr, cg, cb, _ := img.At(x, y).RGBA()
-			if cb>>8 > 0xa0 && cr>>8 < 0x40 && cg>>8 < 0x40 {
-				n++
-			}
-		}
-	}
-	return n
+	return countPixels(img, r, func(r, g, b uint32) bool { return b > 0xa0 && r < 0x40 && g < 0x40 })
 }
 
 // hasRedText tells whether a region holds the danger colour's text.
 func hasRedText(img image.Image, r image.Rectangle) bool {
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			cr, cg, cb, _ := img.At(x, y).RGBA()
-			if cr>>8 > 200 && cg>>8 < 110 && cb>>8 < 110 {
-				n++
-			}
-		}
-	}
-	return n > 20
+	return countPixels(img, r, func(r, g, b uint32) bool { return r > 200 && g < 110 && b < 110 }) > 20
 }
 
 func TestCommandsStartQuietlyUnderCUTF8(t *testing.T) {

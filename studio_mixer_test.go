@@ -127,29 +127,10 @@ func xdotoolKey(ctx context.Context, x *peers.Xvfb, win, action, key string) err
 // successPixels counts the pixels of Fyne's dark success colour, in which
 // a strip says that its push-to-talk microphone is open.
 func successPixels(img image.Image) int {
-	n := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			cr, cg, cb, _ := img.At(x, y).RGBA()
-			if cr>>8 < 0x70 && cg>>8 > 0xe0 && cb>>8 < 0x70 {
-				n++
-			}
-		}
-	}
-	return n
+	return countPixels(img, img.Bounds(), func(r, g, b uint32) bool { return r < 0x70 && g > 0xe0 && b < 0x70 })
 }
 
 // meterPixels counts the pixels of the meters' RMS bar colour in a region.
 func meterPixels(img image.Image, r image.Rectangle) int {
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			cr, cg, cb, _ := img.At(x, y).RGBA()
-			if cr>>8 < 0x60 && cg>>8 > 0xb0 && cb>>8 > 0x40 && cb>>8 < 0x90 {
-				n++
-			}
-		}
-	}
-	return n
+	return countPixels(img, r, func(r, g, b uint32) bool { return r < 0x60 && g > 0xb0 && b > 0x40 && b < 0x90 })
 }

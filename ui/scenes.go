@@ -480,11 +480,7 @@ func (p *scenesPanel) setVisible(o fyne.CanvasObject, on bool) {
 	if o.Visible() == on {
 		return
 	}
-	if on {
-		o.Show()
-	} else {
-		o.Hide()
-	}
+	setShown(o, on)
 	if p.content != nil {
 		p.content.Refresh()
 	}
