@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,19 +107,14 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 		fmt.Fprintln(fs.Output(), "from the command line, which every process list shows.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	// What the flag package prints is held until it is known not to be about
-	// --key, which is refused with a message of its own. The flag package
-	// names an unknown flag, never its value, so a key given there is not echoed.
-	var parseOut bytes.Buffer
-	fs.SetOutput(&parseOut)
-	err := fs.Parse(args)
-	fs.SetOutput(stderr)
-	if err != nil && err.Error() == "flag provided but not defined: -key" {
+	// --key is refused before parsing, with a message of its own and without
+	// its value: the flag package would only call it unknown.
+	if keyOnCommandLine(args) {
 		return streamJob{}, badFlag(exitUsage, "--key is not accepted: a key on the command line shows in every process list; "+
 			"set the TALLY_STREAM_KEY environment variable instead, or use --key-entry NAME for a key in the system keyring")
 	}
-	_, _ = parseOut.WriteTo(stderr)
-	if err != nil {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
 		return streamJob{}, &cmdError{code: exitUsage}
 	}
 	if fs.NArg() > 0 {
@@ -376,4 +370,19 @@ func parseSeconds(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration (e.g. 2s)", s)
 	}
 	return d, nil
+}
+
+// keyOnCommandLine reports whether args, up to the flags' end ("--"), give
+// a --key flag in any of the flag package's spellings (-key, --key, =value).
+func keyOnCommandLine(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "key" {
+			return true
+		}
+	}
+	return false
 }
