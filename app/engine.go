@@ -125,7 +125,7 @@ func (e *Engine) list(encoders []string) DeviceList {
 
 func usableH264() []string {
 	var out []string
-	for _, enc := range encode.Usable() {
+	for _, enc := range encode.Usable("h264") {
 		if enc.Codec == "h264" {
 			out = append(out, enc.Name)
 		}

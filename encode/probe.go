@@ -2,6 +2,7 @@ package encode
 
 import (
 	"image"
+	"slices"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -34,19 +35,19 @@ func Probe(name string) error {
 	return e.Flush(func(Packet) {})
 }
 
-// Usable lists the encoders for streamable codecs that open and encode here.
-func Usable() []EncoderInfo {
+// Usable lists the encoders for streamable codecs that open and encode here,
+// for the codecs named (all that can stream when none are). Opening one is
+// not free (SVT-AV1 starts a pool of threads and takes seconds), so a caller
+// that streams only H.264 asks for that alone.
+func Usable(codecs ...string) []EncoderInfo {
 	// A failing probe is an expected answer, not something to log.
 	level := astiav.GetLogLevel()
 	astiav.SetLogLevel(astiav.LogLevelQuiet)
 	defer astiav.SetLogLevel(level)
 	var out []EncoderInfo
 	for _, e := range Encoders() {
-		if e.Codec != "h264" && e.Codec != "aac" {
-			// HEVC and AV1 go out over Enhanced RTMP; listed, probed the same way.
-			if e.Codec != "hevc" && e.Codec != "av1" {
-				continue
-			}
+		if len(codecs) > 0 && !slices.Contains(codecs, e.Codec) {
+			continue
 		}
 		if Probe(e.Name) == nil {
 			out = append(out, e)
