@@ -178,18 +178,11 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 	cfg := t.TempDir()
 	scenesFile := filepath.Join(cfg, "tally", "scenes.json")
 	writeScenes(t, scenesFile)
-	prefsDir := filepath.Join(cfg, "fyne", appID)
 	settings := `{"Video":{"Source":"scenes","Width":1280,"Height":720,"FPS":30,"Bitrate":2500000,` +
 		`"KeyframeInterval":2000000000,"Encoder":"libx264","Preset":"veryfast","Profile":"high"},` +
 		`"Audio":{"Source":"tone","SampleRate":48000,"Channels":2,"Bitrate":160000},` +
 		`"Destinations":[{"ID":"dest-xvfb","Service":"custom","URL":"` + ng.URL() + `/xvfbshow"}]}`
-	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings, "studio.tab": "Scenes"})
-	if err := os.MkdirAll(prefsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(prefsDir, "preferences.json"), prefs, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeStudioPrefs(t, cfg, settings, "Scenes")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -493,5 +486,19 @@ func TestStudioWithoutDisplaySaysSoInOneLine(t *testing.T) {
 				t.Errorf("stdout: %s", stdout.String())
 			}
 		})
+	}
+}
+
+// writeStudioPrefs gives a studio started with XDG_CONFIG_HOME=cfg a
+// returning user's settings and the tab it opens on.
+func writeStudioPrefs(t *testing.T, cfg, settings, tab string) {
+	t.Helper()
+	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings, "studio.tab": tab})
+	dir := filepath.Join(cfg, "fyne", appID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "preferences.json"), prefs, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

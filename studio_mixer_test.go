@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -54,14 +53,7 @@ func TestStudioMixerUnderXvfb(t *testing.T) {
 		`"KeyframeInterval":2000000000,"Encoder":"libx264","Preset":"veryfast","Profile":"high"},` +
 		`"Audio":{"Source":"scenes","SampleRate":48000,"Channels":2,"Bitrate":160000},` +
 		`"Destinations":[{"ID":"dest-xvfb","Service":"local"}]}`
-	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings, "studio.tab": "Mixer"})
-	prefsDir := filepath.Join(cfg, "fyne", appID)
-	if err := os.MkdirAll(prefsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(prefsDir, "preferences.json"), prefs, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeStudioPrefs(t, cfg, settings, "Mixer")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
