@@ -45,6 +45,14 @@ type Options struct {
 	MaxMessageSize uint32
 	// Logger receives protocol events at debug level. Default: slog's default.
 	Logger *slog.Logger
+	// VideoFourCCs, when set, makes connect advertise Enhanced RTMP: these
+	// video codecs ("avc1", "hvc1", "av01") in fourCcList and, as codecs Tally
+	// encodes, in videoFourCcInfoMap, with capsEx. Unset, connect is the plain
+	// one every server has always seen.
+	VideoFourCCs []string
+	// Multitrack adds the Multitrack bit to the capsEx advertised with
+	// VideoFourCCs.
+	Multitrack bool
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +92,8 @@ type ClientConn struct {
 	once    sync.Once
 	done    chan struct{} // closed when the read loop ends
 	readErr error         // why it ended; valid after done is closed
+
+	caps ServerCaps // what the connect _result stated; set before Dial returns
 }
 
 // The window Tally asks servers to acknowledge at. Acks tell how much the server
@@ -94,6 +104,10 @@ const clientAckWindow = 2_500_000
 // the handshake, and the connect command. The context bounds the whole dial.
 func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 	opts = opts.withDefaults()
+	adv, err := opts.advertisement()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 
@@ -138,18 +152,20 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("rtmp connect: %w", err)
 	}
-	res, err := c.call(ctx, "connect", amf.Object{
+	res, err := c.call(ctx, "connect", append(amf.Object{
 		{Key: "app", Value: ep.App},
 		{Key: "type", Value: "nonprivate"},
 		{Key: "flashVer", Value: opts.FlashVer},
 		{Key: "swfUrl", Value: ep.TCURL()},
 		{Key: "tcUrl", Value: ep.TCURL()},
-	})
+	}, adv...))
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	c.log.Debug("rtmp connected", "code", res.Info().String("code"))
+	c.caps = serverCapsFrom(res)
+	c.log.Debug("rtmp connected", "code", res.Info().String("code"), "ertmp", c.caps.Stated,
+		"fourcc", c.caps.FourCCList, "capsEx", uint32(c.caps.CapsEx))
 	return c, nil
 }
 

@@ -13,6 +13,9 @@
 //   - transport.go: one connection after the handshake: write deadlines,
 //     acknowledgements, pings, byte counts.
 //   - conn.go: ClientConn, dialling (TCP or TLS) and the connect sequence.
+//   - caps.go: Enhanced RTMP codec negotiation: what connect advertises, the
+//     ServerCaps a server states in its answer, Negotiate, and what the Server
+//     states to clients that advertise.
 //   - url.go: parsing a server URL and stream key; StreamKey masks itself.
 //   - publish.go: the Publisher's connect, send and stop, and its stats.
 //   - queue.go: the queue in front of each connection and its drop policy.

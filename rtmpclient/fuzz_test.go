@@ -5,12 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 )
 
 // Fuzz targets for everything Tally parses from the network. Every golden table
 // in the tests seeds them (chunkGolden, chunkHostile, clientHelloGolden,
-// serverHelloGolden), found inputs live in testdata/fuzz, and `make fuzz` runs
+// serverHelloGolden, serverCapsGolden, videoHeaderCases), found inputs live in testdata/fuzz, and `make fuzz` runs
 // each for a while. The AMF fuzzers are in package amf.
 
 // FuzzChunkReader checks that the chunk reader survives anything, and that every
@@ -115,6 +116,60 @@ func FuzzServerHandshake(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = serverHandshake(readWriter{bytes.NewReader(b), io.Discard})
+	})
+}
+
+// FuzzServerCaps feeds a server's connect _result to what reads its Enhanced
+// RTMP capabilities: whatever the server sends, what Tally keeps is bounded
+// and well-formed, and asking about it never panics.
+func FuzzServerCaps(f *testing.F) {
+	for _, tc := range serverCapsGolden {
+		f.Add(tc.body)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, err := parseCommand(Message{Type: TypeCommandAMF0, Payload: b})
+		if err != nil {
+			return
+		}
+		c := serverCapsFrom(res)
+		if len(c.FourCCList) > maxFourCCs || len(c.VideoFourCCInfo) > maxFourCCs || len(c.AudioFourCCInfo) > maxFourCCs {
+			t.Fatalf("kept %d, %d and %d FourCCs, more than %d", len(c.FourCCList), len(c.VideoFourCCInfo), len(c.AudioFourCCInfo), maxFourCCs)
+		}
+		names := slices.Clone(c.FourCCList)
+		for k := range c.VideoFourCCInfo {
+			names = append(names, k)
+		}
+		for k := range c.AudioFourCCInfo {
+			names = append(names, k)
+		}
+		for _, n := range names {
+			if !validFourCC(n) && n != fourCCWildcard {
+				t.Fatalf("kept %q, which is not a FourCC", n)
+			}
+		}
+		if !c.Stated && (c.FourCCList != nil || c.VideoFourCCInfo != nil || c.AudioFourCCInfo != nil || c.CapsEx != 0) {
+			t.Fatalf("capabilities %+v kept from a server that stated none", c)
+		}
+		for _, n := range append(names, "hvc1", "") {
+			if ok, stated := c.Video(n); ok && !stated {
+				t.Fatalf("Video(%q) takes a codec nobody listed", n)
+			}
+		}
+		_ = c.Multitrack()
+	})
+}
+
+// FuzzVideoHeader feeds video tag bodies to the server's sequence-header
+// finder: it never panics, and a header always belongs to some track.
+func FuzzVideoHeader(f *testing.F) {
+	for _, tc := range videoHeaderCases {
+		f.Add(tc.body)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, ok := parseVideoHeader(b)
+		if ok == (h == videoTracks{}) {
+			t.Fatalf("header %v with tracks %v", ok, h)
+		}
 	})
 }
 

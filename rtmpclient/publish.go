@@ -119,6 +119,7 @@ type Publisher struct {
 
 	state        atomic.Int32
 	conn         atomic.Pointer[ClientConn]
+	caps         atomic.Pointer[ServerCaps] // from the latest connection that connected
 	videoSent    atomic.Uint64
 	audioSent    atomic.Uint64
 	droppedVideo atomic.Uint64
@@ -190,6 +191,8 @@ func (p *Publisher) connect(ctx context.Context) (*ClientConn, uint32, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	caps := c.ServerCaps()
+	p.caps.Store(&caps)
 	key := ep.Key.Reveal()
 	fail := func(err error) (*ClientConn, uint32, error) {
 		c.Close()

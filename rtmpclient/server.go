@@ -1,11 +1,14 @@
 package rtmpclient
 
 import (
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +42,11 @@ type Server struct {
 	// HandshakeTimeout bounds the handshake and the wait for each command. Default 10s.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
+	// VideoFourCCs are the video codecs the server states it takes, to a
+	// client whose connect advertises Enhanced RTMP. Nil states what the
+	// server really takes: it relays and records any codec, so avc1, hvc1 and
+	// av01 by name and "*" besides. Tests set fewer to make a client fall back.
+	VideoFourCCs []string
 
 	mu      sync.Mutex
 	ln      []net.Listener
@@ -54,9 +62,24 @@ type liveStream struct {
 	mu      sync.Mutex
 	started bool // OnPublish accepted it: players may join
 	meta    *Message
-	headers [2]*Message // video, audio sequence headers
+	// video holds the newest sequence header of each video track: one per
+	// multitrack track ID, and at defaultTrack the stream's own. A multitrack
+	// message carrying several tracks' headers is kept once, under each of them.
+	video   [defaultTrack + 1]*keptHeader
+	audio   *Message // the audio sequence header
+	arrived uint64   // counts headers kept, to replay them in their order
 	viewer  *serverSession
 }
+
+// keptHeader is a sequence header and when it arrived among the others.
+type keptHeader struct {
+	m   *Message
+	seq uint64
+}
+
+// defaultTrack is where the header of a stream without multitrack tracks is
+// kept, past the 256 track IDs a multitrack message can name.
+const defaultTrack = 256
 
 // ErrDropPublisher, returned (or wrapped) by OnPublish, closes the connection
 // without an answer: what nginx-rtmp does when its on_publish callback refuses,
@@ -233,8 +256,11 @@ func (ss *serverSession) command(c Command, streamID uint32) error {
 		if err := ss.t.setChunkSize(sendChunkSize); err != nil {
 			return err
 		}
-		return ss.reply(0, "_result", c.Transaction,
-			amf.Object{{Key: "fmsVer", Value: "FMS/3,0,1,123"}, {Key: "capabilities", Value: 31.0}},
+		props := amf.Object{{Key: "fmsVer", Value: "FMS/3,0,1,123"}, {Key: "capabilities", Value: 31.0}}
+		if advertisesERTMP(c.Object) {
+			props = append(props, ss.s.statedCaps()...)
+		}
+		return ss.reply(0, "_result", c.Transaction, props,
 			append(status("status", "NetConnection.Connect.Success", "Connection succeeded."),
 				amf.Property{Key: "objectEncoding", Value: 0.0}))
 	case "createStream":
@@ -347,12 +373,20 @@ func (ss *serverSession) relay(m Message) {
 	case m.Type == TypeDataAMF0:
 		mm := m
 		ls.meta = &mm
-	case m.Type == TypeVideo && isVideoHeader(m.Payload):
-		mm := m
-		ls.headers[0] = &mm
+	case m.Type == TypeVideo:
+		if h, ok := parseVideoHeader(m.Payload); ok {
+			mm := m
+			ls.arrived++
+			k := &keptHeader{m: &mm, seq: ls.arrived}
+			for i := range ls.video {
+				if h.has(i) {
+					ls.video[i] = k
+				}
+			}
+		}
 	case m.Type == TypeAudio && len(m.Payload) > 1 && m.Payload[0]>>4 == 10 && m.Payload[1] == 0:
 		mm := m
-		ls.headers[1] = &mm
+		ls.audio = &mm
 	}
 	viewer := ls.viewer
 	ls.mu.Unlock()
@@ -366,14 +400,152 @@ func (ss *serverSession) relay(m Message) {
 	}
 }
 
+// isVideoHeader says whether a video tag body is a sequence header, of any track.
 func isVideoHeader(p []byte) bool {
+	_, ok := parseVideoHeader(p)
+	return ok
+}
+
+// videoTracks is a set of video track IDs: the 256 a multitrack message can
+// name, and defaultTrack.
+type videoTracks [(defaultTrack + 64) / 64]uint64
+
+func (t *videoTracks) add(id int)      { t[id/64] |= 1 << (id % 64) }
+func (t *videoTracks) has(id int) bool { return t[id/64]&(1<<(id%64)) != 0 }
+
+// Enhanced RTMP's ExVideoTagHeader: the packet types and the frame type that
+// matter to finding sequence headers, and the AvMultitrackTypes.
+const (
+	videoPacketSequenceStart = 0
+	videoPacketMetadata      = 4
+	videoPacketMultitrack    = 6
+	videoPacketModEx         = 7
+	videoFrameCommand        = 5
+
+	multitrackOneTrack             = 0
+	multitrackManyTracks           = 1
+	multitrackManyTracksManyCodecs = 2
+)
+
+// parseVideoHeader says whether a video tag body is a sequence header, and
+// whose: the stream's own (defaultTrack) or, for an Enhanced RTMP multitrack
+// message, each track it carries. It reads only the tag headers, which is all
+// the server needs to replay headers to a late player, so it lives here
+// rather than in flv/. A body that is malformed or truncated anywhere is not
+// a header: replaying it would hand a player garbage.
+func parseVideoHeader(p []byte) (videoTracks, bool) {
+	var tracks videoTracks
 	if len(p) < 2 {
-		return false
+		return tracks, false
 	}
-	if p[0]&0x80 != 0 {
-		return p[0]&0x0f == 0 // Enhanced RTMP SequenceStart
+	if p[0]&0x80 == 0 {
+		if p[0]&0x0f == 7 && p[1] == 0 { // legacy AVC, AVCPacketType 0
+			tracks.add(defaultTrack)
+			return tracks, true
+		}
+		return tracks, false
 	}
-	return p[0]&0x0f == 7 && p[1] == 0
+	frame, packet := p[0]>>4&7, p[0]&0x0f
+	p = p[1:]
+	// Each ModEx prefix is a size (UI8+1, or UI16+1 past 255), its data, then
+	// a byte whose low nibble is the packet type that follows. Every round
+	// consumes bytes, so a hostile chain ends with the message.
+	for packet == videoPacketModEx {
+		if len(p) < 1 {
+			return tracks, false
+		}
+		n := int(p[0]) + 1
+		p = p[1:]
+		if n == 256 {
+			if len(p) < 2 {
+				return tracks, false
+			}
+			n = int(binary.BigEndian.Uint16(p)) + 1
+			p = p[2:]
+		}
+		if len(p) < n+1 {
+			return tracks, false
+		}
+		packet = p[n] & 0x0f
+		p = p[n+1:]
+	}
+	if frame == videoFrameCommand && packet != videoPacketMetadata {
+		return tracks, false // a video command: no body at all
+	}
+	if packet != videoPacketMultitrack {
+		if packet == videoPacketSequenceStart && len(p) >= 4 { // the FourCC
+			tracks.add(defaultTrack)
+			return tracks, true
+		}
+		return tracks, false
+	}
+	if len(p) < 1 {
+		return tracks, false
+	}
+	// The multitrack byte: AvMultitrackType, then the packet type of every
+	// track in the message.
+	multi, packet := p[0]>>4, p[0]&0x0f
+	p = p[1:]
+	if packet != videoPacketSequenceStart {
+		return tracks, false
+	}
+	switch multi {
+	case multitrackOneTrack: // FourCC, track ID, the rest is the track's
+		if len(p) < 5 {
+			return tracks, false
+		}
+		tracks.add(int(p[4]))
+		return tracks, true
+	case multitrackManyTracks, multitrackManyTracksManyCodecs:
+		if multi == multitrackManyTracks { // one FourCC for every track
+			if len(p) < 4 {
+				return tracks, false
+			}
+			p = p[4:]
+		}
+		if len(p) == 0 {
+			return tracks, false
+		}
+		for len(p) > 0 {
+			if multi == multitrackManyTracksManyCodecs { // a FourCC per track
+				if len(p) < 4 {
+					return tracks, false
+				}
+				p = p[4:]
+			}
+			if len(p) < 4 { // track ID, UI24 size of the track's data
+				return tracks, false
+			}
+			id, size := int(p[0]), int(p[1])<<16|int(p[2])<<8|int(p[3])
+			p = p[4:]
+			if size > len(p) {
+				return tracks, false
+			}
+			tracks.add(id)
+			p = p[size:]
+		}
+		return tracks, true
+	}
+	return tracks, false // a reserved AvMultitrackType
+}
+
+// firstMessages is what a player joining the stream is sent before the live
+// media: the metadata, each video track's sequence header in the order they
+// arrived (a newer header for a track after an older one, so the newer
+// counts), and the audio header.
+func (ls *liveStream) firstMessages() []*Message {
+	var video []*keptHeader
+	for _, k := range ls.video {
+		if k != nil && !slices.Contains(video, k) {
+			video = append(video, k)
+		}
+	}
+	slices.SortFunc(video, func(a, b *keptHeader) int { return cmp.Compare(a.seq, b.seq) })
+	out := []*Message{ls.meta}
+	for _, k := range video {
+		out = append(out, k.m)
+	}
+	return append(out, ls.audio)
 }
 
 func (ss *serverSession) sendMedia(m Message) error {
@@ -415,7 +587,7 @@ func (ss *serverSession) play(name string, streamID uint32) error {
 	if err := ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Play.Start", "Started playing.")); err != nil {
 		return err
 	}
-	for _, m := range []*Message{ls.meta, ls.headers[0], ls.headers[1]} {
+	for _, m := range ls.firstMessages() {
 		if m != nil {
 			if err := ss.sendMedia(*m); err != nil {
 				return err
