@@ -72,7 +72,8 @@ type ServerCaps struct {
 // fourCcList, or in videoFourCcInfoMap as something the server can decode or
 // forward, or covered by "*" in either. A wildcard flagged only CanEncode
 // does not hide a codec's own flags: the spec's "overrides" is read as
-// widening, never narrowing, what a server takes.
+// widening, never narrowing, what a server takes. H.264 in the legacy FLV
+// tag (no ex-header) needs no listing: every server takes it.
 func (c ServerCaps) Video(fourcc string) (ok, stated bool) {
 	stated = c.FourCCList != nil || c.VideoFourCCInfo != nil
 	if slices.Contains(c.FourCCList, fourcc) || slices.Contains(c.FourCCList, fourCCWildcard) {

@@ -437,6 +437,17 @@ func TestNegotiateWithNginxFindsItSilent(t *testing.T) {
 	}
 }
 
+func TestNegotiateWithFFmpegListenServerFindsItSilent(t *testing.T) {
+	srv := peers.StartFFmpegServer(t, "live", testKey)
+	ep, err := ParseURL(srv.URL("live"), testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps := negotiateQuick(t, ep, advertiseAll); caps.Stated {
+		t.Fatalf("caps %+v: FFmpeg's listen mode states nothing", caps)
+	}
+}
+
 // A server whose _result is stuffed with capabilities of every wrong kind and
 // size: the connection works, and what Tally keeps is bounded.
 func TestHostileServerStuffingConnectResultWithGarbageCaps(t *testing.T) {

@@ -506,20 +506,21 @@ func parseVideoHeader(p []byte) (videoTracks, bool) {
 		if len(p) == 0 {
 			return tracks, false
 		}
+		// A track cut short spoils the message: none of its tracks count.
 		for len(p) > 0 {
 			if multi == multitrackManyTracksManyCodecs { // a FourCC per track
 				if len(p) < 4 {
-					return tracks, false
+					return videoTracks{}, false
 				}
 				p = p[4:]
 			}
 			if len(p) < 4 { // track ID, UI24 size of the track's data
-				return tracks, false
+				return videoTracks{}, false
 			}
 			id, size := int(p[0]), int(p[1])<<16|int(p[2])<<8|int(p[3])
 			p = p[4:]
 			if size > len(p) {
-				return tracks, false
+				return videoTracks{}, false
 			}
 			tracks.add(id)
 			p = p[size:]
