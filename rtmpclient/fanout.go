@@ -6,36 +6,68 @@ import (
 )
 
 // Interleaver puts the packets of separately encoded tracks into decode-timestamp
-// order, which servers and players expect of an FLV stream. A track that falls
-// silent (a stalled microphone) does not hold the other back for more than
-// MaxDelay of media time.
+// order, which servers and players expect of an FLV stream: the audio, and one
+// or more video tracks (an Enhanced RTMP multitrack stream's renditions, each
+// from an encoder of its own). A track that falls silent (a stalled
+// microphone) does not hold the others back for more than MaxDelay of media
+// time.
 type Interleaver struct {
-	// MaxDelay is how far ahead one track may run while waiting for the other.
+	// MaxDelay is how far ahead one track may run while waiting for another.
 	MaxDelay time.Duration
 	out      func(Packet)
+	videos   int // video tracks: slots 0..videos-1; the audio's slot follows
 
 	mu      sync.Mutex
-	pending [2][]Packet // video, audio
-	active  [2]bool
+	pending [][]Packet
+	active  []bool
 	// floor is, per track, a DTS no later packet of that track will be below:
 	// promised by the producer through Advance.
-	floor [2]int64
+	floor []int64
 }
 
 // NewInterleaver emits ordered packets to out. video and audio say which
 // tracks the stream has; with only one, packets pass straight through.
 func NewInterleaver(video, audio bool, out func(Packet)) *Interleaver {
-	return &Interleaver{MaxDelay: 500 * time.Millisecond, out: out, active: [2]bool{video, audio},
-		floor: [2]int64{-1 << 62, -1 << 62}}
+	n := 0
+	if video {
+		n = 1
+	}
+	return NewInterleaverTracks(n, audio, out)
 }
 
-// Advance promises that no later packet of track typ will have a DTS below dts.
-// It lets the other track's packets go without waiting for one of this track's
-// to arrive: an audio encoder knows its next packet's time one frame ahead.
+// NewInterleaverTracks is NewInterleaver for a stream of videos video tracks
+// (Packet.Track tells them apart) and, when audio is set, the sound.
+func NewInterleaverTracks(videos int, audio bool, out func(Packet)) *Interleaver {
+	il := &Interleaver{MaxDelay: 500 * time.Millisecond, out: out, videos: videos,
+		pending: make([][]Packet, videos+1), active: make([]bool, videos+1), floor: make([]int64, videos+1)}
+	for i := range il.active {
+		il.active[i] = i < videos || audio
+		il.floor[i] = -1 << 62
+	}
+	return il
+}
+
+// slot is the track a packet belongs to, -1 for data, which is not held.
+func (il *Interleaver) slot(typ, track uint8) int {
+	switch {
+	case typ == TypeVideo && int(track) < il.videos:
+		return int(track)
+	case typ == TypeVideo:
+		return 0
+	case typ == TypeAudio:
+		return il.videos
+	}
+	return -1
+}
+
+// Advance promises that no later packet of track typ (video track 0, or
+// the audio) will have a DTS below dts. It lets the other tracks' packets go
+// without waiting for one of this track's to arrive: an audio encoder knows
+// its next packet's time one frame ahead.
 func (il *Interleaver) Advance(typ uint8, dts int64) {
 	il.mu.Lock()
 	defer il.mu.Unlock()
-	if slot := typeSlot(typ); slot <= 1 && dts > il.floor[slot] {
+	if slot := il.slot(typ, 0); slot >= 0 && dts > il.floor[slot] {
 		il.floor[slot] = dts
 		il.drain(false)
 	}
@@ -46,13 +78,24 @@ func (il *Interleaver) Advance(typ uint8, dts int64) {
 func (il *Interleaver) Push(pk Packet) {
 	il.mu.Lock()
 	defer il.mu.Unlock()
-	slot := typeSlot(pk.Type)
-	if pk.Header || slot > 1 || !il.active[0] || !il.active[1] {
+	slot := il.slot(pk.Type, pk.Track)
+	if pk.Header || slot < 0 || !il.active[slot] || il.tracks() < 2 {
 		il.out(pk)
 		return
 	}
 	il.pending[slot] = append(il.pending[slot], pk)
 	il.drain(false)
+}
+
+// tracks counts the active tracks.
+func (il *Interleaver) tracks() int {
+	n := 0
+	for _, a := range il.active {
+		if a {
+			n++
+		}
+	}
+	return n
 }
 
 // Flush emits everything still held, in order (at the end of a stream).
@@ -63,31 +106,26 @@ func (il *Interleaver) Flush() {
 }
 
 func (il *Interleaver) drain(all bool) {
-	v, a := &il.pending[0], &il.pending[1]
-	for len(*v) > 0 || len(*a) > 0 {
-		var q *[]Packet
-		switch {
-		case len(*v) > 0 && len(*a) > 0:
-			q = v
-			if (*a)[0].DTS < (*v)[0].DTS {
-				q = a
+	for {
+		best := -1
+		for i, q := range il.pending {
+			if len(q) > 0 && (best < 0 || q[0].DTS < il.pending[best][0].DTS) {
+				best = i
 			}
-		case all:
-			q = v
-			if len(*a) > 0 {
-				q = a
-			}
-		default:
-			// One track is empty: its head may go if the empty track promised
-			// nothing earlier will come; else wait, unless it has run too far ahead.
-			q = v
-			other := 1
-			if len(*a) > 0 {
-				q, other = a, 0
-			}
-			if (*q)[0].DTS > il.floor[other] &&
-				time.Duration((*q)[len(*q)-1].DTS-(*q)[0].DTS)*time.Millisecond < il.MaxDelay {
-				return
+		}
+		if best < 0 {
+			return
+		}
+		q := &il.pending[best]
+		if !all {
+			// Another track is empty: the earliest head may go if that track
+			// promised nothing earlier will come; else wait, unless this
+			// track has run too far ahead.
+			ahead := time.Duration((*q)[len(*q)-1].DTS-(*q)[0].DTS)*time.Millisecond >= il.MaxDelay
+			for i, p := range il.pending {
+				if il.active[i] && len(p) == 0 && (*q)[0].DTS > il.floor[i] && !ahead {
+					return
+				}
 			}
 		}
 		il.out((*q)[0])

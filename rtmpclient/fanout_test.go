@@ -143,3 +143,40 @@ func TestInterleaverAdvanceReleasesWithoutBreakingOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestInterleaverOrdersSeveralVideoTracksAndTheSound(t *testing.T) {
+	var got []Packet
+	il := NewInterleaverTracks(2, true, func(p Packet) { got = append(got, p) })
+	// Track 1's encoder runs three frames behind track 0's, as a slower
+	// codec's lookahead would: its packets arrive late but must not go out
+	// after later ones of track 0.
+	for i := 0; i < 30; i++ {
+		il.Push(Packet{Type: TypeVideo, Track: 0, DTS: int64(i * 33), Payload: []byte{0}})
+		if i >= 3 {
+			il.Push(Packet{Type: TypeVideo, Track: 1, DTS: int64((i - 3) * 33), Payload: []byte{1}})
+		}
+		il.Push(Packet{Type: TypeAudio, DTS: int64(i * 33), Payload: []byte{2}})
+	}
+	il.Push(Packet{Type: TypeVideo, Track: 1, Header: true, Payload: []byte{3}})
+	if last := got[len(got)-1]; !last.Header || last.Track != 1 {
+		t.Errorf("track 1's header was held back: last out %+v", last)
+	}
+	il.Flush()
+	seen := map[uint8]int{}
+	var last int64 = -1
+	for _, p := range got {
+		if p.Header {
+			continue
+		}
+		if p.DTS < last {
+			t.Fatalf("a packet at %d ms went out after one at %d ms", p.DTS, last)
+		}
+		last = p.DTS
+		if p.Type == TypeVideo {
+			seen[p.Track]++
+		}
+	}
+	if seen[0] != 30 || seen[1] != 27 {
+		t.Errorf("sent %d frames of track 0 and %d of track 1; want 30 and 27", seen[0], seen[1])
+	}
+}

@@ -21,6 +21,9 @@ type Packet struct {
 	Keyframe   bool // a video frame that starts a GOP
 	Disposable bool // a video frame nothing else references (H.264 nal_ref_idc 0)
 	Header     bool // a sequence header: always sent, and sent again on reconnect
+	// Track is the video track of an Enhanced RTMP multitrack stream (0 for
+	// any other): each track's header is kept and resent on its own.
+	Track uint8
 }
 
 // PublisherConfig configures one destination.
@@ -109,13 +112,16 @@ type Publisher struct {
 	mu      sync.Mutex
 	q       []Packet // q[head:] are waiting to be sent
 	head    int
-	headers [3]*Packet    // latest video header, audio header, metadata: resent on connect
-	waitKey bool          // video is dropped until the next keyframe
-	lastDTS [3]int64      // per type, to keep timestamps monotonic
-	wake    chan struct{} // the sender has work
-	space   chan struct{} // the sender made room, for WriteWait
-	ended   chan struct{} // closed when Run returns
-	endOnce sync.Once
+	headers [3]*Packet // latest video header, audio header, metadata: resent on connect
+	// trackHeaders are the latest headers of video tracks 1 and up (index
+	// track-1) of a multitrack stream, resent on connect after track 0's.
+	trackHeaders []*Packet
+	waitKey      bool          // video is dropped until the next keyframe
+	lastDTS      [3]int64      // per type, to keep timestamps monotonic
+	wake         chan struct{} // the sender has work
+	space        chan struct{} // the sender made room, for WriteWait
+	ended        chan struct{} // closed when Run returns
+	endOnce      sync.Once
 
 	state        atomic.Int32
 	conn         atomic.Pointer[ClientConn]
@@ -304,7 +310,7 @@ func (p *Publisher) sendPreamble(c *ClientConn, streamID uint32) error {
 	// them twice is harmless, and on a reconnect the queue no longer holds them.
 	p.mu.Lock()
 	hdrs := make([]Packet, 0, 2)
-	for _, h := range p.headers[:2] {
+	for _, h := range append(p.headers[:2:2], p.trackHeaders...) {
 		if h != nil {
 			hdrs = append(hdrs, *h)
 		}

@@ -58,7 +58,14 @@ func (p *Publisher) enqueue(pkt Packet) {
 	slot := typeSlot(pkt.Type)
 	if pkt.Header {
 		h := pkt
-		p.headers[slot] = &h
+		if pkt.Type == TypeVideo && pkt.Track > 0 {
+			for len(p.trackHeaders) < int(pkt.Track) {
+				p.trackHeaders = append(p.trackHeaders, nil)
+			}
+			p.trackHeaders[pkt.Track-1] = &h
+		} else {
+			p.headers[slot] = &h
+		}
 	}
 	// Timestamps must not go backwards within a type: servers reject or stall on it.
 	if pkt.DTS < p.lastDTS[slot] {
