@@ -28,6 +28,10 @@ type Recorder struct {
 	mem    *avmem.Closer // frees pkt, the file's IOContext and fc
 }
 
+// hvc1 is the MP4 sample entry for HEVC with out-of-band parameter sets, as
+// libavformat's MKTAG spells it (first letter lowest).
+const hvc1 = astiav.CodecTag('h' | 'v'<<8 | 'c'<<16 | '1'<<24)
+
 // recorderFormats are the containers a recording can be written as.
 var recorderFormats = []string{".flv", ".mp4", ".mkv"}
 
@@ -53,6 +57,12 @@ func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, erro
 	if v != nil {
 		if r.video, err = r.addStream(v.cc, v.tb); err != nil {
 			return nil, err
+		}
+		if v.codec.ID() == astiav.CodecIDHevc && fc.OutputFormat().Name() == "mp4" {
+			// libavformat tags HEVC hev1 (parameter sets may come in band);
+			// Apple's players take only hvc1, which says they are all in the
+			// sample entry, as the encoder's out-of-band headers are.
+			r.video.CodecParameters().SetCodecTag(hvc1)
 		}
 		r.vtb = v.tb
 	}

@@ -1,5 +1,5 @@
-// Package encode turns raw frames and samples into H.264/AAC packets through libav
-// (github.com/asticode/go-astiav, FFmpeg 8).
+// Package encode turns raw frames and samples into H.264, HEVC or AV1 and AAC
+// packets through libav (github.com/asticode/go-astiav, FFmpeg 8).
 package encode
 
 /*
@@ -20,6 +20,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"unsafe"
 
@@ -30,6 +31,13 @@ func init() {
 	// libav logs statistics and progress at info level to stderr; Tally reports
 	// what matters itself, so only libav's errors get through.
 	astiav.SetLogLevel(astiav.LogLevelError)
+	// SVT-AV1 logs through its own logger, not libav's: a dozen lines of
+	// banner and configuration on stderr each time an encoder opens (Probe
+	// opens one), unless SVT_LOG, read as each encoder opens, says
+	// otherwise. 1 keeps its errors. A user's own SVT_LOG wins.
+	if _, ok := os.LookupEnv("SVT_LOG"); !ok {
+		_ = os.Setenv("SVT_LOG", "1")
+	}
 }
 
 // Library is one libav library as loaded at run time, which may differ from the

@@ -1,10 +1,10 @@
 package encode
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -16,45 +16,73 @@ import (
 
 // VideoConfig describes the video encode.
 type VideoConfig struct {
-	Encoder          string // libav encoder name; default "libx264"
+	// Encoder is libav's encoder name: "libx264" (the default), "libx265",
+	// "libsvtav1", or another H.264, HEVC or AV1 encoder libav has.
+	Encoder          string
 	Width, Height    int
 	FPS              int
 	Bitrate          int           // bits per second, constant
 	KeyframeInterval time.Duration // time between keyframes
-	Preset           string        // x264 preset, default "veryfast"
-	Tune             string        // e.g. "zerolatency", empty for none
-	Profile          string        // "baseline", "main", "high"; default "high"
-	BFrames          int           // 0 for none
-	Threads          int           // 0: libav chooses
+	// Preset is one of x264's names, ultrafast to placebo, default
+	// "veryfast"; libx265 takes the same, libsvtav1 the nearest of its
+	// numbered presets (options.go) or a number from -2 to 13.
+	Preset string
+	// Tune is x264's or x265's tuning, e.g. "zerolatency", empty for none;
+	// SVT-AV1 is always encoded for low delay and ignores it.
+	Tune    string
+	Profile string // H.264 only: "baseline", "main", "high"; default "high"
+	BFrames int    // 0 for none; SVT-AV1's low-delay structure has none
+	Threads int    // 0: libav chooses
 	// Adjustable keeps the bitrate changeable with SetBitrate. x264 cannot
 	// change rate under NAL HRD signalling, so the stream is CBR by its rate
-	// control (maxrate = bufsize = bitrate) without the HRD flags.
+	// control (maxrate = bufsize = bitrate) without the HRD flags. libx265
+	// and libsvtav1 keep their first rate either way (SetBitrate).
 	Adjustable bool
 }
 
 // Packet is one encoded access unit, copied out of libav.
 type Packet struct {
-	Data     []byte        // Annex-B for H.264, raw frames for AAC
+	// Data is Annex-B for H.264 and HEVC, a temporal unit of low-overhead
+	// OBUs (temporal delimiter first) for AV1, raw frames for AAC.
+	Data     []byte
 	PTS, DTS time.Duration // from the start of the stream
 	Keyframe bool
 }
 
-// VideoEncoder encodes YCbCr 4:2:0 frames at a constant frame rate.
+// VideoEncoder encodes YCbCr 4:2:0 frames at a constant frame rate, into
+// H.264, HEVC or AV1 with keyframes exactly every KeyframeInterval (closed
+// GOPs, no scene-cut keyframes) and when asked, at a constant bitrate, with
+// out-of-band headers (Extradata, ConfigRecord) and BT.709 colour tags.
 type VideoEncoder struct {
 	cfg   VideoConfig
+	codec *astiav.Codec
 	cc    *astiav.CodecContext
+	// ccMem frees cc; a restart (see Encode) replaces both.
+	ccMem *avmem.Closer
 	frame *astiav.Frame
 	// ref references a source's own frame (AVFramer) for one encode.
-	ref  *astiav.Frame
-	pkt  *astiav.Packet
-	tb   astiav.Rational
-	conv converter
-	sei  []byte
+	ref *astiav.Frame
+	pkt *astiav.Packet
+	tb  astiav.Rational
+	gop int // frames from one keyframe to the next
+	// quirks are what this encoder needs done its own way (options.go).
+	quirks quirks
+	// sent and ended say whether cc has been sent a frame and the end of
+	// the stream.
+	sent, ended bool
+	conv        converter
+	sei         []byte
 	// wantBitrate is a bitrate asked for by SetBitrate, applied by Encode on
 	// the encoding goroutine; bitrate is the one in force.
 	wantBitrate atomic.Int64
 	bitrate     int64
-	mem         *avmem.Closer // frees cc, frame, ref, pkt and conv's objects
+	// extradata and record (the FLV configuration record, or why there is
+	// none) are read once at open, so that they stay the same, and safe to
+	// read from any goroutine, when a restart replaces cc.
+	extradata []byte
+	record    []byte
+	recordErr error
+	mem       *avmem.Closer // frees cc (through ccMem), frame, ref, pkt and conv's objects
 }
 
 // ErrEncoderUnavailable is returned when the asked-for encoder is not built into
@@ -85,10 +113,11 @@ func NewVideoEncoder(cfg VideoConfig) (*VideoEncoder, error) {
 	if codec == nil {
 		return nil, fmt.Errorf("%w: %s is not in this FFmpeg build", ErrEncoderUnavailable, cfg.Encoder)
 	}
-	e := &VideoEncoder{cfg: cfg, tb: astiav.NewRational(1, cfg.FPS)}
+	e := &VideoEncoder{cfg: cfg, codec: codec, tb: astiav.NewRational(1, cfg.FPS), bitrate: int64(cfg.Bitrate),
+		gop: max(int(cfg.KeyframeInterval.Seconds()*float64(cfg.FPS)+0.5), 1), quirks: quirksOf(cfg.Encoder)}
 	var mem avmem.Closer
 	defer mem.Close() // frees what is allocated when a step fails
-	if err := e.open(codec, &mem); err != nil {
+	if err := e.open(&mem); err != nil {
 		return nil, err
 	}
 	e.mem = mem.Move()
@@ -96,65 +125,10 @@ func NewVideoEncoder(cfg VideoConfig) (*VideoEncoder, error) {
 }
 
 // open allocates and opens the encoder's objects, each registered on mem.
-func (e *VideoEncoder) open(codec *astiav.Codec, mem *avmem.Closer) error {
+func (e *VideoEncoder) open(mem *avmem.Closer) error {
 	cfg := e.cfg
-	e.cc = avmem.Own(mem, astiav.AllocCodecContext(codec))
-	if e.cc == nil {
-		return errors.New("encode: cannot allocate codec context")
-	}
-	e.cc.SetWidth(cfg.Width)
-	e.cc.SetHeight(cfg.Height)
-	e.cc.SetPixelFormat(astiav.PixelFormatYuv420P)
-	e.cc.SetTimeBase(e.tb)
-	e.cc.SetFramerate(astiav.NewRational(cfg.FPS, 1))
-	e.cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
-	// CBR, as ingests ask: bit_rate = maxrate = bufsize.
-	e.bitrate = int64(cfg.Bitrate)
-	e.cc.SetBitRate(int64(cfg.Bitrate))
-	e.cc.SetRateControlMaxRate(int64(cfg.Bitrate))
-	e.cc.SetRateControlMinRate(int64(cfg.Bitrate))
-	e.cc.SetRateControlBufferSize(cfg.Bitrate)
-	gop := max(int(cfg.KeyframeInterval.Seconds()*float64(cfg.FPS)+0.5), 1)
-	e.cc.SetGopSize(gop)
-	e.cc.SetMaxBFrames(cfg.BFrames)
-	if cfg.Threads > 0 {
-		e.cc.SetThreadCount(cfg.Threads)
-	}
-	// Parameter sets out of band, for the FLV sequence header.
-	e.cc.SetFlags(e.cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
-	e.cc.SetColorRange(astiav.ColorRangeMpeg)
-	e.cc.SetColorSpace(astiav.ColorSpaceBt709)
-	e.cc.SetColorPrimaries(astiav.ColorPrimariesBt709)
-	e.cc.SetColorTransferCharacteristic(astiav.ColorTransferCharacteristicBt709)
-
-	opts := astiav.NewDictionary()
-	defer opts.Free()
-	set := func(k, v string) {
-		if v != "" {
-			_ = opts.Set(k, v, 0)
-		}
-	}
-	if cfg.Encoder == "libx264" {
-		set("preset", cfg.Preset)
-		set("tune", cfg.Tune)
-		set("profile", cfg.Profile)
-		// Keyframes exactly every gop frames (no scene-cut keyframes, which ingests
-		// count against the interval), HRD-conformant CBR, and forced keyframes as IDR
-		// so a reconnect can start a clean GOP.
-		params := "keyint=" + strconv.Itoa(gop) + ":min-keyint=" + strconv.Itoa(gop) + ":scenecut=0:force-cfr=1"
-		if !cfg.Adjustable {
-			params += ":nal-hrd=cbr"
-		}
-		set("x264-params", params)
-		set("forced-idr", "1")
-		set("udu_sei", "1") // carry the capture-time SEI (see Encode)
-	} else if codec.ID() == astiav.CodecIDH264 {
-		set("profile", cfg.Profile)
-	}
-	if err := e.cc.Open(codec, opts); err != nil {
-		return fmt.Errorf("%w: %s does not open: %v", ErrEncoderUnavailable, cfg.Encoder, err)
-	}
-
+	// The frame and packet first: closing the codec context may take both
+	// (closeCodec), so they are freed after it.
 	e.frame = avmem.Own(mem, astiav.AllocFrame())
 	e.frame.SetWidth(cfg.Width)
 	e.frame.SetHeight(cfg.Height)
@@ -166,16 +140,119 @@ func (e *VideoEncoder) open(codec *astiav.Codec, mem *avmem.Closer) error {
 	e.pkt = avmem.Own(mem, astiav.AllocPacket())
 	// The converter allocates as sources need it, on a Closer of its own.
 	mem.Add(e.conv.close)
+
+	var err error
+	if e.cc, e.ccMem, err = e.openCodec(); err != nil {
+		return err
+	}
+	mem.Add(e.closeCodec)
+	e.extradata = bytes.Clone(e.cc.ExtraData())
+	e.record, e.recordErr = configRecord(e.cc)
 	return nil
 }
 
-// Extradata is the encoder's parameter sets (Annex-B SPS and PPS for libx264).
-func (e *VideoEncoder) Extradata() []byte { return append([]byte(nil), e.cc.ExtraData()...) }
+// closeCodec frees the codec context in force. SVT-AV1 1.4 hangs for good
+// freeing an encoder that was never sent a frame, or draining one that was
+// sent only the end of the stream, and complains when freed before the end:
+// such an encoder is sent a frame and the end, and what comes out is dropped.
+func (e *VideoEncoder) closeCodec() {
+	if e.quirks.endBeforeFree && !e.ended {
+		if !e.sent {
+			e.frame.SetPts(0)
+			_ = e.send(e.frame)
+		}
+		_ = e.Flush(func(Packet) {})
+	}
+	e.ccMem.Close()
+}
+
+// openCodec opens a codec context as the configuration asks, at the bitrate
+// in force; the Closer returned frees it.
+func (e *VideoEncoder) openCodec() (*astiav.CodecContext, *avmem.Closer, error) {
+	cfg := e.cfg
+	var mem avmem.Closer
+	defer mem.Close() // frees the context when a step fails
+	cc := avmem.Own(&mem, astiav.AllocCodecContext(e.codec))
+	if cc == nil {
+		return nil, nil, errors.New("encode: cannot allocate codec context")
+	}
+	cc.SetWidth(cfg.Width)
+	cc.SetHeight(cfg.Height)
+	cc.SetPixelFormat(astiav.PixelFormatYuv420P)
+	cc.SetTimeBase(e.tb)
+	cc.SetFramerate(astiav.NewRational(cfg.FPS, 1))
+	cc.SetSampleAspectRatio(astiav.NewRational(1, 1))
+	setRate(cc, cfg.Encoder, e.bitrate)
+	cc.SetGopSize(e.gop)
+	cc.SetMaxBFrames(cfg.BFrames)
+	if cfg.Threads > 0 {
+		cc.SetThreadCount(cfg.Threads)
+	}
+	// Parameter sets (the sequence header) out of band, for the FLV sequence
+	// header; closed GOPs, so that every keyframe is a point a reconnect, or
+	// a player switching renditions, can start decoding at.
+	cc.SetFlags(cc.Flags().Add(astiav.CodecContextFlagGlobalHeader).Add(astiav.CodecContextFlagClosedGop))
+	cc.SetColorRange(astiav.ColorRangeMpeg)
+	cc.SetColorSpace(astiav.ColorSpaceBt709)
+	cc.SetColorPrimaries(astiav.ColorPrimariesBt709)
+	cc.SetColorTransferCharacteristic(astiav.ColorTransferCharacteristicBt709)
+
+	opts, err := encoderOptions(cfg, e.codec, e.gop)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer opts.Free()
+	if err := cc.Open(e.codec, opts); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s does not open: %v", ErrEncoderUnavailable, cfg.Encoder, err)
+	}
+	return cc, mem.Move(), nil
+}
+
+// setRate asks cc for a constant rate of bps: bit_rate = maxrate = bufsize
+// (a one-second buffer). SVT-AV1 1.4 refuses a maxrate that is not above the
+// target, and FFmpeg's wrapper reads maxrate = bit_rate as asking for CBR,
+// so libsvtav1 gets no maxrate and is told CBR in its own terms (options.go).
+func setRate(cc *astiav.CodecContext, encoder string, bps int64) {
+	cc.SetBitRate(bps)
+	if encoder != "libsvtav1" {
+		cc.SetRateControlMaxRate(bps)
+		cc.SetRateControlMinRate(bps)
+	}
+	cc.SetRateControlBufferSize(int(bps))
+}
+
+// Codec is the codec the encoder makes: "h264", "hevc" or "av1".
+func (e *VideoEncoder) Codec() string {
+	if c, ok := streamCodecs[e.codec.ID()]; ok {
+		return c
+	}
+	return e.codec.ID().Name()
+}
+
+// ConfigRecord is the codec configuration record an FLV or Enhanced RTMP
+// sequence header carries: the AVCDecoderConfigurationRecord for H.264,
+// HEVCDecoderConfigurationRecord (hvcC) for HEVC, AV1CodecConfigurationRecord
+// (av1C) for AV1, as libavformat's FLV muxer writes them (configrecord.go).
+func (e *VideoEncoder) ConfigRecord() ([]byte, error) {
+	if e.recordErr != nil {
+		return nil, e.recordErr
+	}
+	return bytes.Clone(e.record), nil
+}
+
+// Extradata is the encoder's out-of-band headers: Annex-B parameter sets for
+// H.264 (SPS, PPS) and HEVC (VPS, SPS, PPS), the sequence header OBU for AV1.
+func (e *VideoEncoder) Extradata() []byte { return bytes.Clone(e.extradata) }
 
 // SetBitrate changes the target bitrate (b/s) from the next frame on; it is
-// safe to call from any goroutine. Encoders that cannot change rate mid-stream
-// keep their first one (libx264 can).
-func (e *VideoEncoder) SetBitrate(bps int) { e.wantBitrate.Store(int64(bps)) }
+// safe to call from any goroutine. libx264 changes rate mid-stream; libx265
+// and libsvtav1 cannot (FFmpeg's wrappers read the rate only when they open),
+// so they keep their first rate and Bitrate still reports it.
+func (e *VideoEncoder) SetBitrate(bps int) {
+	if !e.quirks.fixedRate {
+		e.wantBitrate.Store(int64(bps))
+	}
+}
 
 // Bitrate is the target bitrate in force.
 func (e *VideoEncoder) Bitrate() int {
@@ -196,11 +273,16 @@ func (e *VideoEncoder) Config() VideoConfig { return e.cfg }
 func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured time.Time, emit func(Packet)) error {
 	if b := e.wantBitrate.Load(); b > 0 && b != e.bitrate {
 		// libx264 reconfigures its rate control when these change between frames.
-		e.cc.SetBitRate(b)
-		e.cc.SetRateControlMaxRate(b)
-		e.cc.SetRateControlMinRate(b)
-		e.cc.SetRateControlBufferSize(int(b))
+		setRate(e.cc, e.cfg.Encoder, b)
 		e.bitrate = b
+	}
+	if forceKey && e.quirks.restartForKey {
+		if e.sent {
+			if err := e.restart(emit); err != nil {
+				return err
+			}
+		}
+		forceKey = false // a fresh encoder starts with one
 	}
 	frame, err := e.input(img)
 	if err != nil {
@@ -220,7 +302,7 @@ func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured 
 	} else {
 		frame.SetPictureType(astiav.PictureTypeNone)
 	}
-	err = e.cc.SendFrame(frame)
+	err = e.send(frame)
 	if frame == e.ref {
 		// The encoder took its own reference, if it needed one.
 		e.ref.Unref()
@@ -260,12 +342,41 @@ func (e *VideoEncoder) input(img image.Image) (*astiav.Frame, error) {
 	return e.frame, nil
 }
 
+// send sends a frame to the codec context in force.
+func (e *VideoEncoder) send(frame *astiav.Frame) error {
+	e.sent = true
+	return e.cc.SendFrame(frame)
+}
+
 // Flush drains the frames the encoder still holds (B-frames, lookahead).
 func (e *VideoEncoder) Flush(emit func(Packet)) error {
+	if !e.sent && e.quirks.endBeforeFree {
+		return nil // holds nothing, and would wait for good (closeCodec)
+	}
+	e.ended = true
 	if err := e.cc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
 		return fmt.Errorf("flush video: %w", err)
 	}
 	return e.drain(emit)
+}
+
+// restart drains the codec context and replaces it with a fresh one, whose
+// first frame is a keyframe and whose cadence of keyframes starts there (as
+// x264's and x265's does after a forced IDR). The fresh one has the same
+// parameters, so the same headers and configuration record. It costs what
+// opening does: about a quarter of a second for SVT-AV1 at 720p.
+func (e *VideoEncoder) restart(emit func(Packet)) error {
+	if err := e.Flush(emit); err != nil {
+		return err
+	}
+	cc, mem, err := e.openCodec()
+	if err != nil {
+		return fmt.Errorf("encode: restart for a keyframe: %w", err)
+	}
+	old := e.ccMem
+	e.cc, e.ccMem, e.sent, e.ended = cc, mem, false, false
+	old.Close()
+	return nil
 }
 
 func (e *VideoEncoder) drain(emit func(Packet)) error {
