@@ -73,7 +73,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	fs := flag.NewFlagSet("tally stream", flag.ContinueOnError)
 	url := fs.String("url", "", "server URL, rtmp:// or rtmps:// (default: the service's, or the local test ingest)")
 	keyEntry := fs.String("key-entry", "", "take the stream key from this entry of the system keyring (service \""+app.KeyringService+"\") instead of TALLY_STREAM_KEY")
-	service := fs.String("service", "", "youtube, facebook, twitch, custom or local")
+	service := fs.String("service", "", app.ServiceIDs())
 	videoSrc := fs.String("video", def.Video.Source, "testpattern, camera[:NAME], screen[:N], file:PATH or none")
 	audioSrc := fs.String("audio", def.Audio.Source, "tone, mic[:NAME], desktop[:NAME] (what an output plays), file (the video file's sound), file:PATH, scenes (the collection's mix; the default with --scenes when it has sound) or none")
 	scenes := fs.String("scenes", "", "compose the video from this scene collection (docs/SCENES.md); a line \"scene NAME\" on standard input switches scenes")
@@ -100,6 +100,9 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	dynamic := fs.Bool("dynamic-bitrate", false, "lower the video bitrate while the link cannot carry it, and raise it again when it can")
 	retryMax := fs.Duration("retry-max", 60*time.Second, "the longest wait between reconnect attempts")
 	logLevel := fs.String("log-level", "warn", "how much to log on stderr: debug, info (bitrate changes, reconnects), warn or error")
+	output := fs.String("output", "", "the destination's video from an output preset instead of the flags above: "+outputPresetIDs())
+	assumeEnhanced := fs.Bool("assume-enhanced", false, "send HEVC, AV1 or several tracks even when the server's connect answer states no Enhanced RTMP support (FFmpeg's listener, gortmplib)")
+	destinations := fs.String("destinations", "", "stream to every destination in this JSON file, each with its own output (docs/DESTINATIONS.md); replaces --url, --service and --output")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
 		fmt.Fprintln(fs.Output(), "built-in test server and prints its health report at the end. The stream key")
@@ -163,21 +166,6 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 			return streamJob{}, badFlag(exitSettings, "--key-entry: the system keyring has no entry %q under %q", *keyEntry, app.KeyringService)
 		}
 	}
-	dest := app.Destination{Service: *service, URL: *url, Key: app.StreamKey(k), CAFile: *caFile, Insecure: *insecure,
-		DynamicBitrate: *dynamic}
-	switch {
-	case dest.Service == "" && dest.URL == "":
-		dest.Service = "local"
-	case dest.Service == "":
-		dest.Service = "custom"
-	}
-	if svc, ok := app.ServiceByID(dest.Service); ok && dest.URL == "" && dest.Service != "local" {
-		dest.URL = svc.URL
-		if dest.URL == "" {
-			return streamJob{}, badFlag(exitSettings, "--service %s needs --url", dest.Service)
-		}
-	}
-	s.Destinations = []app.Destination{dest}
 	if *scenes != "" {
 		if err := useScenes(&s, fs, *scenes, *sceneName); err != nil {
 			return streamJob{}, err
@@ -185,6 +173,31 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	} else if *sceneName != "" {
 		return streamJob{}, badFlag(exitUsage, "--scene needs --scenes FILE")
 	}
+	if *destinations != "" {
+		if *url != "" || *service != "" || *output != "" || *keyEntry != "" {
+			return streamJob{}, badFlag(exitUsage, "--destinations names every destination; leave out --url, --service, --output and --key-entry")
+		}
+		if s.Destinations, err = loadDestinations(*destinations, s.Video, app.SystemKeyring{}); err != nil {
+			return streamJob{}, badFlag(exitSettings, "--destinations: %v", err)
+		}
+		return streamJob{settings: s, stats: *statsMode, level: level}, nil
+	}
+	dest := app.Destination{Service: *service, URL: *url, Key: app.StreamKey(k), CAFile: *caFile, Insecure: *insecure,
+		DynamicBitrate: *dynamic, AssumeEnhanced: *assumeEnhanced}
+	if *output != "" {
+		p, ok := app.OutputPresetByID(*output)
+		if !ok {
+			return streamJob{}, badFlag(exitSettings, "--output: no preset %q (%s)", *output, outputPresetIDs())
+		}
+		dest.Video = p.Tracks(s.Video)
+		if dest.Service == "" && dest.URL == "" {
+			dest.Service = p.Service
+		}
+	}
+	if err := fillService(&dest); err != nil {
+		return streamJob{}, badFlag(exitSettings, "--service %s needs --url", dest.Service)
+	}
+	s.Destinations = []app.Destination{dest}
 
 	return streamJob{settings: s, stats: *statsMode, level: level}, nil
 }

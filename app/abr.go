@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/tallystudio/tally/encode"
 	"github.com/tallystudio/tally/rtmpclient"
 )
 
@@ -141,19 +140,16 @@ func (st *abrState) step(now time.Time, ps rtmpclient.PublisherStats, lim abrLim
 	return abrHold, rate
 }
 
-// runBitrateController adjusts enc until ctx ends. It returns at once when no
-// destination asked for dynamic bitrate.
-func (s *Session) runBitrateController(ctx context.Context, enc *encode.VideoEncoder) {
-	var dyn []*destination
-	for _, d := range s.dests {
-		if d.cfg.DynamicBitrate {
-			dyn = append(dyn, d)
-		}
-	}
-	if len(dyn) == 0 || enc == nil {
+// runBitrateController adjusts output o's encoder until ctx ends. It
+// returns at once when no destination that takes o alone asked for dynamic
+// bitrate.
+func (s *Session) runBitrateController(ctx context.Context, o *videoOutput) {
+	dyn := s.dynamicDestinations(o)
+	if len(dyn) == 0 {
 		return
 	}
-	lim := abrLimits{top: s.settings.Video.Bitrate}
+	enc, main := o.enc, o == s.mainOutput()
+	lim := abrLimits{top: o.r.Bitrate}
 	lim.floor = min(lim.top, 250_000)
 	if s.settings.Audio.Source != "none" {
 		lim.audio = s.settings.Audio.Bitrate
@@ -186,7 +182,9 @@ func (s *Session) runBitrateController(ctx context.Context, enc *encode.VideoEnc
 			if want != enc.Bitrate() {
 				enc.SetBitrate(want)
 			}
-			s.counter.videoTarget.Store(uint64(want))
+			if main {
+				s.counter.videoTarget.Store(uint64(want))
+			}
 		}
 	}
 }

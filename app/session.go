@@ -32,8 +32,8 @@ type Session struct {
 	start   time.Time
 	clock   atomic.Pointer[time.Time] // start, for other goroutines once it is set
 	dests   []*destination
-	fan     rtmpclient.Fanout
-	il      *rtmpclient.Interleaver
+	outs    []*videoOutput // the program's encodes (video_out.go)
+	streams []*stream      // what the destinations receive
 	local   *ingest.Ingest
 	recMu   sync.Mutex
 	rec     *encode.Recorder
@@ -55,12 +55,18 @@ type Session struct {
 }
 
 type destination struct {
-	cfg    Destination
-	ep     rtmpclient.Endpoint
-	pub    *rtmpclient.Publisher
-	err    error
-	errMu  sync.Mutex
-	failed atomic.Bool
+	cfg  Destination
+	ep   rtmpclient.Endpoint
+	opts rtmpclient.Options
+	// tracks are the renditions it gets, once negotiate has settled them;
+	// fallback says why they differ from what was asked, "" when not.
+	tracks   []Rendition
+	fallback string
+	stream   *stream
+	pub      *rtmpclient.Publisher
+	err      error
+	errMu    sync.Mutex
+	failed   atomic.Bool
 	// failures gets a token when a destination fails, for watchDestinations.
 	failures chan<- struct{}
 }
@@ -76,6 +82,8 @@ type counters struct {
 	// audio chunks dropped because the device ran ahead of real time
 	droppedAudioCapture atomic.Uint64
 	videoTarget         atomic.Uint64 // the encoder's bitrate now, b/s
+	// destinations that fell back to H.264 or to one track (negotiate.go)
+	fallbacks atomic.Uint64
 }
 
 // sourceProvider gives a session its sources. The program is one: the
@@ -168,6 +176,14 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		defer cancel()
 	}
 
+	defer func() {
+		if s.local != nil {
+			_ = s.local.Close()
+		}
+	}()
+	if err := s.openDestinations(ctx); err != nil {
+		return err
+	}
 	enc, closeEncoders, err := s.openEncoders()
 	if err != nil {
 		return err
@@ -177,12 +193,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		pubs.stop()
-		if s.local != nil {
-			_ = s.local.Close()
-		}
-	}()
+	defer pubs.stop()
 	// Sources open last, just before the clock starts: live sources produce from
 	// the moment they open, and audio time is anchored at the first chunk read,
 	// so any set-up in between would shift audio against video.
@@ -198,10 +209,11 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	return s.drain(pubs, s.run(ctx, enc, vsrc, asrc))
 }
 
-// encoders are the session's open encoders; either may be nil when its
+// encoders are the session's open encoders: the video outputs (s.outs,
+// none when the video source is "none") and the audio encoder, nil when its
 // source is "none".
 type encoders struct {
-	video *encode.VideoEncoder
+	video bool
 	audio *encode.AudioEncoder
 }
 
@@ -219,16 +231,14 @@ func (s *Session) openEncoders() (enc encoders, _ func(), err error) {
 			closeAll()
 		}
 	}()
-	v, a := s.settings.Video, s.settings.Audio
-	if v.Source != "none" {
-		enc.video, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: v.Encoder, Width: v.Width, Height: v.Height,
-			FPS: v.FPS, Bitrate: v.Bitrate, KeyframeInterval: v.KeyframeInterval, Preset: v.Preset, Tune: v.Tune,
-			Profile: v.Profile, BFrames: v.BFrames, Adjustable: s.dynamicBitrate()})
-		if err != nil {
-			return encoders{}, nil, err
-		}
-		closers = append(closers, enc.video.Close)
+	a := s.settings.Audio
+	s.planOutputs()
+	closeOutputs, err := s.openOutputs()
+	if err != nil {
+		return encoders{}, nil, err
 	}
+	closers = append(closers, closeOutputs)
+	enc.video = len(s.outs) > 0
 	if a.Source != "none" {
 		if enc.audio, err = encode.NewAudioEncoder(encode.AudioConfig{SampleRate: a.SampleRate, Channels: a.Channels, Bitrate: a.Bitrate}); err != nil {
 			return encoders{}, nil, err
@@ -236,7 +246,13 @@ func (s *Session) openEncoders() (enc encoders, _ func(), err error) {
 		closers = append(closers, enc.audio.Close)
 	}
 	if s.settings.Record != "" {
-		if s.rec, err = encode.NewRecorder(s.settings.Record, enc.video, enc.audio); err != nil {
+		var venc *encode.VideoEncoder
+		for _, o := range s.outs {
+			if o.record {
+				venc = o.enc
+			}
+		}
+		if s.rec, err = encode.NewRecorder(s.settings.Record, venc, enc.audio); err != nil {
 			return encoders{}, nil, err
 		}
 		closers = append(closers, func() { _ = s.closeRecorder() })
@@ -257,17 +273,22 @@ func (p *publishers) stop() {
 	p.wg.Wait()
 }
 
-// startPublishers opens the destinations, queues the sequence headers and
-// starts one Publisher per destination. The Publishers run under their own
-// context, not ctx, so that a stop can flush the encoders into them before
-// they unpublish (see drain).
+// startPublishers makes one Publisher per destination, queues each
+// stream's sequence headers and starts the Publishers. They run under their
+// own context, not ctx, so that a stop can flush the encoders into them
+// before they unpublish (see drain).
 func (s *Session) startPublishers(ctx context.Context, enc encoders) (*publishers, error) {
-	if err := s.openDestinations(enc.video, enc.audio); err != nil {
-		return nil, err
+	for _, st := range s.streams {
+		st.il = rtmpclient.NewInterleaverTracks(len(st.tracks), enc.audio != nil, st.fan.Write)
+		st.meta = s.metadata(st, enc.audio)
 	}
-	s.il = rtmpclient.NewInterleaver(enc.video != nil, enc.audio != nil, s.fan.Write)
-	if err := s.writeHeaders(enc.video, enc.audio); err != nil {
-		return nil, err
+	for _, d := range s.dests {
+		s.newPublisher(d)
+	}
+	for _, st := range s.streams {
+		if err := s.writeHeaders(st, enc.audio); err != nil {
+			return nil, err
+		}
 	}
 	pubCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p := &publishers{cancel: cancel}
@@ -295,7 +316,7 @@ func (s *Session) takeSources(enc encoders) (vsrc *videoTap, asrc capture.AudioR
 		}
 		closeProgram = s.own.close
 	}
-	vsrc, asrc, closeSources, err := s.sources.taps(enc.video != nil, enc.audio != nil)
+	vsrc, asrc, closeSources, err := s.sources.taps(enc.video, enc.audio != nil)
 	if err != nil {
 		closeProgram()
 		return nil, nil, nil, err
@@ -307,7 +328,9 @@ func (s *Session) takeSources(enc encoders) (vsrc *videoTap, asrc capture.AudioR
 // and the session is live.
 func (s *Session) startClock() {
 	v := s.settings.Video
-	s.counter.videoTarget.Store(uint64(v.Bitrate))
+	if o := s.mainOutput(); o != nil {
+		s.counter.videoTarget.Store(uint64(o.r.Bitrate))
+	}
 	s.start = time.Now()
 	if (s.own == nil || v.Source == "scenes") && v.FPS > 0 {
 		// The studio's video source (or the scenes' compositor, which ticks
@@ -342,17 +365,17 @@ func (s *Session) run(ctx context.Context, enc encoders, vsrc *videoTap, asrc ca
 	defer stopCapture()
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
-	if enc.video != nil {
+	if enc.video {
 		wg.Add(1)
-		go func() { defer wg.Done(); errc <- s.videoLoop(captureCtx, vsrc, enc.video) }()
+		go func() { defer wg.Done(); errc <- s.videoLoop(captureCtx, vsrc) }()
 	}
 	if enc.audio != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); errc <- s.audioLoop(captureCtx, asrc, enc.audio) }()
 	}
-	if enc.video != nil {
+	for _, o := range s.outs {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.runBitrateController(captureCtx, enc.video) }()
+		go func() { defer wg.Done(); s.runBitrateController(captureCtx, o) }()
 	}
 	// A destination failing alone does not end the session while something else
 	// (another destination, the recording) still works.
@@ -383,7 +406,10 @@ func (s *Session) run(ctx context.Context, enc encoders, vsrc *videoTap, asrc ca
 // empty a moment, and stops the publishers. It returns loopErr, else the
 // recording's failure, else the destinations'.
 func (s *Session) drain(pubs *publishers, loopErr error) error {
-	s.il.Flush()
+	for _, st := range s.streams {
+		st.il.Flush()
+	}
+	s.endSequences()
 	s.waitQueues(2 * time.Second)
 	pubs.stop()
 	if loopErr != nil {
@@ -409,13 +435,22 @@ func (s *Session) destinationsError() error {
 	return &DestinationsError{Failed: failed, Total: len(s.dests)}
 }
 
-func (s *Session) dynamicBitrate() bool {
-	for _, d := range s.settings.Destinations {
-		if d.DynamicBitrate {
-			return true
+// dynamicBitrate tells whether output o's bitrate follows a destination's
+// link: some destination with dynamic bitrate takes it as its one track.
+func (s *Session) dynamicBitrate(o *videoOutput) bool {
+	return len(s.dynamicDestinations(o)) > 0
+}
+
+// dynamicDestinations are the destinations with dynamic bitrate whose one
+// track is output o.
+func (s *Session) dynamicDestinations(o *videoOutput) []*destination {
+	var out []*destination
+	for _, d := range s.dests {
+		if d.cfg.DynamicBitrate && d.stream != nil && len(d.stream.tracks) == 1 && d.stream.tracks[0] == o {
+			out = append(out, d)
 		}
 	}
-	return false
+	return out
 }
 
 // connected tells whether the stream is out: some destination is publishing,
@@ -452,8 +487,11 @@ func (d *destination) getErr() error {
 	return d.err
 }
 
-func (s *Session) openDestinations(venc *encode.VideoEncoder, aenc *encode.AudioEncoder) error {
-	meta := s.metadata(venc, aenc)
+// openDestinations readies each destination: its endpoint (starting the
+// in-process ingest for the local test), its connection options, and the
+// tracks its server takes (negotiate). The Publishers come later, once the
+// encoders are open (newPublisher).
+func (s *Session) openDestinations(ctx context.Context) error {
 	for _, d := range s.settings.Destinations {
 		url, key := d.URL, d.Key.Reveal()
 		if d.Service == "local" {
@@ -470,21 +508,38 @@ func (s *Session) openDestinations(venc *encode.VideoEncoder, aenc *encode.Audio
 		if err != nil {
 			return err
 		}
-		rc := s.settings.Reconnect
+		dest := &destination{cfg: d, ep: ep, failures: s.failures}
+		tracks := s.settings.tracks(d)
+		bitrate := s.settings.Audio.Bitrate
+		for _, r := range tracks {
+			bitrate += r.Bitrate
+		}
 		// Half a second of the stream in the socket (Linux doubles what is
 		// asked): enough for any link's bandwidth-delay product at these rates,
 		// and small enough that a slow link shows up in Tally's own queue, where
 		// the drop policy and the bitrate control see it, not in the kernel.
-		sndbuf := max(32<<10, (s.settings.Video.Bitrate+s.settings.Audio.Bitrate)/32)
-		pub := rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: ep, Metadata: meta,
-			Options: rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log, SendBuffer: sndbuf},
-			Reconnect: rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait,
-				EstablishedAfter: establishedAfter(s.settings.Video.KeyframeInterval)},
-			OnReconnect: func() { s.forceKey.Store(true) }})
-		s.dests = append(s.dests, &destination{cfg: d, ep: ep, pub: pub, failures: s.failures})
-		s.fan.Add(pub)
+		dest.opts = rtmpclient.Options{CAFile: d.CAFile, InsecureSkipVerify: d.Insecure, Logger: s.log,
+			SendBuffer: max(32<<10, bitrate/32)}
+		if s.settings.Video.Source != "none" {
+			s.negotiate(ctx, dest)
+		}
+		s.dests = append(s.dests, dest)
 	}
 	return nil
+}
+
+// newPublisher makes destination d's Publisher and adds it to its stream.
+func (s *Session) newPublisher(d *destination) {
+	rc := s.settings.Reconnect
+	keyint := s.settings.Video.KeyframeInterval
+	if len(d.tracks) > 0 {
+		keyint = d.tracks[0].KeyframeInterval
+	}
+	d.pub = rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: d.ep, Metadata: d.stream.meta, Options: d.opts,
+		Reconnect: rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait,
+			EstablishedAfter: establishedAfter(keyint)},
+		OnReconnect: func() { s.forceKey.Store(true) }})
+	d.stream.fan.Add(d.pub)
 }
 
 // establishedAfter is how long a connection must stay up to count as taken by
@@ -553,7 +608,7 @@ func (s *Session) closeRecorder() error {
 // newest captured frame goes into each slot; a slot with no new frame repeats
 // the last one, surplus frames are dropped, and slots the encoder is too late
 // for are skipped. All three are counted.
-func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.VideoEncoder) error {
+func (s *Session) videoLoop(ctx context.Context, src *videoTap) error {
 	fps := s.settings.Video.FPS
 	interval := time.Second / time.Duration(fps)
 	var last *sharedFrame
@@ -580,7 +635,7 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.Vide
 		due := s.start.Add(time.Duration(n)*interval + interval/2)
 		opens := due.Add(-interval)
 		if !waitForSlot(ctx, src, timer, due, opens) {
-			return enc.Flush(s.emitVideo)
+			return s.flushOutputs()
 		}
 		// Too late for this slot and the next: skip ahead rather than fall further behind.
 		if behind := time.Since(due); behind > interval {
@@ -599,7 +654,7 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.Vide
 			if !errors.Is(err, io.EOF) {
 				return fmt.Errorf("video capture: %w", err)
 			}
-			if ferr := enc.Flush(s.emitVideo); ferr != nil {
+			if ferr := s.flushOutputs(); ferr != nil {
 				return ferr
 			}
 			return err
@@ -617,7 +672,7 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap, enc *encode.Vide
 		if last != nil {
 			img, captured = last.img, last.captured
 		}
-		if err := enc.Encode(img, n, s.forceKey.Swap(false), captured, s.emitVideo); err != nil {
+		if err := s.encodeFrame(img, n, s.forceKey.Swap(false), captured); err != nil {
 			return err
 		}
 		s.counter.framesEncoded.Add(1)
@@ -715,7 +770,9 @@ func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *e
 			return err
 		}
 		if next > 0 {
-			s.il.Advance(rtmpclient.TypeAudio, next.Milliseconds())
+			for _, st := range s.streams {
+				st.il.Advance(rtmpclient.TypeAudio, next.Milliseconds())
+			}
 		}
 	}
 	return enc.Flush(emit)

@@ -47,6 +47,21 @@ type Destination struct {
 	// DynamicBitrate lowers the video bitrate while this destination's link
 	// cannot carry it, and raises it again when it can.
 	DynamicBitrate bool
+	// Video is the video this destination receives. Empty, it gets the
+	// session's own encode (Settings.Video). One rendition is an output of
+	// its own: its codec, size, frame rate or bitrate. Several are sent as
+	// one Enhanced RTMP multitrack stream, Video[0] as track 0.
+	Video []Rendition
+	// Output names an output preset (OutputPresets) that makes Video for
+	// the canvas when Video is empty: how the studio keeps a choice that
+	// follows the canvas when it changes.
+	Output string
+	// AssumeEnhanced sends HEVC, AV1 or several tracks to a server whose
+	// connect answer states no Enhanced RTMP capabilities, as FFmpeg's
+	// listener, gortmplib and nginx-rtmp all answer. Without it Tally falls
+	// back to H.264 and one track there, unless the platform documents
+	// taking them (Service.Enhanced).
+	AssumeEnhanced bool
 }
 
 // Settings are everything a session needs.
@@ -149,7 +164,14 @@ func (s Settings) Validate() (warnings []string, err error) {
 	for i, d := range s.Destinations {
 		svc, ok := ServiceByID(d.Service)
 		if !ok {
-			return nil, bad("service", "unknown service %q (youtube, facebook, twitch, custom, local)", d.Service)
+			return nil, bad("service", "unknown service %q (%s)", d.Service, ServiceIDs())
+		}
+		if v.Source != "none" {
+			tw, err := s.checkTracks(i, d, svc)
+			if err != nil {
+				return nil, err
+			}
+			warnings = append(warnings, tw...)
 		}
 		if d.Service == "local" {
 			continue
@@ -165,7 +187,7 @@ func (s Settings) Validate() (warnings []string, err error) {
 		if svc.RTMPSOnly && ep.Scheme != "rtmps" {
 			return nil, bad("url", "destination %d: %s only accepts rtmps://", i+1, svc.Name)
 		}
-		warnings = append(warnings, svc.Warnings(v, a)...)
+		warnings = append(warnings, svc.Warnings(VideoSettings{Source: "none"}, a)...)
 		if d.Insecure {
 			warnings = append(warnings, fmt.Sprintf("destination %d: certificate checks are OFF; anyone on the path can read your stream key", i+1))
 		}

@@ -31,6 +31,7 @@ type Stats struct {
 	DroppedCapture  uint64             `json:"dropped_capture"`
 	DroppedAudioCap uint64             `json:"dropped_audio_capture"`
 	Reconnects      uint64             `json:"reconnects"`
+	Fallbacks       uint64             `json:"fallbacks"`              // destinations sent H.264 or one track: their server takes no more
 	Attempt         int                `json:"attempt,omitempty"`      // while reconnecting
 	NextRetryS      float64            `json:"next_retry_s,omitempty"` // while reconnecting: seconds to the next attempt
 	CPUPercent      float64            `json:"cpu_percent"`
@@ -44,7 +45,11 @@ type Stats struct {
 
 // DestinationStats is one destination's part of Stats.
 type DestinationStats struct {
-	Server     string  `json:"server"` // the URL with the key masked
+	Server string `json:"server"` // the URL with the key masked
+	// Output is the video it gets ("HEVC 1280x720 30 fps 3500 kb/s", or
+	// each track's); Fallback why that differs from what was asked.
+	Output     string  `json:"output,omitempty"`
+	Fallback   string  `json:"fallback,omitempty"`
 	State      State   `json:"state"`
 	SentKbps   float64 `json:"sent_kbps"`
 	QueueMs    float64 `json:"queue_ms"`
@@ -127,6 +132,7 @@ func (s *Session) startStats() (stop func()) {
 				VideoKbps:       round1(float64(vb-prev.vbytes) * 8 / 1000 / dt),
 				AudioKbps:       round1(float64(ab-prev.abytes) * 8 / 1000 / dt),
 				SkippedEncoding: s.counter.skippedEncoding.Load(),
+				Fallbacks:       s.counter.fallbacks.Load(),
 				RepeatedCapture: s.counter.repeatedCapture.Load(),
 				DroppedCapture:  s.counter.droppedCapture.Load(),
 				DroppedAudioCap: s.counter.droppedAudioCapture.Load(),
@@ -139,6 +145,8 @@ func (s *Session) startStats() (stop func()) {
 				ps := d.pub.Stats()
 				ds := DestinationStats{
 					Server:     d.ep.String(),
+					Output:     d.output(),
+					Fallback:   d.fallback,
 					State:      publisherState(ps.State),
 					SentKbps:   round1(float64(ps.BytesSent-prev.destBytes[i]) * 8 / 1000 / dt),
 					QueueMs:    float64(ps.QueueDuration.Milliseconds()),
@@ -223,4 +231,12 @@ func rssBytes() uint64 {
 	}
 	pages, _ := strconv.ParseUint(f[1], 10, 64)
 	return pages * uint64(os.Getpagesize())
+}
+
+// output describes the video destination d gets, "" without video.
+func (d *destination) output() string {
+	if d.stream == nil || len(d.stream.tracks) == 0 {
+		return ""
+	}
+	return describeTracks(d.tracks)
 }

@@ -52,3 +52,13 @@ func (p *BGRX) RGBAAt(x, y int) color.RGBA {
 func (p *BGRX) PixOffset(x, y int) int {
 	return (y-p.Rect.Min.Y)*p.Stride + (x-p.Rect.Min.X)*4
 }
+
+// SubImage is the part of the picture inside r, sharing its pixels: how an
+// output of another shape (a vertical crop) takes its part of a screen.
+func (p *BGRX) SubImage(r image.Rectangle) image.Image {
+	r = r.Intersect(p.Rect)
+	if r.Empty() {
+		return &BGRX{}
+	}
+	return &BGRX{Pix: p.Pix[p.PixOffset(r.Min.X, r.Min.Y):], Stride: p.Stride, Rect: r}
+}

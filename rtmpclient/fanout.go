@@ -12,10 +12,15 @@ import (
 // microphone) does not hold the others back for more than MaxDelay of media
 // time.
 type Interleaver struct {
-	// MaxDelay is how far ahead one track may run while waiting for another.
-	MaxDelay time.Duration
-	out      func(Packet)
-	videos   int // video tracks: slots 0..videos-1; the audio's slot follows
+	// MaxDelay is how far ahead one track may run while waiting for the
+	// sound; VideoMaxDelay while waiting for another video track. Video
+	// tracks come from one clock, each encoder only some frames behind (a
+	// lookahead of ten frames at 15 fps is most of a second): one that
+	// released its frames early would send the other's out of order.
+	MaxDelay      time.Duration
+	VideoMaxDelay time.Duration
+	out           func(Packet)
+	videos        int // video tracks: slots 0..videos-1; the audio's slot follows
 
 	mu      sync.Mutex
 	pending [][]Packet
@@ -38,7 +43,7 @@ func NewInterleaver(video, audio bool, out func(Packet)) *Interleaver {
 // NewInterleaverTracks is NewInterleaver for a stream of videos video tracks
 // (Packet.Track tells them apart) and, when audio is set, the sound.
 func NewInterleaverTracks(videos int, audio bool, out func(Packet)) *Interleaver {
-	il := &Interleaver{MaxDelay: 500 * time.Millisecond, out: out, videos: videos,
+	il := &Interleaver{MaxDelay: 500 * time.Millisecond, VideoMaxDelay: 3 * time.Second, out: out, videos: videos,
 		pending: make([][]Packet, videos+1), active: make([]bool, videos+1), floor: make([]int64, videos+1)}
 	for i := range il.active {
 		il.active[i] = i < videos || audio
@@ -121,9 +126,13 @@ func (il *Interleaver) drain(all bool) {
 			// Another track is empty: the earliest head may go if that track
 			// promised nothing earlier will come; else wait, unless this
 			// track has run too far ahead.
-			ahead := time.Duration((*q)[len(*q)-1].DTS-(*q)[0].DTS)*time.Millisecond >= il.MaxDelay
+			spread := time.Duration((*q)[len(*q)-1].DTS-(*q)[0].DTS) * time.Millisecond
 			for i, p := range il.pending {
-				if il.active[i] && len(p) == 0 && (*q)[0].DTS > il.floor[i] && !ahead {
+				limit := il.MaxDelay
+				if i < il.videos {
+					limit = il.VideoMaxDelay
+				}
+				if il.active[i] && len(p) == 0 && (*q)[0].DTS > il.floor[i] && spread < limit {
 					return
 				}
 			}

@@ -29,11 +29,15 @@ type destRow struct {
 	url     *widget.Entry
 	key     *widget.Entry
 	dynamic *widget.Check
-	hint    *widget.Label
-	status  *widget.Label
-	remove  *widget.Button
-	fields  *fyne.Container
-	box     *fyne.Container
+	// output picks the video this destination gets; assume sends HEVC, AV1
+	// or several tracks to a server that does not say it takes them.
+	output *widget.Select
+	assume *widget.Check
+	hint   *widget.Label
+	status *widget.Label
+	remove *widget.Button
+	fields *fyne.Container
+	box    *fyne.Container
 }
 
 func serviceNames() []string {
@@ -51,6 +55,37 @@ func serviceByName(name string) app.Service {
 		}
 	}
 	return app.Service{ID: "custom"}
+}
+
+// sameAsProgram is the output choice for the session's own encode.
+const sameAsProgram = "Same as the Output tab"
+
+func outputNames() []string {
+	out := []string{sameAsProgram}
+	for _, p := range app.OutputPresets() {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// outputID is the preset ID for a name in the output list, "" for the
+// session's own encode.
+func outputID(name string) string {
+	for _, p := range app.OutputPresets() {
+		if p.Name == name {
+			return p.ID
+		}
+	}
+	return ""
+}
+
+func outputName(id string) string {
+	for _, p := range app.OutputPresets() {
+		if p.ID == id {
+			return p.Name
+		}
+	}
+	return sameAsProgram
 }
 
 func newDestinationsPanel(l loaded, keys app.KeyStore, changed func()) *destinationsPanel {
@@ -101,8 +136,13 @@ func (p *destinationsPanel) addRow(id string, d app.Destination) {
 	r.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.removeRow(r) })
 	r.dynamic = widget.NewCheck("Dynamic bitrate: lower the bitrate while this link is congested", func(bool) { p.changed() })
 	r.dynamic.Checked = d.DynamicBitrate
+	r.output = widget.NewSelect(outputNames(), func(string) { p.changed() })
+	r.output.SetSelected(outputName(d.Output))
+	r.assume = widget.NewCheck("The server takes HEVC, AV1 and several tracks without saying so", func(bool) { p.changed() })
+	r.assume.Checked = d.AssumeEnhanced
 	r.fields = container.NewVBox(
-		widget.NewForm(widget.NewFormItem("Server", r.url), widget.NewFormItem("Stream key", r.key)), r.dynamic)
+		widget.NewForm(widget.NewFormItem("Server", r.url), widget.NewFormItem("Stream key", r.key),
+			widget.NewFormItem("Video", r.output)), r.dynamic, r.assume)
 	svc, _ := app.ServiceByID(d.Service)
 	r.service.SetSelected(svc.Name)
 	r.service.OnChanged = func(name string) { p.serviceChanged(r, name) }
@@ -160,6 +200,7 @@ func (p *destinationsPanel) destinations() []app.Destination {
 		d := app.Destination{Service: svc.ID}
 		if svc.ID != "local" {
 			d.URL, d.Key, d.DynamicBitrate = r.url.Text, app.StreamKey(r.key.Text), r.dynamic.Checked
+			d.Output, d.AssumeEnhanced = outputID(r.output.Selected), r.assume.Checked
 		}
 		out = append(out, d)
 	}
@@ -206,6 +247,13 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 			d := st.Stats.Destinations[i]
 			text = fmt.Sprintf("%s · %.0f kb/s · queue %.0f ms · dropped %d · RTT %.0f ms",
 				d.State, d.SentKbps, d.QueueMs, d.Dropped, d.RTTMs)
+			if d.Output != "" {
+				text += "\n" + d.Output
+			}
+			if d.Fallback != "" {
+				text += "\nsent as H.264 or one track: " + d.Fallback
+				imp = widget.WarningImportance
+			}
 			switch {
 			case d.Attempt > 0:
 				text, imp = fmt.Sprintf("reconnecting: attempt %d in %.0f s (%s)", d.Attempt, d.NextRetryS, d.Error), widget.WarningImportance
@@ -224,7 +272,7 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 func (p *destinationsPanel) setLive(live bool) {
 	p.live = live
 	for _, r := range p.rows {
-		for _, in := range []fyne.Disableable{r.service, r.url, r.key, r.dynamic, r.remove} {
+		for _, in := range []fyne.Disableable{r.service, r.url, r.key, r.dynamic, r.output, r.assume, r.remove} {
 			if live {
 				in.Disable()
 			} else {

@@ -26,6 +26,8 @@ type savedDest struct {
 	URL     string
 	CAFile  string `json:",omitempty"`
 	Dynamic bool   `json:",omitempty"`
+	Output  string `json:",omitempty"` // an output preset's ID
+	Assume  bool   `json:",omitempty"` // AssumeEnhanced
 }
 
 type savedSettings struct {
@@ -53,7 +55,8 @@ func loadSettings(p fyne.Preferences) loaded {
 	l.Video, l.Audio, l.Record = s.Video, s.Audio, s.Record
 	l.Destinations = nil
 	for _, d := range s.Destinations {
-		l.Destinations = append(l.Destinations, app.Destination{Service: d.Service, URL: d.URL, CAFile: d.CAFile, DynamicBitrate: d.Dynamic})
+		l.Destinations = append(l.Destinations, app.Destination{Service: d.Service, URL: d.URL, CAFile: d.CAFile,
+			DynamicBitrate: d.Dynamic, Output: d.Output, AssumeEnhanced: d.Assume})
 		l.ids = append(l.ids, d.ID)
 	}
 	if len(l.Destinations) == 0 {
@@ -65,7 +68,8 @@ func loadSettings(p fyne.Preferences) loaded {
 func saveSettings(p fyne.Preferences, st app.Settings, ids []string) {
 	s := savedSettings{Video: st.Video, Audio: st.Audio, Record: st.Record}
 	for i, d := range st.Destinations {
-		s.Destinations = append(s.Destinations, savedDest{ID: ids[i], Service: d.Service, URL: d.URL, CAFile: d.CAFile, Dynamic: d.DynamicBitrate})
+		s.Destinations = append(s.Destinations, savedDest{ID: ids[i], Service: d.Service, URL: d.URL, CAFile: d.CAFile,
+			Dynamic: d.DynamicBitrate, Output: d.Output, Assume: d.AssumeEnhanced})
 	}
 	raw, err := json.Marshal(s)
 	if err == nil {

@@ -111,7 +111,18 @@ func (s *ProbeStream) Frames() int { n, _ := strconv.Atoi(s.ReadFrames); return 
 // ProbeFile runs ffprobe, counting frames by decoding them.
 func ProbeFile(t testing.TB, path string) *Probe {
 	t.Helper()
-	bin := Require(t, "ffprobe")
+	return probeWith(t, Require(t, "ffprobe"), path)
+}
+
+// ProbeFile8 is ProbeFile with FFmpeg 8's own ffprobe, which reads Enhanced
+// RTMP's FLV (HEVC, AV1, several video tracks).
+func ProbeFile8(t testing.TB, path string) *Probe {
+	t.Helper()
+	return probeWith(t, Require8(t, "ffprobe"), path)
+}
+
+func probeWith(t testing.TB, bin, path string) *Probe {
+	t.Helper()
 	out, err := exec.Command(bin, "-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", path).Output()
 	if err != nil {
 		var stderr string
@@ -152,7 +163,20 @@ func PacketTimes(t testing.TB, path, stream string) []float64 {
 // rounding. Timestamp order is checked separately, from ffprobe's packet times.
 func DecodeErrors(t testing.TB, path string) string {
 	t.Helper()
-	cmd := exec.Command(Require(t, "ffmpeg"), "-v", "error", "-i", path, "-f", "null", "-")
+	return decodeErrorsWith(t, Require(t, "ffmpeg"), path)
+}
+
+// DecodeErrors8 is DecodeErrors with FFmpeg 8's own ffmpeg, every stream
+// of the file decoded (-map 0: several video tracks, not just the first).
+func DecodeErrors8(t testing.TB, path string) string {
+	t.Helper()
+	return decodeErrorsWith(t, Require8(t, "ffmpeg"), path, "-map", "0")
+}
+
+func decodeErrorsWith(t testing.TB, bin, path string, opts ...string) string {
+	t.Helper()
+	args := append([]string{"-v", "error", "-i", path}, opts...)
+	cmd := exec.Command(bin, append(args, "-f", "null", "-")...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
@@ -181,11 +205,30 @@ type FFmpegServer struct {
 // StartFFmpegServer starts `ffmpeg -listen 1 -i rtmp://127.0.0.1:PORT/app/key -c copy out.flv`.
 func StartFFmpegServer(t testing.TB, app, key string) *FFmpegServer {
 	t.Helper()
-	s := &FFmpegServer{Port: FreePort(t), Output: filepath.Join(t.TempDir(), "ffmpeg-received.flv"), done: make(chan error, 1)}
+	return startFFmpegServer(t, Require(t, "ffmpeg"), app, key, "flv", false)
+}
+
+// StartFFmpeg8Server is StartFFmpegServer with FFmpeg 8's own ffmpeg, which
+// takes Enhanced RTMP. It keeps every stream it receives (-map 0: each video
+// track of a multitrack stream) in a file of the container ext names (flv, mkv).
+func StartFFmpeg8Server(t testing.TB, app, key, ext string) *FFmpegServer {
+	t.Helper()
+	return startFFmpegServer(t, Require8(t, "ffmpeg"), app, key, ext, true)
+}
+
+func startFFmpegServer(t testing.TB, bin, app, key, ext string, all bool) *FFmpegServer {
+	t.Helper()
+	s := &FFmpegServer{Port: FreePort(t), Output: filepath.Join(t.TempDir(), "ffmpeg-received."+ext), done: make(chan error, 1)}
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/%s/%s", s.Port, app, key)
 	s.log = newTestLog(t, "ffmpeg server")
-	s.cmd = exec.Command(Require(t, "ffmpeg"), "-v", "info", "-y", "-listen", "1", "-timeout", "20", "-i", url,
-		"-c", "copy", "-f", "flv", s.Output)
+	args := []string{"-v", "info", "-y", "-listen", "1", "-timeout", "20", "-i", url, "-c", "copy"}
+	if all {
+		// FFmpeg finds a multitrack stream's later tracks as their packets
+		// arrive: let it look long enough, and keep all of them.
+		args = []string{"-v", "info", "-y", "-listen", "1", "-timeout", "20", "-analyzeduration", "3M",
+			"-i", url, "-map", "0", "-c", "copy"}
+	}
+	s.cmd = exec.Command(bin, append(args, s.Output)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

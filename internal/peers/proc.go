@@ -2,7 +2,9 @@ package peers
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,6 +23,25 @@ func Require(t testing.TB, name string) string {
 	p, err := exec.LookPath(name)
 	if err != nil {
 		t.Fatalf("%s is not installed (scripts/deps installs it): %v", name, err)
+	}
+	return p
+}
+
+// Require8 returns the path of FFmpeg 8's own program (ffmpeg or ffprobe),
+// which scripts/ffmpeg builds into its cache and names in TALLY_FFMPEG_BIN:
+// Debian's 5.1 knows no Enhanced RTMP. Under -short it skips, as Require does.
+func Require8(t testing.TB, name string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs FFmpeg 8's %s: a real-peer test, skipped under -short", name)
+	}
+	dir := os.Getenv("TALLY_FFMPEG_BIN")
+	if dir == "" {
+		t.Fatalf("TALLY_FFMPEG_BIN is not set: run the tests through make, or eval \"$(scripts/ffmpeg --env)\" first")
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("FFmpeg 8's %s is not in the cache (scripts/ffmpeg builds it): %v", name, err)
 	}
 	return p
 }

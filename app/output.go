@@ -1,0 +1,177 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tallystudio/tally/encode"
+)
+
+// Rendition is one video encode of the program that a destination receives.
+// A zero field takes the session's video setting (Settings.Video), so the
+// zero Rendition is the session's own encode.
+type Rendition struct {
+	Encoder          string // a libav encoder: libx264, libx265, libsvtav1, …
+	Width, Height    int    // 0×0: the canvas; another shape takes a centre crop
+	FPS              int    // must divide the canvas's frame rate
+	Bitrate          int    // b/s
+	KeyframeInterval time.Duration
+	Preset           string // the encoder's speed preset (x264's names for all)
+}
+
+// MaxTracks bounds a multitrack destination: Twitch's Enhanced Broadcasting
+// takes up to five renditions, and each is an encode of its own.
+const MaxTracks = 5
+
+// resolve fills a rendition's zero fields from the session's video settings.
+func (s Settings) resolve(r Rendition) Rendition {
+	v := s.Video
+	if r.Encoder == "" {
+		r.Encoder = v.Encoder
+	}
+	if r.Width == 0 && r.Height == 0 {
+		r.Width, r.Height = v.Width, v.Height
+	}
+	if r.FPS == 0 {
+		r.FPS = v.FPS
+	}
+	if r.Bitrate == 0 {
+		r.Bitrate = v.Bitrate
+	}
+	if r.KeyframeInterval == 0 {
+		r.KeyframeInterval = v.KeyframeInterval
+	}
+	if r.Preset == "" {
+		r.Preset = v.Preset
+	}
+	return r
+}
+
+// tracks are the renditions a destination receives, resolved: at least one.
+func (s Settings) tracks(d Destination) []Rendition {
+	video := d.Video
+	if p, ok := OutputPresetByID(d.Output); ok && len(video) == 0 {
+		video = p.Tracks(s.Video)
+	}
+	if len(video) == 0 {
+		return []Rendition{s.resolve(Rendition{})}
+	}
+	out := make([]Rendition, len(video))
+	for i, r := range video {
+		out[i] = s.resolve(r)
+	}
+	return out
+}
+
+// String describes a resolved rendition as the studio and the stats show it.
+func (r Rendition) String() string {
+	return fmt.Sprintf("%s %dx%d %d fps %d kb/s", codecName(r.Encoder), r.Width, r.Height, r.FPS, r.Bitrate/1000)
+}
+
+// describeTracks is a destination's output in one line.
+func describeTracks(tracks []Rendition) string {
+	if len(tracks) == 1 {
+		return tracks[0].String()
+	}
+	parts := make([]string, len(tracks))
+	for i, r := range tracks {
+		parts[i] = fmt.Sprintf("track %d: %s", i, r)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// encoderCodecs maps each encoder in this FFmpeg build to its codec.
+var encoderCodecs = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	for _, e := range encode.Encoders() {
+		m[e.Name] = e.Codec
+	}
+	return m
+})
+
+// codecOf is the codec an encoder makes ("h264", "hevc", "av1"), or "" for
+// an encoder this build lacks.
+func codecOf(encoder string) string { return encoderCodecs()[encoder] }
+
+// codecName is how the window and the stats name an encoder's codec.
+func codecName(encoder string) string {
+	switch codecOf(encoder) {
+	case "h264":
+		return "H.264"
+	case "hevc":
+		return "HEVC"
+	case "av1":
+		return "AV1"
+	}
+	return encoder
+}
+
+// videoEncoders lists the build's video encoders, for an error that names
+// what is there instead.
+func videoEncoders() string {
+	var names []string
+	for name, c := range encoderCodecs() {
+		if c != "aac" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// checkTracks validates destination i's renditions against the canvas and
+// its platform's documented limits. Errors say which destination and track.
+func (s Settings) checkTracks(i int, d Destination, svc Service) (warnings []string, err error) {
+	if _, ok := OutputPresetByID(d.Output); d.Output != "" && !ok {
+		return nil, bad("output", "destination %d: no output preset %q", i+1, d.Output)
+	}
+	if len(d.Video) > MaxTracks {
+		return nil, bad("tracks", "destination %d: %d video tracks; at most %d", i+1, len(d.Video), MaxTracks)
+	}
+	canvas := s.Video
+	tracks := s.tracks(d)
+	for t, r := range tracks {
+		where := fmt.Sprintf("destination %d", i+1)
+		if len(tracks) > 1 {
+			where += fmt.Sprintf(" track %d", t)
+		}
+		codec := codecOf(r.Encoder)
+		// The session's own encoder is checked as it opens, as before
+		// (ErrEncoderUnavailable); one a destination names is checked here.
+		explicit := len(d.Video) > 0 && t < len(d.Video) && d.Video[t].Encoder != "" || d.Output != ""
+		switch {
+		case explicit && (codec == "" || codec == "aac"):
+			return nil, bad("encoder", "%s: video encoder %q is not in this FFmpeg build (it has %s)", where, r.Encoder, videoEncoders())
+		case r.Width < 16 || r.Height < 16:
+			return nil, bad("size", "%s: size %dx%d is below 16x16", where, r.Width, r.Height)
+		case r.Width%2 != 0 || r.Height%2 != 0:
+			return nil, bad("size", "%s: size %dx%d must have even width and height for 4:2:0 video", where, r.Width, r.Height)
+		case r.Width*r.Height > canvas.Width*canvas.Height || max(r.Width, r.Height) > max(canvas.Width, canvas.Height):
+			return nil, bad("size", "%s: %dx%d is larger than the %dx%d canvas; scaling up adds no detail", where, r.Width, r.Height, canvas.Width, canvas.Height)
+		case r.FPS < 1 || r.FPS > canvas.FPS || canvas.FPS%r.FPS != 0:
+			return nil, bad("fps", "%s: %d fps must divide the canvas's %d fps (frames are taken, never made up)", where, r.FPS, canvas.FPS)
+		case r.Bitrate < 100_000 || r.Bitrate > 200_000_000:
+			return nil, bad("vbitrate", "%s: video bitrate %d kb/s is out of range 100..200000 kb/s", where, r.Bitrate/1000)
+		case r.KeyframeInterval < 100*time.Millisecond || r.KeyframeInterval > 20*time.Second:
+			return nil, bad("keyint", "%s: keyframe interval %v is out of range 0.1s..20s", where, r.KeyframeInterval)
+		case t > 0 && r.KeyframeInterval != tracks[0].KeyframeInterval:
+			return nil, bad("keyint", "%s: keyframe interval %v differs from track 0's %v; a multitrack stream's keyframes must line up", where, r.KeyframeInterval, tracks[0].KeyframeInterval)
+		}
+		if lo, hi, ok := svc.bitrateRange(codec, r); ok && (r.Bitrate < lo || r.Bitrate > hi) {
+			return nil, bad("vbitrate", "%s: %s takes %s at %dp%d between %d and %d kb/s; %d kb/s is set", where, svc.Name,
+				codecName(r.Encoder), min(r.Width, r.Height), r.FPS, lo/1000, hi/1000, r.Bitrate/1000)
+		}
+		rv := canvas
+		rv.Width, rv.Height, rv.FPS, rv.Bitrate, rv.KeyframeInterval = r.Width, r.Height, r.FPS, r.Bitrate, r.KeyframeInterval
+		for _, w := range svc.Warnings(rv, AudioSettings{Source: "none"}) {
+			warnings = append(warnings, where+": "+w)
+		}
+	}
+	if d.DynamicBitrate && len(tracks) > 1 {
+		return nil, bad("dynamic", "destination %d: dynamic bitrate works on one track, not %d", i+1, len(tracks))
+	}
+	return warnings, nil
+}

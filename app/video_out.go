@@ -1,0 +1,250 @@
+package app
+
+import (
+	"fmt"
+	"image"
+	"strings"
+	"time"
+
+	"github.com/tallystudio/tally/encode"
+	"github.com/tallystudio/tally/rtmpclient"
+	"github.com/tallystudio/tally/rtmpclient/amf"
+)
+
+// A session encodes the program once per distinct rendition (videoOutput)
+// and sends each destination one stream of one or more of those encodes
+// (stream). Destinations asking for the same tracks share one stream, its
+// interleaver and its packets; an output scaled from the canvas shares one
+// scaler with every other output of its size.
+
+// videoOutput is one encode of the program, shared by every destination
+// track (and the recording) that asks for the same rendition.
+type videoOutput struct {
+	r     Rendition
+	codec string // h264, hevc or av1
+	enc   *encode.VideoEncoder
+	// every: the output takes every every-th canvas frame (canvas FPS / r.FPS).
+	every int64
+	scale *outputScaler // nil at the canvas's size
+	uses  []trackUse    // the streams carrying it, as which track
+	// record: the recording takes this output's packets (the session's own).
+	record bool
+	// pendingKey: a keyframe was asked for on a canvas frame this output
+	// skipped; it goes on the next one it takes.
+	pendingKey bool
+	emit       func(encode.Packet)
+	lastDTS    int64 // of its last packet, ms, for the end of its sequence
+}
+
+// trackUse is one stream's track that an output fills.
+type trackUse struct {
+	st    *stream
+	track int
+}
+
+// stream is what one or more destinations receive: the tracks' packets and
+// the sound, interleaved by time and fanned out to each destination's queue.
+type stream struct {
+	tracks []*videoOutput
+	il     *rtmpclient.Interleaver
+	fan    rtmpclient.Fanout
+	meta   amf.ECMAArray
+}
+
+// outputScaler scales each canvas frame once for every output of one size.
+type outputScaler struct {
+	w, h int
+	sc   *encode.Scaler
+	crop image.Rectangle // the part of the canvas taken, centred: all of it unless the shape differs
+	slot int64           // the canvas frame last scaled
+	img  image.Image
+}
+
+// scaled is frame n of the canvas at the scaler's size.
+func (o *outputScaler) scaled(img image.Image, n int64) (image.Image, error) {
+	if o.img != nil && o.slot == n {
+		return o.img, nil
+	}
+	src := img
+	if o.crop != img.Bounds() {
+		sub, ok := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		})
+		if !ok {
+			return nil, fmt.Errorf("scale for %dx%d: a %T picture cannot be cropped", o.w, o.h, img)
+		}
+		src = sub.SubImage(o.crop.Add(img.Bounds().Min))
+	}
+	out, err := o.sc.Scale(src)
+	if err != nil {
+		return nil, fmt.Errorf("scale for %dx%d: %w", o.w, o.h, err)
+	}
+	o.slot, o.img = n, out
+	return out, nil
+}
+
+// centreCrop is the largest part of a w×h canvas with the shape of ow×oh,
+// centred, on even coordinates for 4:2:0.
+func centreCrop(w, h, ow, oh int) image.Rectangle {
+	cw, ch := w, h
+	if w*oh > ow*h { // the canvas is wider than the output: crop the sides
+		cw = even(h * ow / oh)
+	} else if w*oh < ow*h {
+		ch = even(w * oh / ow)
+	}
+	x, y := even((w-cw)/2), even((h-ch)/2)
+	return image.Rect(x, y, x+cw, y+ch)
+}
+
+// planOutputs decides the session's encodes and streams from the
+// destinations' settled tracks (see negotiate) and the recording.
+func (s *Session) planOutputs() {
+	byRendition := map[Rendition]*videoOutput{}
+	output := func(r Rendition) *videoOutput {
+		if o, ok := byRendition[r]; ok {
+			return o
+		}
+		o := &videoOutput{r: r, codec: codecOf(r.Encoder), every: int64(max(s.settings.Video.FPS/max(r.FPS, 1), 1))}
+		if o.codec == "" {
+			o.codec = "h264" // the session's own encoder, checked as it opens
+		}
+		byRendition[r] = o
+		s.outs = append(s.outs, o)
+		return o
+	}
+	video := s.settings.Video.Source != "none"
+	if video && s.settings.Record != "" {
+		output(s.settings.resolve(Rendition{})).record = true
+	}
+	byTracks := map[string]*stream{}
+	for _, d := range s.dests {
+		var outs []*videoOutput
+		var key strings.Builder
+		if video {
+			for _, r := range d.tracks {
+				o := output(r)
+				outs = append(outs, o)
+				fmt.Fprintf(&key, "%p/", o)
+			}
+		}
+		st, ok := byTracks[key.String()]
+		if !ok {
+			st = &stream{tracks: outs}
+			for t, o := range outs {
+				o.uses = append(o.uses, trackUse{st: st, track: t})
+			}
+			byTracks[key.String()] = st
+			s.streams = append(s.streams, st)
+		}
+		d.stream = st
+	}
+	for _, o := range s.outs {
+		o.emit = func(p encode.Packet) { s.emitVideo(o, p) }
+	}
+}
+
+// openOutputs opens each output's encoder and the scalers, returning what
+// closes them.
+func (s *Session) openOutputs() (closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	v := s.settings.Video
+	scalers := map[[2]int]*outputScaler{}
+	for _, o := range s.outs {
+		r := o.r
+		o.enc, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: r.Encoder, Width: r.Width, Height: r.Height,
+			FPS: r.FPS, Bitrate: r.Bitrate, KeyframeInterval: r.KeyframeInterval, Preset: r.Preset, Tune: v.Tune,
+			Profile: v.Profile, BFrames: v.BFrames, Adjustable: s.dynamicBitrate(o)})
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, o.enc.Close)
+		if r.Width == v.Width && r.Height == v.Height {
+			continue
+		}
+		size := [2]int{r.Width, r.Height}
+		if o.scale = scalers[size]; o.scale == nil {
+			sc, err := encode.NewScaler(r.Width, r.Height)
+			if err != nil {
+				return nil, err
+			}
+			closers = append(closers, sc.Close)
+			o.scale = &outputScaler{w: r.Width, h: r.Height, sc: sc, crop: centreCrop(v.Width, v.Height, r.Width, r.Height)}
+			scalers[size] = o.scale
+		}
+	}
+	return closeAll, nil
+}
+
+// mainOutput is the output the headline stats follow: the session's own
+// encode when something takes it, else the first.
+func (s *Session) mainOutput() *videoOutput {
+	own := s.settings.resolve(Rendition{})
+	for _, o := range s.outs {
+		if o.r == own {
+			return o
+		}
+	}
+	if len(s.outs) > 0 {
+		return s.outs[0]
+	}
+	return nil
+}
+
+// encodeFrame gives canvas frame n to every output that takes it.
+func (s *Session) encodeFrame(img image.Image, n int64, forceKey bool, captured time.Time) error {
+	for _, o := range s.outs {
+		o.pendingKey = o.pendingKey || forceKey
+		if n%o.every != 0 {
+			continue
+		}
+		in := img
+		if o.scale != nil {
+			var err error
+			if in, err = o.scale.scaled(img, n); err != nil {
+				return err
+			}
+		}
+		if err := o.enc.Encode(in, n/o.every, o.pendingKey, captured, o.emit); err != nil {
+			return err
+		}
+		o.pendingKey = false
+	}
+	return nil
+}
+
+// flushOutputs drains every encoder.
+func (s *Session) flushOutputs() error {
+	var first error
+	for _, o := range s.outs {
+		if err := o.enc.Flush(o.emit); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// endSequences ends each enhanced track's sequence after its last frame, as
+// Enhanced RTMP asks of a publisher that stops. It is media, not a header: a
+// Publisher resends headers on reconnect, and this one must not be.
+func (s *Session) endSequences() {
+	for _, st := range s.streams {
+		for t, o := range st.tracks {
+			if t == 0 && o.codec == "h264" {
+				continue // legacy AVC: servers know a stream's end from unpublish
+			}
+			st.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeVideo, Track: uint8(t), DTS: o.lastDTS,
+				Payload: videoTag(o.codec, t, false, tagEnd, 0, nil)})
+		}
+		st.il.Flush()
+	}
+}
