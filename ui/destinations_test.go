@@ -1,0 +1,50 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tallystudio/tally/app"
+	"github.com/tallystudio/tally/ingest"
+)
+
+// A destination can take a video of its own (here YouTube's HEVC preset,
+// sent to Tally's own ingest, which states that it takes HEVC); the row
+// shows that output while live, and the choice is remembered.
+func TestDestinationWithItsOwnOutputShowsItLiveAndIsRemembered(t *testing.T) {
+	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	onUI(func() {
+		test.Tap(s.dests.add)
+		r := s.dests.rows[1]
+		r.service.SetSelected("Custom RTMP server")
+		r.url.SetText(in.URL("live"))
+		r.key.SetText(secret)
+		r.output.SetSelected("YouTube HEVC")
+	})
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "both live, the second in HEVC", func() bool {
+		st := s.dests.rows[1].status.Text
+		return strings.HasPrefix(s.dests.rows[0].status.Text, "live ·") && strings.HasPrefix(st, "live ·") &&
+			strings.Contains(st, "HEVC 640x360 30 fps")
+	})
+	if strings.Contains(s.dests.rows[0].status.Text, "HEVC") {
+		t.Errorf("the first destination, on the Output tab's encode, shows %q", s.dests.rows[0].status.Text)
+	}
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
+	onUI(func() { tapButton(t, s, "Yes") })
+	eventually(t, "idle", func() bool { return s.stateLabel.Text == "Idle" })
+	if reps := in.Reports(); len(reps) != 1 || reps[0].Video == nil || reps[0].Video.Codec != "hevc" || reps[0].Video.Frames < 30 {
+		t.Errorf("the HEVC destination's server saw %+v", reps)
+	}
+	if got := s.current().Destinations[1].Output; got != "youtube-hevc" {
+		t.Errorf("the destination's output is %q; want youtube-hevc", got)
+	}
+}
