@@ -32,6 +32,7 @@ vet: ffmpeg vet-cross
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	@$(WITH_FFMPEG) $(GO) vet ./...
 	@$(WITH_FFMPEG) $(GO) run $(STATICCHECK) ./...
+	@$(WITH_FFMPEG) cd interop && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 # The linter, pinned and run through `go run`, so a fresh machine needs nothing
 # more than the Go module proxy. Its default checks: bugs (SA), simplifications
@@ -53,10 +54,12 @@ vet-cross:
 # a frame, queue bounds, reconnect times) and run encoders of their own; on two
 # cores, packages running side by side starved each other into false failures.
 # The fast tier runs first, under the race detector, over the packages where
-# goroutines meet; then everything, real peers included, without it.
+# goroutines meet; then everything, real peers included, without it; then the
+# interop module (Tally against RTMP peers written elsewhere, in Go).
 RACE_PKGS := . ./app/ ./rtmpclient/... ./ingest/ ./ui/ ./flv/ ./internal/...
 test: build vet test-unit
 	@$(WITH_FFMPEG) $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' ./...
+	@$(WITH_FFMPEG) cd interop && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # The fast tier alone (real-peer tests skip under -short): for your own loop.
 test-unit: ffmpeg
