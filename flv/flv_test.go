@@ -261,14 +261,39 @@ func FuzzParseTags(f *testing.F) {
 	f.Add(unhex("a1 68766331 000028 02"))
 	f.Add(unhex("17 00 000000 01640028ffe1"))
 	f.Add(unhex("af 00 1210"))
+	// Enhanced RTMP v2: HEVC and AV1 frames, multitrack of each layout,
+	// ModEx prefixes, commands and metadata.
+	f.Add(unhex("90 68766331 0101600000009000000000003cf000fcfdf8f8000003"))
+	f.Add(unhex("93 61763031 0a0e000000043cfecc02f81010101040 320500aabbccdd"))
+	f.Add(AppendMultitrackVideoTag(nil, FourCCHEVC, 1, true, PacketCodedFrames, 40, unhex("00000003 2601af")))
+	f.Add(AppendMultitrackVideoTag(nil, FourCCAV1, 2, false, PacketSequenceStart, 0, unhex("81000c00")))
+	f.Add(unhex("96 11 68766331 00 000005 000028 aabb 01 000004 ffffff cc"))
+	f.Add(unhex("a6 23 61763031 00 000002 ddee 68766331 01 000001 ff 61766331 02 000000"))
+	f.Add(unhex("97 02 0f423f 01 68766331 000028 aa"))
+	f.Add(unhex("a7 00 ee 07 ff 0001" + strings.Repeat("00", 2) + " 06 03 61763031 05 32"))
+	f.Add(unhex("d4 68766331 0200"))
+	f.Add(unhex("d0 01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if v, err := ParseVideoTag(b); err == nil && v.Codec == "h264" && !v.Header {
+		v, err := ParseVideoTag(b)
+		if err == nil && v.Codec == "h264" && !v.Header {
 			_ = WalkAVCC(v.Data, 4, func([]byte) {})
+		}
+		tracks, terr := ParseVideoTracks(b)
+		if (err == nil) != (terr == nil && len(tracks) == 1) && !errors.Is(err, ErrManyTracks) {
+			t.Fatalf("ParseVideoTag says %v, ParseVideoTracks %d tracks, %v", err, len(tracks), terr)
+		}
+		if err == nil && !sameVideoTag(v, tracks[0]) {
+			t.Fatalf("ParseVideoTag %+v, ParseVideoTracks %+v", v, tracks[0])
+		}
+		if _, rerr := RoleOf(Tag{Type: TagVideo, Data: b}); (rerr == nil) != (terr == nil) {
+			t.Fatalf("RoleOf says %v, ParseVideoTracks %v", rerr, terr)
 		}
 		if a, err := ParseAudioTag(b); err == nil && a.Header {
 			_, _ = ParseAudioSpecificConfig(a.Data)
 		}
 		AppendAVCC(nil, b)
+		AppendLengthPrefixed(nil, b)
+		_, _ = AppendAV1TemporalUnit(nil, b)
 	})
 }
 
@@ -276,6 +301,14 @@ func FuzzFLVReader(f *testing.F) {
 	var buf bytes.Buffer
 	w, _ := NewWriter(&buf, true, true)
 	_ = w.WriteTag(Tag{TagVideo, 40, []byte{0x17, 1, 0, 0, 0}})
+	w.Flush()
+	f.Add(buf.Bytes())
+	// An Enhanced RTMP v2 file: HEVC on the first track, AV1 on a second.
+	buf.Reset()
+	w, _ = NewWriter(&buf, false, true)
+	_ = w.WriteTag(Tag{TagVideo, 0, AppendEnhancedVideoTag(nil, FourCCHEVC, true, PacketSequenceStart, 0, []byte{1})})
+	_ = w.WriteTag(Tag{TagVideo, 0, AppendMultitrackVideoTag(nil, FourCCAV1, 1, true, PacketSequenceStart, 0, []byte{0x81})})
+	_ = w.WriteTag(Tag{TagVideo, 33, AppendMultitrackVideoTag(nil, FourCCAV1, 1, false, PacketCodedFrames, 0, []byte{0x32, 0})})
 	w.Flush()
 	f.Add(buf.Bytes())
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // FLV video frame types and codec IDs (FLV 10.1 specification, E.4.3.1).
@@ -21,16 +22,30 @@ const (
 	AVCEndOfSequence  = 2
 )
 
-// Enhanced RTMP video packet types and FourCCs (Enhanced RTMP v1 specification).
+// Enhanced RTMP video packet types and FourCCs (Enhanced RTMP v2
+// specification, Enhanced Video).
 const (
 	PacketSequenceStart = 0
 	PacketCodedFrames   = 1
 	PacketSequenceEnd   = 2
 	PacketCodedFramesX  = 3 // coded frames with composition time 0, saving 3 bytes
 	PacketMetadata      = 4
+	// PacketMPEG2TSSequenceStart starts a sequence with an MPEG-2 TS
+	// descriptor (AV1's) instead of a configuration record.
+	PacketMPEG2TSSequenceStart = 5
+	// PacketMultitrack turns on multitrack mode: a byte of AvMultitrackType
+	// and the tracks' own packet type follow (multitrack.go).
+	PacketMultitrack = 6
+	// PacketModEx prefixes modifiers (a nanosecond timestamp offset, say)
+	// before the real packet type.
+	PacketModEx = 7
 
 	enhancedFlag = 0x80
 )
+
+// FrameCommand is the video frame type of a command (start or end of a
+// client-side seek) that carries no video.
+const FrameCommand = 5
 
 // FourCC names an Enhanced RTMP codec.
 type FourCC [4]byte
@@ -39,9 +54,45 @@ var (
 	FourCCAVC  = FourCC{'a', 'v', 'c', '1'}
 	FourCCHEVC = FourCC{'h', 'v', 'c', '1'}
 	FourCCAV1  = FourCC{'a', 'v', '0', '1'}
+	fourCCVVC  = FourCC{'v', 'v', 'c', '1'}
 )
 
 func (f FourCC) String() string { return string(f[:]) }
+
+// Number is the FourCC read as a big-endian 32-bit number, as onMetaData's
+// videocodecid carries an enhanced codec ("hvc1" is 1752589105).
+func (f FourCC) Number() float64 { return float64(binary.BigEndian.Uint32(f[:])) }
+
+// FourCCFor is the FourCC of a codec named as encode names them: "h264",
+// "hevc" or "av1".
+func FourCCFor(codec string) (FourCC, bool) {
+	switch codec {
+	case "h264":
+		return FourCCAVC, true
+	case "hevc":
+		return FourCCHEVC, true
+	case "av1":
+		return FourCCAV1, true
+	}
+	return FourCC{}, false
+}
+
+// codecOf names a FourCC's codec as FourCCFor takes it.
+func codecOf(f FourCC) string {
+	switch f {
+	case FourCCAVC:
+		return "h264"
+	case FourCCHEVC:
+		return "hevc"
+	case FourCCAV1:
+		return "av1"
+	}
+	return "fourcc " + strconv.Quote(f.String())
+}
+
+// carriesCTS tells whether a codec's CodedFrames carry a composition time:
+// those of NAL units (AVC, HEVC, VVC) do, AV1's and VP8/9's never reorder.
+func carriesCTS(f FourCC) bool { return f == FourCCAVC || f == FourCCHEVC || f == fourCCVVC }
 
 // AppendAVCTag appends a legacy FLV AVC video tag body: the 5-byte header
 // (frame type, codec, packet type, composition time) and the data.
@@ -56,13 +107,14 @@ func AppendAVCTag(dst []byte, keyframe bool, packetType byte, cts int32, data []
 }
 
 // AppendEnhancedVideoTag appends an Enhanced RTMP video tag body. CodedFrames
-// with cts 0 are sent as CodedFramesX, which omits the composition time.
+// with cts 0, or of a codec without composition times (AV1), are sent as
+// CodedFramesX, which omits the composition time.
 func AppendEnhancedVideoTag(dst []byte, fourcc FourCC, keyframe bool, packetType byte, cts int32, data []byte) []byte {
 	ft := byte(FrameInter)
 	if keyframe || packetType == PacketSequenceStart {
 		ft = FrameKey
 	}
-	if packetType == PacketCodedFrames && (cts == 0 || fourcc == FourCCAV1) {
+	if packetType == PacketCodedFrames && (cts == 0 || !carriesCTS(fourcc)) {
 		packetType = PacketCodedFramesX
 	}
 	dst = append(dst, enhancedFlag|ft<<4|packetType)
@@ -82,49 +134,57 @@ func si24(b []byte) int32 {
 	return v << 8 >> 8 // sign-extend
 }
 
-// VideoTag is a parsed video tag body.
+// VideoTag is a parsed video tag body, or one track of a multitrack one.
 type VideoTag struct {
 	Enhanced   bool
 	FrameType  byte
-	Codec      string // "h264", "hevc", "av1", or "codec N"
-	PacketType byte   // legacy AVCPacketType or Enhanced packet type
+	Codec      string // "h264", "hevc", "av1", "codec N" or "fourcc \"....\""
+	PacketType byte   // legacy AVCPacketType or Enhanced packet type (the track's, in multitrack)
 	Header     bool   // a sequence header / SequenceStart
 	CTS        int32  // composition time offset, ms
 	Data       []byte
+	// Multitrack marks a track of an Enhanced RTMP multitrack tag, and
+	// TrackID is its videoTrackId.
+	Multitrack bool
+	TrackID    uint8
 }
 
-// ParseVideoTag parses a video tag body, legacy or enhanced.
+// ErrManyTracks is ParseVideoTag's answer to a multitrack tag of more than
+// one track: ParseVideoTracks reads them all.
+var ErrManyTracks = errors.New("flv video: a tag of several tracks")
+
+// ParseVideoTag parses a video tag body of one track: legacy, enhanced, or an
+// enhanced multitrack tag of one track.
 func ParseVideoTag(b []byte) (VideoTag, error) {
-	if len(b) < 1 {
-		return VideoTag{}, errors.New("flv video: empty tag")
+	var v VideoTag
+	n := 0
+	err := walkVideoTracks(b, func(t VideoTag) {
+		if n == 0 {
+			v = t
+		}
+		n++
+	})
+	if err != nil {
+		return VideoTag{}, err
 	}
-	if b[0]&enhancedFlag != 0 {
-		if len(b) < 5 {
-			return VideoTag{}, fmt.Errorf("flv video: enhanced header of %d bytes", len(b))
-		}
-		v := VideoTag{Enhanced: true, FrameType: b[0] >> 4 & 7, PacketType: b[0] & 0x0f}
-		fc := FourCC(b[1:5])
-		switch fc {
-		case FourCCAVC:
-			v.Codec = "h264"
-		case FourCCHEVC:
-			v.Codec = "hevc"
-		case FourCCAV1:
-			v.Codec = "av1"
-		default:
-			v.Codec = "fourcc " + fc.String()
-		}
-		v.Header = v.PacketType == PacketSequenceStart
-		rest := b[5:]
-		if v.PacketType == PacketCodedFrames && fc != FourCCAV1 {
-			if len(rest) < 3 {
-				return v, errors.New("flv video: coded frames without composition time")
-			}
-			v.CTS, rest = si24(rest), rest[3:]
-		}
-		v.Data = rest
-		return v, nil
+	if n > 1 {
+		return VideoTag{}, fmt.Errorf("%w (%d): use ParseVideoTracks", ErrManyTracks, n)
 	}
+	return v, nil
+}
+
+// ParseVideoTracks parses a video tag body into its tracks: every track of a
+// multitrack tag, or the one a legacy or single-track tag holds.
+func ParseVideoTracks(b []byte) ([]VideoTag, error) {
+	var tracks []VideoTag
+	if err := walkVideoTracks(b, func(t VideoTag) { tracks = append(tracks, t) }); err != nil {
+		return nil, err
+	}
+	return tracks, nil
+}
+
+// parseLegacyVideo parses a video tag body of FLV 10's own header.
+func parseLegacyVideo(b []byte) (VideoTag, error) {
 	v := VideoTag{FrameType: b[0] >> 4, Codec: fmt.Sprintf("codec %d", b[0]&0x0f)}
 	if b[0]&0x0f != CodecAVC {
 		v.Data = b[1:]
@@ -237,19 +297,38 @@ type Role struct {
 	Keyframe bool // a video frame that starts a GOP
 }
 
-// RoleOf classifies a tag. Script tags and AVC end-of-sequence markers are not
-// media: streams carry their own metadata, and a muxer's end marker is no frame.
+// RoleOf classifies a tag. Script tags, end-of-sequence markers and video
+// commands are not media: streams carry their own metadata, and a muxer's
+// end marker is no frame. A multitrack tag is a header when any of its tracks
+// is one (it must not be dropped), and a keyframe when every track is a
+// coded keyframe (every rendition can start there).
 func RoleOf(t Tag) (Role, error) {
 	switch t.Type {
 	case TagVideo:
-		v, err := ParseVideoTag(t.Data)
+		var r Role
+		keys, frames := 0, 0
+		err := walkVideoTracks(t.Data, func(v VideoTag) {
+			switch {
+			case v.FrameType == FrameCommand && v.PacketType != PacketMetadata,
+				!v.Enhanced && v.Codec == "h264" && v.PacketType == AVCEndOfSequence,
+				v.Enhanced && v.PacketType == PacketSequenceEnd:
+				return
+			}
+			r.Media = true
+			r.Header = r.Header || v.Header
+			if v.Header || v.Enhanced && v.PacketType == PacketMetadata {
+				return
+			}
+			frames++
+			if v.FrameType == FrameKey {
+				keys++
+			}
+		})
 		if err != nil {
 			return Role{}, err
 		}
-		if !v.Enhanced && v.Codec == "h264" && v.PacketType == AVCEndOfSequence {
-			return Role{}, nil
-		}
-		return Role{Media: true, Header: v.Header, Keyframe: v.FrameType == FrameKey && !v.Header}, nil
+		r.Keyframe = !r.Header && frames > 0 && keys == frames
+		return r, nil
 	case TagAudio:
 		a, err := ParseAudioTag(t.Data)
 		if err != nil {
