@@ -179,6 +179,10 @@ func (a *analyzer) video(m rtmpclient.Message) {
 			} else {
 				a.problem("unreadable AVC sequence header: %v", err)
 			}
+		} else if w, h := a.metaNumber("width"), a.metaNumber("height"); w > 0 && h > 0 {
+			// HEVC and AV1: the size the stream's metadata gives, rather
+			// than a second parser of each codec's parameter sets.
+			v.Width, v.Height = int(w), int(h)
 		}
 		return
 	}
@@ -411,4 +415,10 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "  problem: %s\n", p)
 	}
 	return b.String()
+}
+
+// metaNumber is a number from the stream's onMetaData, 0 when absent.
+func (a *analyzer) metaNumber(key string) float64 {
+	f, _ := a.r.Metadata[key].(float64)
+	return f
 }

@@ -306,17 +306,29 @@ func (p *Publisher) sendPreamble(c *ClientConn, streamID uint32) error {
 			return fmt.Errorf("rtmp metadata: %w", err)
 		}
 	}
-	// Headers written before the connection was up are in the queue too; sending
-	// them twice is harmless, and on a reconnect the queue no longer holds them.
+	// Headers written before the connection was up are still in the queue,
+	// and go out from there; the kept ones are for a reconnect, whose queue
+	// no longer holds them. Sending one twice is not harmless: gortmplib
+	// (and so MediaMTX) refuses a second Enhanced RTMP SequenceStart.
 	p.mu.Lock()
 	hdrs := make([]Packet, 0, 2)
 	for _, h := range append(p.headers[:2:2], p.trackHeaders...) {
-		if h != nil {
+		if h != nil && !p.queuedHeaderLocked(h) {
 			hdrs = append(hdrs, *h)
 		}
 	}
 	p.mu.Unlock()
 	return p.sendBatch(c, streamID, hdrs, time.Time{})
+}
+
+// queuedHeaderLocked tells whether the queue holds a header for h's track.
+func (p *Publisher) queuedHeaderLocked(h *Packet) bool {
+	for i := p.head; i < len(p.q); i++ {
+		if pk := &p.q[i]; pk.Header && pk.Type == h.Type && pk.Track == h.Track {
+			return true
+		}
+	}
+	return false
 }
 
 // sendBatch writes batch. backlog, when set, is when the previous write ended
