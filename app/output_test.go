@@ -1,0 +1,161 @@
+package app
+
+import (
+	"context"
+	"image"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tallystudio/tally/rtmpclient"
+)
+
+func canvas720() Settings {
+	s := DefaultSettings()
+	s.Destinations = nil
+	return s
+}
+
+func TestDestinationsWithTheSameOutputShareAnEncoderAndSizesShareAScaler(t *testing.T) {
+	s := canvas720()
+	small := Rendition{Width: 640, Height: 360, Bitrate: 1_000_000}
+	s.Destinations = []Destination{
+		{Service: "local"}, // the session's own encode
+		{Service: "custom", URL: "rtmp://h/live", Key: "k1", Video: []Rendition{small}},
+		{Service: "custom", URL: "rtmp://h/live", Key: "k2", Video: []Rendition{small}},
+		{Service: "custom", URL: "rtmp://h/live", Key: "k3", Video: []Rendition{{Encoder: "libx265", Width: 640, Height: 360}}},
+		{Service: "custom", URL: "rtmp://h/live", Key: "k4", Video: []Rendition{{}, small}}, // multitrack
+	}
+	if _, err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sess := &Session{settings: s}
+	for _, d := range s.Destinations {
+		sess.dests = append(sess.dests, &destination{cfg: d, tracks: s.tracks(d)})
+	}
+	sess.planOutputs()
+	// Encodes: the canvas (H.264), 640x360 H.264, 640x360 HEVC.
+	if len(sess.outs) != 3 {
+		t.Fatalf("%d encodes; want 3: %v", len(sess.outs), sess.outs)
+	}
+	// Streams: the canvas; the small one (two destinations); HEVC; canvas+small.
+	if len(sess.streams) != 4 || sess.dests[1].stream != sess.dests[2].stream {
+		t.Errorf("%d streams, destinations 2 and 3 sharing: %v; want 4, sharing", len(sess.streams), sess.dests[1].stream == sess.dests[2].stream)
+	}
+	if mt := sess.dests[4].stream; len(mt.tracks) != 2 || mt.tracks[0] != sess.dests[0].stream.tracks[0] || mt.tracks[1] != sess.dests[1].stream.tracks[0] {
+		t.Errorf("the multitrack destination's tracks are not the shared encodes")
+	}
+	closeAll, err := sess.openOutputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	if sess.outs[1].scale == nil || sess.outs[1].scale != sess.outs[2].scale || sess.outs[0].scale != nil {
+		t.Errorf("the 640x360 encodes do not share one scaler, or the canvas is scaled")
+	}
+}
+
+func TestCentreCropKeepsTheOutputsShapeOnEvenCoordinates(t *testing.T) {
+	for _, tc := range []struct {
+		w, h, ow, oh int
+		want         image.Rectangle
+	}{
+		{1920, 1080, 1080, 1920, image.Rect(656, 0, 1262, 1080)}, // 9:16 from 16:9: 607.5 wide, made even
+		{1280, 720, 640, 360, image.Rect(0, 0, 1280, 720)},      // the same shape: all of it
+		{1280, 720, 720, 720, image.Rect(280, 0, 1000, 720)},
+		{720, 1280, 1280, 720, image.Rect(0, 438, 720, 842)},
+	} {
+		got := centreCrop(tc.w, tc.h, tc.ow, tc.oh)
+		if got != tc.want {
+			t.Errorf("%dx%d for %dx%d: %v; want %v", tc.w, tc.h, tc.ow, tc.oh, got, tc.want)
+		}
+		if got.Min.X%2 != 0 || got.Min.Y%2 != 0 || got.Dx()%2 != 0 || got.Dy()%2 != 0 {
+			t.Errorf("%v is not on even coordinates", got)
+		}
+	}
+}
+
+func TestPresetsFitTheirPlatformsLimits(t *testing.T) {
+	c := canvas720().Video
+	c.Width, c.Height, c.FPS = 1920, 1080, 60
+	p, _ := OutputPresetByID("youtube-hevc")
+	if r := p.Tracks(c)[0]; r.Encoder != "libx265" || r.Bitrate != 7_000_000 {
+		t.Errorf("YouTube HEVC at 1080p60: %+v; want libx265 at 7 Mb/s (the middle of 4-10)", r)
+	}
+	p, _ = OutputPresetByID("twitch-eb")
+	ladder := p.Tracks(c)
+	if len(ladder) != 3 || ladder[0].Height != 1080 || ladder[1].Height != 720 || ladder[2].Height != 480 || ladder[2].FPS != 30 {
+		t.Errorf("Twitch's ladder at 1080p60: %+v", ladder)
+	}
+	p, _ = OutputPresetByID("vertical")
+	if r := p.Tracks(c)[0]; r.Width != 1080 || r.Height != 1920 {
+		t.Errorf("vertical from 1080p: %dx%d; want 1080x1920", r.Width, r.Height)
+	}
+	for _, p := range OutputPresets() {
+		s := canvas720()
+		s.Video = c
+		s.Destinations = []Destination{{Service: "custom", URL: "rtmp://h/live", Key: "k", Output: p.ID}}
+		if p.Service != "" {
+			s.Destinations[0].Service = p.Service
+			if svc, _ := ServiceByID(p.Service); svc.URL != "" {
+				s.Destinations[0].URL = svc.URL
+			}
+		}
+		if _, err := s.Validate(); err != nil {
+			t.Errorf("preset %s at 1080p60 does not validate: %v", p.ID, err)
+		}
+	}
+}
+
+// startServer runs Tally's RTMP server stating the given video codecs (nil:
+// all it takes).
+func startServer(t *testing.T, fourccs []string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &rtmpclient.Server{VideoFourCCs: fourccs}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "rtmp://" + ln.Addr().String() + "/live"
+}
+
+func TestNegotiationFallsBackToH264WhereTheServerListsNoHEVC(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fourccs  []string
+		fallback bool
+	}{
+		{"server lists hvc1", nil, false},
+		{"server lists only avc1", []string{"avc1"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := canvas720()
+			s.Destinations = []Destination{{Service: "custom", URL: startServer(t, tc.fourccs), Key: "k",
+				Video: []Rendition{{Encoder: "libx265"}}}}
+			sess, _, err := NewSession(s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := sess.openDestinations(ctx); err != nil {
+				t.Fatal(err)
+			}
+			d := sess.dests[0]
+			got := codecOf(d.tracks[0].Encoder)
+			if tc.fallback {
+				if got != "h264" || !strings.Contains(d.fallback, "lists no hvc1") || sess.counter.fallbacks.Load() != 1 {
+					t.Errorf("sent %s, fallback %q, counted %d; want h264, said and counted", got, d.fallback, sess.counter.fallbacks.Load())
+				}
+				if d.opts.VideoFourCCs != nil {
+					t.Errorf("still advertises %v after falling back to plain H.264", d.opts.VideoFourCCs)
+				}
+			} else if got != "hevc" || d.fallback != "" || sess.counter.fallbacks.Load() != 0 {
+				t.Errorf("sent %s, fallback %q; want hevc and none", got, d.fallback)
+			}
+		})
+	}
+}
