@@ -62,7 +62,7 @@ func TestCentreCropKeepsTheOutputsShapeOnEvenCoordinates(t *testing.T) {
 		want         image.Rectangle
 	}{
 		{1920, 1080, 1080, 1920, image.Rect(656, 0, 1262, 1080)}, // 9:16 from 16:9: 607.5 wide, made even
-		{1280, 720, 640, 360, image.Rect(0, 0, 1280, 720)},      // the same shape: all of it
+		{1280, 720, 640, 360, image.Rect(0, 0, 1280, 720)},       // the same shape: all of it
 		{1280, 720, 720, 720, image.Rect(280, 0, 1000, 720)},
 		{720, 1280, 1280, 720, image.Rect(0, 438, 720, 842)},
 	} {
