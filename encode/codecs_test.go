@@ -91,6 +91,9 @@ func closedGOPKeyframe(codec string, p Packet) error {
 		flv.SplitAnnexB(p.Data, func(nal []byte) { key = key || nal[0]&0x1f == flv.NALIDR })
 	case "hevc":
 		var err error
+		if err := flv.WalkAVCC(flv.AppendLengthPrefixed(nil, p.Data), 4, func([]byte) {}); err != nil {
+			return fmt.Errorf("as FLV carries it: %w", err)
+		}
 		flv.SplitAnnexB(p.Data, func(nal []byte) {
 			switch typ := nal[0] >> 1 & 0x3f; {
 			case typ == 19 || typ == 20: // IDR_W_RADL, IDR_N_LP
@@ -103,8 +106,15 @@ func closedGOPKeyframe(codec string, p Packet) error {
 			return err
 		}
 	case "av1":
-		var err error
-		if key, err = av1KeyFrame(p.Data); err != nil {
+		// As FLV carries it: without the temporal delimiter it starts with.
+		tu, err := flv.AppendAV1TemporalUnit(nil, p.Data)
+		if err != nil {
+			return err
+		}
+		if len(tu) != len(p.Data)-2 || !bytes.Equal(tu, p.Data[2:]) {
+			return fmt.Errorf("temporal unit % x became % x, want it less its delimiter", p.Data[:min(8, len(p.Data))], tu[:min(8, len(tu))])
+		}
+		if key, err = av1KeyFrame(tu); err != nil {
 			return err
 		}
 	}
