@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tallystudio/tally/rtmpclient"
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 func canvas720() Settings {
@@ -54,6 +55,28 @@ func TestDestinationsWithTheSameOutputShareAnEncoderAndSizesShareAScaler(t *test
 	if sess.outs[1].scale == nil || sess.outs[1].scale != sess.outs[2].scale || sess.outs[0].scale != nil {
 		t.Errorf("the 640x360 encodes do not share one scaler, or the canvas is scaled")
 	}
+	// The multitrack stream's metadata describes track 0 at the top level
+	// and track 1 in videoTrackIdInfoMap; HEVC's codec ID is its FourCC.
+	meta := sess.metadata(sess.dests[4].stream, nil)
+	info, ok := metaValue(meta, "videoTrackIdInfoMap").(amf.Object)
+	if metaValue(meta, "width") != 1280.0 || !ok || len(info) != 1 || info[0].Key != "1" {
+		t.Fatalf("multitrack metadata: %v", meta)
+	}
+	if track1 := amf.ECMAArray(info[0].Value.(amf.Object)); metaValue(track1, "width") != 640.0 || metaValue(track1, "videocodecid") != 7.0 {
+		t.Errorf("track 1's metadata: %v", track1)
+	}
+	if id := metaValue(sess.metadata(sess.dests[3].stream, nil), "videocodecid"); id != 1752589105.0 {
+		t.Errorf("HEVC's videocodecid is %v; want hvc1 as a number, 1752589105", id)
+	}
+}
+
+func metaValue(m amf.ECMAArray, key string) any {
+	for _, p := range m {
+		if p.Key == key {
+			return p.Value
+		}
+	}
+	return nil
 }
 
 func TestCentreCropKeepsTheOutputsShapeOnEvenCoordinates(t *testing.T) {
