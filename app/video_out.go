@@ -145,16 +145,16 @@ func (s *Session) planOutputs() {
 
 // openOutputs opens each output's encoder and the scalers, returning what
 // closes them.
-func (s *Session) openOutputs() (closeAll func(), err error) {
+func (s *Session) openOutputs() (_ func(), err error) {
 	var closers []func()
-	closeAll = func() {
+	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
 	defer func() {
 		if err != nil {
-			closeAll()
+			closeAll() // the return set the result to nil: this is the local one
 		}
 	}()
 	v := s.settings.Video
