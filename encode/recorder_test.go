@@ -132,8 +132,8 @@ func TestVideoEncoderCarriesTheCaptureTime(t *testing.T) {
 }
 
 // HEVC and AV1 record into FLV (Enhanced RTMP's), MP4 and MKV files that
-// FFmpeg 8 reads back whole: the codec, the size, every frame, and no decoder
-// complaint.
+// FFmpeg 8 reads back whole: the codec, the size, BT.709, every frame, and no
+// decoder complaint.
 func TestRecorderWritesHEVCAndAV1ThatFFmpegReads(t *testing.T) {
 	ffprobe, ffmpeg := ffmpeg8(t, "ffprobe"), ffmpeg8(t, "ffmpeg")
 	const frames = 45
@@ -195,8 +195,9 @@ func TestRecorderWritesHEVCAndAV1ThatFFmpegReads(t *testing.T) {
 				t.Errorf("%s%s: %d streams, want video and audio: %+v", tc.codec, ext, len(streams), streams)
 			}
 			for _, s := range streams {
-				if s.Type == "video" && (s.Codec != tc.codec || s.Width != 320 || s.Height != 180 || s.Frames != strconv.Itoa(frames)) {
-					t.Errorf("%s%s: video stream %+v, want %s 320x180 with %d frames", tc.codec, ext, s, tc.codec, frames)
+				if s.Type == "video" && (s.Codec != tc.codec || s.Width != 320 || s.Height != 180 || s.Frames != strconv.Itoa(frames) ||
+					s.Primaries != "bt709" || s.Transfer != "bt709" || s.Matrix != "bt709") {
+					t.Errorf("%s%s: video stream %+v, want %s 320x180 BT.709 with %d frames", tc.codec, ext, s, tc.codec, frames)
 				}
 			}
 			out, err := exec.Command(ffmpeg, "-v", "error", "-i", path, "-map", "0", "-f", "null", "-").CombinedOutput()
@@ -229,6 +230,10 @@ type probedStream struct {
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
 	Frames string `json:"nb_read_frames"`
+	// The colour tags, all "bt709" as the encoder tags its stream.
+	Primaries string `json:"color_primaries"`
+	Transfer  string `json:"color_transfer"`
+	Matrix    string `json:"color_space"`
 }
 
 // probe runs ffprobe on path, counting frames by decoding them.
