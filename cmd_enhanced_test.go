@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,27 +52,6 @@ func checkVideo(t *testing.T, s peers.ProbeStream, codec string, w, h, frames in
 	if n := s.Frames(); n < frames*93/100 || n > frames+3 {
 		t.Errorf("%s %dx%d has %d frames; want about %d", codec, w, h, n, frames)
 	}
-}
-
-// keyframeTimes8 are the keyframe times (s) of video stream i, read with
-// FFmpeg 8's ffprobe.
-func keyframeTimes8(t *testing.T, path string, i int) []float64 {
-	t.Helper()
-	out, err := exec.Command(peers.Require8(t, "ffprobe"), "-v", "error", "-select_streams", fmt.Sprintf("v:%d", i),
-		"-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe keyframes of %s: %v", path, err)
-	}
-	var ts []float64
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(line, ",")
-		if len(f) >= 2 && strings.Contains(f[1], "K") {
-			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-				ts = append(ts, v)
-			}
-		}
-	}
-	return ts
 }
 
 func TestStreamHEVCAndAV1ReachFFmpeg8sListener(t *testing.T) {
@@ -127,7 +104,7 @@ func TestStreamTwoTracksArriveAsTwoTracksWithAlignedKeyframes(t *testing.T) {
 	if e := peers.DecodeErrors8(t, srv.Output); e != "" {
 		t.Errorf("decoding: %s", e)
 	}
-	k0, k1 := keyframeTimes8(t, srv.Output, 0), keyframeTimes8(t, srv.Output, 1)
+	k0, k1 := peers.KeyframeTimes8(t, srv.Output, 0), peers.KeyframeTimes8(t, srv.Output, 1)
 	if len(k0) < 2 || len(k0) != len(k1) {
 		t.Fatalf("keyframes at %v and %v; want the same count, at least 2", k0, k1)
 	}

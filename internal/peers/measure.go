@@ -11,7 +11,19 @@ import (
 // KeyframeTimes returns the presentation times (seconds) of the video keyframes.
 func KeyframeTimes(t testing.TB, path string) []float64 {
 	t.Helper()
-	out, err := exec.Command(Require(t, "ffprobe"), "-v", "error", "-select_streams", "v:0",
+	return keyframeTimes(t, Require(t, "ffprobe"), path, 0)
+}
+
+// KeyframeTimes8 is KeyframeTimes of video stream i, read with FFmpeg 8's
+// ffprobe (several video tracks, HEVC, AV1).
+func KeyframeTimes8(t testing.TB, path string, i int) []float64 {
+	t.Helper()
+	return keyframeTimes(t, Require8(t, "ffprobe"), path, i)
+}
+
+func keyframeTimes(t testing.TB, ffprobe, path string, i int) []float64 {
+	t.Helper()
+	out, err := exec.Command(ffprobe, "-v", "error", "-select_streams", "v:"+strconv.Itoa(i),
 		"-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path).Output()
 	if err != nil {
 		t.Fatalf("ffprobe keyframes of %s: %v", path, err)
