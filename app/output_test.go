@@ -182,3 +182,29 @@ func TestNegotiationFallsBackToH264WhereTheServerListsNoHEVC(t *testing.T) {
 		})
 	}
 }
+
+func TestTwitchLadderReachesTheLocalIngestAsTracksWithTheirFrames(t *testing.T) {
+	s := canvas720()
+	s.Video.Preset = "ultrafast"
+	s.Duration = 3 * time.Second
+	s.Destinations = []Destination{{Service: "local", Output: "twitch-eb"}}
+	sess, _, err := NewSession(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reps := sess.LocalReports()
+	if len(reps) != 1 || reps[0].Video == nil {
+		t.Fatalf("the local ingest saw %+v", reps)
+	}
+	v := reps[0].Video
+	// 720p at 30 fps on track 0; 480p (852x480) at 30 fps on track 1.
+	if v.Width != 1280 || v.Frames < 80 || v.OtherTracks[1] < 80 || v.Regressions != 0 {
+		t.Errorf("track 0: %dx%d, %d frames, %d regressions; track 1: %d frames", v.Width, v.Height, v.Frames, v.Regressions, v.OtherTracks[1])
+	}
+	if st := sess.Stats(); len(st.Destinations) != 1 || !strings.Contains(st.Destinations[0].Output, "track 1: H.264 852x480") {
+		t.Errorf("stats: %+v", st.Destinations)
+	}
+}

@@ -52,6 +52,9 @@ type VideoHealth struct {
 	Regressions        int     `json:"regressions"` // DTS going backwards
 	MissingHeader      bool    `json:"missing_sequence_header"`
 	FirstFrameKeyframe bool    `json:"first_frame_keyframe"`
+	// OtherTracks counts the frames of an Enhanced RTMP multitrack stream's
+	// further video tracks, by trackId; the health above is track 0's.
+	OtherTracks map[uint8]int `json:"other_tracks,omitempty"`
 }
 
 // Latency is capture-to-receipt time, from the capture-time SEI Tally puts in
@@ -167,6 +170,15 @@ func (a *analyzer) video(m rtmpclient.Message) {
 		a.r.Video = &VideoHealth{Codec: tag.Codec}
 	}
 	v := a.r.Video
+	if tag.Multitrack && tag.TrackID != 0 {
+		if !tag.Header && tag.PacketType != flv.PacketSequenceEnd {
+			if v.OtherTracks == nil {
+				v.OtherTracks = map[uint8]int{}
+			}
+			v.OtherTracks[tag.TrackID]++
+		}
+		return
+	}
 	if tag.Header {
 		a.sawVideoHeader = true
 		if tag.Codec == "h264" {
@@ -186,8 +198,8 @@ func (a *analyzer) video(m rtmpclient.Message) {
 		}
 		return
 	}
-	if !tag.Enhanced && tag.PacketType == flv.AVCEndOfSequence {
-		return
+	if !tag.Enhanced && tag.PacketType == flv.AVCEndOfSequence || tag.Enhanced && tag.PacketType == flv.PacketSequenceEnd {
+		return // the end of a sequence, not a frame
 	}
 	ts := unwrapTS(a.lastVideo, m.Timestamp)
 	if len(a.videoTS) == 0 {
@@ -390,6 +402,11 @@ func (r Report) String() string {
 	if v := r.Video; v != nil {
 		fmt.Fprintf(&b, "  video: %s %dx%d, %.2f fps, %d frames, keyframe every %.2f s (max %.2f s), %.0f kb/s\n",
 			v.Codec, v.Width, v.Height, v.FrameRate, v.Frames, v.KeyframeIntervalS, v.MaxKeyframeGapS, v.BitrateKbps)
+		for id := range 256 {
+			if n, ok := v.OtherTracks[uint8(id)]; ok {
+				fmt.Fprintf(&b, "  video track %d: %d frames\n", id, n)
+			}
+		}
 	} else {
 		b.WriteString("  video: none\n")
 	}
