@@ -64,6 +64,7 @@ func startStudio(t *testing.T, ctx context.Context, x *peers.Xvfb, env ...string
 	if err != nil {
 		select {
 		case werr := <-st.exited:
+			st.exited <- werr // for the cleanup, which waits for it
 			t.Fatalf("tally exited (%v) before its window appeared:\n%s", werr, st.logs.String())
 		default:
 		}
