@@ -28,7 +28,10 @@ type Config struct {
 	// measured from those timestamps for frames without Tally's
 	// capture-time SEI, so other encoders can be measured the same way.
 	WallClockTimestamps bool
-	Logger              *slog.Logger
+	// RTMPTAddr, when set, is an address to accept RTMPT (RTMP tunnelled in
+	// HTTP) on as well, for publishers behind web-only firewalls.
+	RTMPTAddr string
+	Logger    *slog.Logger
 }
 
 // Ingest is a running test server.
@@ -37,6 +40,9 @@ type Ingest struct {
 	srv  *rtmpclient.Server
 	ln   net.Listener
 	done chan error
+	// The RTMPT listener and its serve's end, when Config.RTMPTAddr is set.
+	rtmptLn   net.Listener
+	rtmptDone chan error
 
 	mu      sync.Mutex
 	reports []Report
@@ -60,8 +66,25 @@ func Start(addr string, cfg Config) (*Ingest, error) {
 	}
 	in := &Ingest{cfg: cfg, ln: ln, done: make(chan error, 1)}
 	in.srv = &rtmpclient.Server{OnPublish: in.onPublish, Logger: cfg.Logger}
+	if cfg.RTMPTAddr != "" {
+		tl, err := net.Listen("tcp", cfg.RTMPTAddr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("ingest: listen for RTMPT on %s: %w", cfg.RTMPTAddr, err)
+		}
+		in.rtmptLn, in.rtmptDone = tl, make(chan error, 1)
+		go func() { in.rtmptDone <- in.srv.ServeRTMPT(tl, rtmpclient.RTMPTConfig{Logger: cfg.Logger}) }()
+	}
 	go func() { in.done <- in.srv.Serve(ln) }()
 	return in, nil
+}
+
+// RTMPTURL is the rtmpt:// URL of an application, when the ingest serves RTMPT.
+func (in *Ingest) RTMPTURL(app string) string {
+	if in.rtmptLn == nil {
+		return ""
+	}
+	return "rtmpt://" + in.rtmptLn.Addr().String() + "/" + app
 }
 
 // Addr is where the ingest listens.
@@ -73,6 +96,12 @@ func (in *Ingest) URL(app string) string { return "rtmp://" + in.Addr() + "/" + 
 // Close stops the server; streams still being published end and are reported.
 func (in *Ingest) Close() error {
 	in.srv.Close()
+	if in.rtmptDone != nil {
+		if err := <-in.rtmptDone; err != nil && !errors.Is(err, rtmpclient.ErrServerClosed) {
+			<-in.done
+			return err
+		}
+	}
 	if err := <-in.done; err != nil && !errors.Is(err, rtmpclient.ErrServerClosed) {
 		return err
 	}

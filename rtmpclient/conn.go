@@ -170,6 +170,9 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 }
 
 func dialTransport(ctx context.Context, ep Endpoint, opts Options) (net.Conn, error) {
+	if ep.Scheme == "rtmpt" || ep.Scheme == "rtmpts" {
+		return dialRTMPT(ctx, ep, opts) // the tunnel in HTTP requests
+	}
 	dial := opts.Dial
 	if dial == nil {
 		d := &net.Dialer{KeepAlive: 15 * time.Second}

@@ -25,5 +25,8 @@
 //     stream to many Publishers).
 //   - play.go: playing a stream, with pause, seek and the player's commands.
 //   - server.go: the Server that tally ingest and the tests publish to.
+//   - rtmpt.go, rtmpt_client.go, rtmpt_server.go: RTMPT, RTMP tunnelled in
+//     HTTP(S) requests: the tunnel as a net.Conn, the client's polling pump,
+//     and the http.Handler whose sessions the Server serves.
 //   - sockopt_*.go: socket options per operating system.
 package rtmpclient

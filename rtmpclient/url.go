@@ -104,6 +104,11 @@ func ParseURL(rawURL, key string) (Endpoint, error) {
 		ep.Scheme, ep.Port = "rtmp", defaultRTMPPort
 	case "rtmps":
 		ep.Scheme, ep.Port = "rtmps", defaultRTMPSPort
+	case "rtmpt", "rtmpts": // RTMP tunnelled in HTTP(S): rtmpt.go
+		ep.Scheme, ep.Port = strings.ToLower(scheme), defaultRTMPTPort
+		if ep.Scheme == "rtmpts" {
+			ep.Port = defaultRTMPTSPort
+		}
 	case "http", "https":
 		return Endpoint{}, badURL("%s:// is a web address; stream servers start with rtmp:// or rtmps://", scheme)
 	case "rtmpe", "rtmpte":
