@@ -26,11 +26,18 @@ const streamFor = 4 * time.Second
 // and returns what the peer read.
 func publish(t *testing.T, video []app.Rendition) *received {
 	t.Helper()
+	return publishOver(t, "rtmp", video)
+}
+
+// publishOver is publish with the URL's scheme: rtmp, or rtmpe, which
+// gortmplib's server tells by the first handshake byte.
+func publishOver(t *testing.T, scheme string, video []app.Rendition) *received {
+	t.Helper()
 	p := startPeer(t)
 	s := app.DefaultSettings()
 	s.Video.Width, s.Video.Height, s.Video.FPS, s.Video.Bitrate, s.Video.Preset = 640, 360, 30, 1_000_000, "ultrafast"
 	s.Duration = streamFor
-	s.Destinations = []app.Destination{{Service: "custom", URL: "rtmp://" + p.addr + "/live", Key: app.StreamKey("stream"),
+	s.Destinations = []app.Destination{{Service: "custom", URL: scheme + "://" + p.addr + "/live", Key: app.StreamKey("stream"),
 		// gortmplib's server states no Enhanced RTMP capabilities in its
 		// connect answer: without this Tally would fall back to one H.264
 		// track.
@@ -56,7 +63,7 @@ func publish(t *testing.T, video []app.Rendition) *received {
 	if extra := p.extraConnections(); len(extra) > 0 {
 		t.Errorf("Tally connected %d more times after the first (%v): it should have published once", len(extra), extra)
 	}
-	if want := "rtmp://" + p.addr + "/live/stream"; r.streamURL != want {
+	if want := scheme + "://" + p.addr + "/live/stream"; r.streamURL != want {
 		t.Errorf("published to %q, want %q", r.streamURL, want)
 	}
 	t.Logf("connect's fourCcList %v; %d video tracks, audio %d frames; ended by %v", r.fourCcList, len(r.video), r.audioFrames, r.err)

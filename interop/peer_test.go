@@ -39,6 +39,7 @@ type videoTrack struct {
 // connection.
 type received struct {
 	streamURL   string   // the publish command's URL
+	c0          byte     // the handshake's first byte: 3 for RTMP, 6 for RTMPE
 	fourCcList  []string // the connect command's fourCcList
 	video       []*videoTrack
 	audio       []codecs.Codec
@@ -159,7 +160,7 @@ func serve(conn net.Conn) *received {
 	r := &received{}
 	r.err = func() error {
 		conn.SetReadDeadline(time.Now().Add(setupDeadline))
-		sc := &gortmplib.ServerConn{RW: conn}
+		sc := &gortmplib.ServerConn{RW: &firstByte{Conn: conn, b: &r.c0}}
 		if err := sc.Initialize(); err != nil {
 			return fmt.Errorf("ServerConn.Initialize: %w", err)
 		}
@@ -225,4 +226,19 @@ func (r *received) ended(t *testing.T) {
 	if r.err != nil && !errors.Is(r.err, io.EOF) {
 		t.Errorf("gortmplib ended the connection: %v", r.err)
 	}
+}
+
+// firstByte notes the first byte read from a connection.
+type firstByte struct {
+	net.Conn
+	b    *byte
+	seen bool
+}
+
+func (f *firstByte) Read(p []byte) (int, error) {
+	n, err := f.Conn.Read(p)
+	if n > 0 && !f.seen {
+		*f.b, f.seen = p[0], true
+	}
+	return n, err
 }

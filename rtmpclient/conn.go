@@ -121,7 +121,9 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 		_ = nc.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
-	_, err = clientHandshake(nc, !opts.PlainHandshake)
+	// sc is nc, or RC4 over nc for RTMPE; nc stays the socket the deadlines
+	// (and the AfterFunc above) act on.
+	sc, err := clientSession(nc, ep, opts)
 	stop()
 	if err != nil {
 		nc.Close()
@@ -130,7 +132,7 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 	_ = nc.SetDeadline(time.Time{})
 
 	c := &ClientConn{
-		t:       newTransport(nc, readLimits{maxMessage: opts.MaxMessageSize, maxStreams: defaultReadLimits.maxStreams}),
+		t:       newTransport(sc, readLimits{maxMessage: opts.MaxMessageSize, maxStreams: defaultReadLimits.maxStreams}),
 		ep:      ep,
 		opts:    opts,
 		log:     opts.Logger.With("server", ep.Address()),

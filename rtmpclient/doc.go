@@ -5,6 +5,8 @@
 // Where each concept lives:
 //
 //   - handshake.go: the C0-C2/S0-S2 handshake, plain and with digests.
+//   - rtmpe.go: RTMPE (obfuscation, not security): the Diffie–Hellman handshake,
+//     RC4 on both directions, and the server's choice of RTMP or RTMPE by C0.
 //   - chunk.go: chunking, the chunk stream reader and writer and their limits.
 //   - message.go: message types and protocol control messages.
 //   - amf/ (package amf): AMF0 and AMF3, the encodings commands and metadata

@@ -182,14 +182,19 @@ type serverSession struct {
 func (s *Server) serveConn(nc net.Conn) {
 	log := s.logger().With("client", nc.RemoteAddr().String())
 	_ = nc.SetDeadline(time.Now().Add(s.timeout()))
-	if err := serverHandshake(nc); err != nil {
+	// C0 selects plain RTMP or RTMPE; sc is RC4 over nc for RTMPE.
+	sc, rtmpe, err := acceptSession(nc)
+	if err != nil {
 		log.Debug("rtmp server handshake failed", "err", err)
 		nc.Close()
 		return
 	}
+	if rtmpe {
+		log = log.With("rtmpe", true)
+	}
 	_ = nc.SetDeadline(time.Time{})
-	ss := &serverSession{s: s, t: newTransport(nc, defaultReadLimits), log: log}
-	err := ss.run()
+	ss := &serverSession{s: s, t: newTransport(sc, defaultReadLimits), log: log}
+	err = ss.run()
 	ss.endPublish()
 	ss.endPlay()
 	nc.Close()

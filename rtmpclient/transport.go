@@ -2,7 +2,6 @@ package rtmpclient
 
 import (
 	"bufio"
-	"crypto/tls"
 	"encoding/binary"
 	"io"
 	"net"
@@ -238,8 +237,8 @@ func (t *transport) close() error { return t.nc.Close() }
 // the old connection ends, refusing the reconnect meanwhile.
 func (t *transport) abandon() {
 	nc := t.nc
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
+	if wc, ok := nc.(interface{ NetConn() net.Conn }); ok { // TLS, or RTMPE's RC4
+		nc = wc.NetConn()
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)

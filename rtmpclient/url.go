@@ -111,7 +111,10 @@ func ParseURL(rawURL, key string) (Endpoint, error) {
 		}
 	case "http", "https":
 		return Endpoint{}, badURL("%s:// is a web address; stream servers start with rtmp:// or rtmps://", scheme)
-	case "rtmpe", "rtmpte":
+	case "rtmpe":
+		// Obfuscation, not security (rtmpe.go); only ever chosen by the URL.
+		ep.Scheme, ep.Port = "rtmpe", defaultRTMPPort
+	case "rtmpte":
 		return Endpoint{}, badURL("%s (RC4-encrypted RTMP) is not supported; use rtmps://", scheme)
 	default:
 		return Endpoint{}, badURL("unknown scheme %q; use rtmp:// or rtmps://", scheme)
