@@ -172,7 +172,7 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*ClientConn, error) {
 }
 
 func dialTransport(ctx context.Context, ep Endpoint, opts Options) (net.Conn, error) {
-	if ep.Scheme == "rtmpt" || ep.Scheme == "rtmpts" {
+	if ep.Scheme == "rtmpt" || ep.Scheme == "rtmpts" || ep.Scheme == "rtmpte" {
 		return dialRTMPT(ctx, ep, opts) // the tunnel in HTTP requests
 	}
 	dial := opts.Dial

@@ -386,3 +386,54 @@ func BenchmarkRTMPEHandshake(b *testing.B) {
 		}
 	}
 }
+
+// RTMPTE is RTMPE inside the RTMPT tunnel: the tunnel carries the RTMPE
+// handshake and the RC4 stream as it carries plain RTMP, and the Server's
+// tunnel sessions tell RTMPE by C0 as its TCP connections do.
+func TestPublisherOverRTMPTEToTallysServerDeliversEveryFrame(t *testing.T) {
+	sink := &recordingSink{done: make(chan struct{})}
+	srv := &Server{OnPublish: func(PublishRequest) (StreamSink, error) { return sink, nil }}
+	ep := startRTMPTServer(t, srv, RTMPTConfig{})
+	ep, err := ParseURL("rtmpte://"+ep.Address()+"/live", testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := synthStream(2, 30, true, 4000)
+	st := publishAll(t, ep, Options{}, pkts)
+	select {
+	case <-sink.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server never saw the publisher stop")
+	}
+	var want, got [][]byte
+	for _, p := range pkts {
+		if p.Type == TypeVideo {
+			want = append(want, p.Payload)
+		}
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, m := range sink.msgs {
+		if m.Type == TypeVideo {
+			got = append(got, m.Payload)
+		}
+	}
+	if len(got) != len(want) || st.VideoFramesSent != uint64(len(want)) {
+		t.Fatalf("the server received %d video messages, the Publisher sent %d, of %d", len(got), st.VideoFramesSent, len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("video message %d differs", i)
+		}
+	}
+}
+
+func TestParseURLTakesRTMPTEOnRTMPTsPort(t *testing.T) {
+	ep, err := ParseURL("rtmpte://example.com/live", testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.Scheme != "rtmpte" || ep.Port != 80 {
+		t.Errorf("got scheme %s port %d, want rtmpte on 80", ep.Scheme, ep.Port)
+	}
+}

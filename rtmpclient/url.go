@@ -114,8 +114,8 @@ func ParseURL(rawURL, key string) (Endpoint, error) {
 	case "rtmpe":
 		// Obfuscation, not security (rtmpe.go); only ever chosen by the URL.
 		ep.Scheme, ep.Port = "rtmpe", defaultRTMPPort
-	case "rtmpte":
-		return Endpoint{}, badURL("%s (RC4-encrypted RTMP) is not supported; use rtmps://", scheme)
+	case "rtmpte": // RTMPE inside the RTMPT tunnel: rtmpe.go over rtmpt.go
+		ep.Scheme, ep.Port = "rtmpte", defaultRTMPTPort
 	default:
 		return Endpoint{}, badURL("unknown scheme %q; use rtmp:// or rtmps://", scheme)
 	}

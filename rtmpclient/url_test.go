@@ -39,7 +39,6 @@ func TestParseURLRejectsEachMistakeClearly(t *testing.T) {
 		{"", secret, "server URL is empty"},
 		{"live.twitch.tv/app", secret, "no scheme"},
 		{"https://youtube.com/live2", secret, "web address"},
-		{"rtmpte://host/app", secret, "RC4"},
 		{"srt://host:9000", secret, `unknown scheme "srt"`},
 		{"rtmp:///app", secret, "no host"},
 		{"rtmp://host:99999/app", secret, `port "99999"`},
