@@ -437,3 +437,26 @@ func TestParseURLTakesRTMPTEOnRTMPTsPort(t *testing.T) {
 		t.Errorf("got scheme %s port %d, want rtmpte on 80", ep.Scheme, ep.Port)
 	}
 }
+
+// FuzzRTMPEPeerKey is the Diffie–Hellman key a peer sends, past the digest
+// (which random input would almost never pass, so the whole-handshake
+// targets above rarely reach it): every key is accepted only inside
+// 1 < y < p-1 and otherwise refused as ErrDHKey, whatever its bytes.
+func FuzzRTMPEPeerKey(f *testing.F) {
+	f.Add(validPub(f))
+	for _, y := range []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(2), dhPrimeLess1, dhPrime} {
+		f.Add(pub128(y))
+	}
+	f.Add(bytes.Repeat([]byte{0xff}, dhKeySize))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pub := make([]byte, dhKeySize)
+		copy(pub[max(dhKeySize-len(b), 0):], b[max(len(b)-dhKeySize, 0):])
+		y, err := checkDHKey(pub)
+		switch {
+		case err == nil && (y.Cmp(big.NewInt(1)) <= 0 || y.Cmp(dhPrimeLess1) >= 0):
+			t.Fatalf("accepted the key %x", pub)
+		case err != nil && !errors.Is(err, ErrDHKey):
+			t.Fatalf("refused %x with %v, not ErrDHKey", pub, err)
+		}
+	})
+}
