@@ -165,12 +165,7 @@ func TestHelpListsCommands(t *testing.T) {
 // cleanly with the server's recording intact. Dragging the title down with
 // the pointer, live, moves it in the saved scenes.
 func TestStudioGoesLiveUnderXvfb(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Xvfb runs on Linux only")
-	}
-	peers.Require(t, "xdotool")
-	peers.Require(t, "import")
-	x := peers.StartXvfb(t)
+	x := requireXvfb(t)
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 
 	// A returning user's settings: 720p scenes and the tone, one custom
@@ -183,17 +178,12 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 		`"KeyframeInterval":2000000000,"Encoder":"libx264","Preset":"veryfast","Profile":"high"},` +
 		`"Audio":{"Source":"tone","SampleRate":48000,"Channels":2,"Bitrate":160000},` +
 		`"Destinations":[{"ID":"dest-xvfb","Service":"custom","URL":"` + ng.URL() + `/xvfbshow"}]}`
-	writeStudioPrefs(t, cfg, settings, "Scenes")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	st := startStudio(t, ctx, x, "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
+	st := startReturningStudio(t, ctx, x, cfg, settings, "Scenes")
 	logs, win := st.logs, st.window
-	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	shot := filepath.Join(dir, "screenshot.png")
+	shot := screenshotPath(t, "screenshot.png")
 	// The window maps before its first frame is drawn; wait for the colour bars.
 	var colors int
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -492,6 +482,37 @@ func TestStudioWithoutDisplaySaysSoInOneLine(t *testing.T) {
 
 // writeStudioPrefs gives a studio started with XDG_CONFIG_HOME=cfg a
 // returning user's settings and the tab it opens on.
+// requireXvfb starts an X server of the test's own, with the tools the
+// window tests drive it with.
+func requireXvfb(t *testing.T) *peers.Xvfb {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("Xvfb runs on Linux only")
+	}
+	peers.Require(t, "xdotool")
+	peers.Require(t, "import")
+	return peers.StartXvfb(t)
+}
+
+// startReturningStudio starts the studio in x as a returning user whose
+// configuration (in cfg) holds these settings and has tab open, in the dark
+// theme the screenshots use.
+func startReturningStudio(t *testing.T, ctx context.Context, x *peers.Xvfb, cfg, settings, tab string) studioRun {
+	t.Helper()
+	writeStudioPrefs(t, cfg, settings, tab)
+	return startStudio(t, ctx, x, "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
+}
+
+// screenshotPath is where a window test saves its screenshot: docs/ under
+// make screenshots (TALLY_SCREENSHOT_DIR), else the test's own folder.
+func screenshotPath(t *testing.T, name string) string {
+	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	return filepath.Join(dir, name)
+}
+
 func writeStudioPrefs(t *testing.T, cfg, settings, tab string) {
 	t.Helper()
 	prefs, _ := json.Marshal(map[string]string{"settings.v1": settings, "studio.tab": tab})

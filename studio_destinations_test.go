@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,12 +18,7 @@ import (
 // takes HEVC, gets YouTube's HEVC preset. Each server's recording matches
 // its destination's output.
 func TestStudioDestinationsWithTheirOwnOutputsUnderXvfb(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Xvfb runs on Linux only")
-	}
-	peers.Require(t, "xdotool")
-	peers.Require(t, "import")
-	x := peers.StartXvfb(t)
+	x := requireXvfb(t)
 	ng := peers.StartNginx(t, peers.NginxOptions{Record: true})
 	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
 	if err != nil {
@@ -41,16 +33,11 @@ func TestStudioDestinationsWithTheirOwnOutputsUnderXvfb(t *testing.T) {
 		`"Destinations":[{"ID":"dest-main","Service":"custom","URL":"` + ng.URL() + `/xvfbmain"},` +
 		`{"ID":"dest-hevc","Service":"custom","URL":"` + in.URL("live") + `/xvfbhevc","Output":"youtube-hevc"},` +
 		`{"ID":"dest-vertical","Service":"custom","URL":"` + ng.URL() + `/xvfbvertical","Output":"vertical"}]}`
-	writeStudioPrefs(t, cfg, settings, "Destinations")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	st := startStudio(t, ctx, x, "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
-	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	shot := filepath.Join(dir, "screenshot-destinations.png")
+	st := startReturningStudio(t, ctx, x, cfg, settings, "Destinations")
+	shot := screenshotPath(t, "screenshot-destinations.png")
 	time.Sleep(3 * time.Second) // the first frame and the preview
 	w, h, err := x.Size(ctx, st.window)
 	if err != nil {

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -24,12 +22,7 @@ import (
 // through the window's own key events, and letting it go closes it; the
 // studio quits cleanly.
 func TestStudioMixerUnderXvfb(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Xvfb runs on Linux only")
-	}
-	peers.Require(t, "xdotool")
-	peers.Require(t, "import")
-	x := peers.StartXvfb(t)
+	x := requireXvfb(t)
 
 	cfg := t.TempDir()
 	col, err := scene.Load(filepath.Join("docs", "scenes", "sound.json"))
@@ -53,16 +46,11 @@ func TestStudioMixerUnderXvfb(t *testing.T) {
 		`"KeyframeInterval":2000000000,"Encoder":"libx264","Preset":"veryfast","Profile":"high"},` +
 		`"Audio":{"Source":"scenes","SampleRate":48000,"Channels":2,"Bitrate":160000},` +
 		`"Destinations":[{"ID":"dest-xvfb","Service":"local"}]}`
-	writeStudioPrefs(t, cfg, settings, "Mixer")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	st := startStudio(t, ctx, x, "FYNE_THEME=dark", "XDG_CONFIG_HOME="+cfg)
-	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	shot := filepath.Join(dir, "screenshot-mixer.png")
+	st := startReturningStudio(t, ctx, x, cfg, settings, "Mixer")
+	shot := screenshotPath(t, "screenshot-mixer.png")
 	// The tab is the right part of the window; its meters' bars are the
 	// meter colour (ui/theme.go's colorMeterRMS) only when sound moves them.
 	var bars int
