@@ -19,7 +19,7 @@ func TestDestinationWithItsOwnOutputShowsItLiveAndIsRemembered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	s, eng := newTestStudio(t, &app.MemoryKeys{})
 	onUI(func() {
 		test.Tap(s.dests.add)
 		r := s.dests.rows[1]
@@ -33,6 +33,12 @@ func TestDestinationWithItsOwnOutputShowsItLiveAndIsRemembered(t *testing.T) {
 		st := s.dests.rows[1].status.Text
 		return strings.HasPrefix(s.dests.rows[0].status.Text, "live ·") && strings.HasPrefix(st, "live ·") &&
 			strings.Contains(st, "HEVC 640x360 30 fps")
+	})
+	// A second of video on the HEVC destination before stopping, however
+	// slowly a busy machine encodes it.
+	eventually(t, "30 frames sent", func() bool {
+		d := eng.Status().Stats.Destinations
+		return len(d) == 2 && d[1].FramesSent >= 30
 	})
 	if strings.Contains(s.dests.rows[0].status.Text, "HEVC") {
 		t.Errorf("the first destination, on the Output tab's encode, shows %q", s.dests.rows[0].status.Text)
