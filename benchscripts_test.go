@@ -78,3 +78,63 @@ func writeScript(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
+
+// scripts/bench-codecs gives FFmpeg's command line what Tally's encoders are
+// given, so that comparison 11 compares the same job: the private options
+// encode/options.go sets for each encoder must appear in the script's FFmpeg
+// options, and the SVT-AV1 preset the script names must be the one Tally's
+// ultrafast maps to. A change to either side that the other misses fails here.
+func TestBenchCodecsAsksFFmpegForWhatTallySets(t *testing.T) {
+	script, err := os.ReadFile("scripts/bench-codecs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	options, err := os.ReadFile("encode/options.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := regexp.MustCompile(`(?ms)^ff_video\(\) \{.*?^\}\n`).Find(script)
+	preset := regexp.MustCompile(`(?m)^svt_ultrafast=\$\(sed .*\n`).Find(script)
+	if fn == nil || preset == nil {
+		t.Fatal("scripts/bench-codecs has no ff_video function or svt_ultrafast line")
+	}
+	ffVideo := func(encoder string) string {
+		t.Helper()
+		out, err := exec.Command("bash", "-c", "set -euo pipefail\ngop=60\ncolour=(COLOUR)\n"+string(preset)+string(fn)+
+			"echo \"$svt_ultrafast\"\nff_video "+encoder+" 4500k\n").Output()
+		if err != nil {
+			t.Fatalf("ff_video %s: %v", encoder, err)
+		}
+		return string(out)
+	}
+	// The option strings as encode/options.go writes them.
+	literal := func(re string) string {
+		t.Helper()
+		m := regexp.MustCompile(re).FindSubmatch(options)
+		if m == nil {
+			t.Fatalf("encode/options.go has no match for %s", re)
+		}
+		return string(m[1])
+	}
+	keyint := "keyint=60:min-keyint=60:scenecut=0" // keyint in encoderOptions, at 2 s of 30 fps
+	if !bytes.Contains(options, []byte(`keyint := "keyint=" + strconv.Itoa(gop) + ":min-keyint=" + strconv.Itoa(gop) + ":scenecut=0"`)) {
+		t.Fatal("encode/options.go builds its keyint parameters another way: update this test and scripts/bench-codecs")
+	}
+	x264 := keyint + literal(`params := keyint \+ "([^"]*)"`) + literal(`params \+= "([^"]*)"`)
+	x265 := keyint + literal(`set\("x265-params", keyint\+"([^"]*)"\)`)
+	svt := literal(`set\("svtav1-params", "([^"]*)"\)`)
+	svtPreset := literal(`"ultrafast": (\d+),`)
+	for _, c := range []struct{ encoder, want string }{
+		{"libx264", "-x264-params " + x264 + " "},
+		{"libx265", "-x265-params " + x265 + " "},
+		{"libsvtav1", "-svtav1-params " + svt},
+		{"libsvtav1", "-preset " + svtPreset + " "},
+	} {
+		if out := ffVideo(c.encoder); !strings.Contains(out, c.want) {
+			t.Errorf("FFmpeg's options for %s lack %q:\n%s", c.encoder, c.want, out)
+		}
+	}
+	if got := strings.Fields(ffVideo("libsvtav1"))[0]; got != svtPreset {
+		t.Errorf("the script reads SVT-AV1's preset for ultrafast as %q, encode/options.go says %s", got, svtPreset)
+	}
+}
