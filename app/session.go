@@ -220,15 +220,10 @@ type encoders struct {
 // openEncoders opens the video and audio encoders the settings ask for, and the
 // recording that takes their packets. The returned func closes them all.
 func (s *Session) openEncoders() (enc encoders, _ func(), err error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	var closers closeStack
 	defer func() {
 		if err != nil {
-			closeAll()
+			closers.close()
 		}
 	}()
 	a := s.settings.Audio
@@ -257,7 +252,7 @@ func (s *Session) openEncoders() (enc encoders, _ func(), err error) {
 		}
 		closers = append(closers, func() { _ = s.closeRecorder() })
 	}
-	return enc, closeAll, nil
+	return enc, closers.close, nil
 }
 
 // publishers are the destinations' Publishers at work.

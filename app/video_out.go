@@ -146,15 +146,10 @@ func (s *Session) planOutputs() {
 // openOutputs opens each output's encoder and the scalers, returning what
 // closes them.
 func (s *Session) openOutputs() (_ func(), err error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	var closers closeStack
 	defer func() {
 		if err != nil {
-			closeAll() // the return set the result to nil: this is the local one
+			closers.close()
 		}
 	}()
 	v := s.settings.Video
@@ -182,7 +177,7 @@ func (s *Session) openOutputs() (_ func(), err error) {
 			scalers[size] = o.scale
 		}
 	}
-	return closeAll, nil
+	return closers.close, nil
 }
 
 // mainOutput is the output the headline stats follow: the session's own
@@ -246,5 +241,16 @@ func (s *Session) endSequences() {
 				Payload: videoTag(o.codec, t, false, tagEnd, 0, nil)})
 		}
 		st.il.Flush()
+	}
+}
+
+// closeStack closes what was opened, last first: what a constructor that
+// opens several things runs when a later one fails, or hands back to close
+// them all.
+type closeStack []func()
+
+func (c *closeStack) close() {
+	for i := len(*c) - 1; i >= 0; i-- {
+		(*c)[i]()
 	}
 }
