@@ -34,6 +34,8 @@ func (d Destination) Hints() []string {
 	default:
 		if _, err := rtmpclient.ParseURL(url, "k"); err != nil {
 			h = append(h, "The server URL does not look right: "+err.Error())
+		} else if w := URLWarning(url); w != "" {
+			h = append(h, w)
 		}
 	}
 	switch {
@@ -68,6 +70,23 @@ func (d Destination) Hints() []string {
 		h = append(h, "The key looks like a "+serviceName(keyLooks)+" key, but the server is "+serviceName(platform)+"'s.")
 	}
 	return h
+}
+
+// URLWarning is what a server URL's scheme alone should tell the user, or "".
+// RTMPE (rtmpe://, and rtmpte:// in the tunnel) looks encrypted and is not:
+// Validate passes this on to tally stream's stderr and Go Live, Hints to the
+// destinations editor.
+func URLWarning(url string) string {
+	scheme, _, ok := strings.Cut(strings.TrimSpace(url), "://")
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(scheme) {
+	case "rtmpe", "rtmpte":
+		return "RTMPE is obfuscation, not security: RC4 is broken and nothing checks the server, " +
+			"so anyone on the path can read or change the stream and its key. Use rtmps:// to protect them."
+	}
+	return ""
 }
 
 func serviceName(id string) string {

@@ -191,6 +191,9 @@ func (s Settings) Validate() (warnings []string, err error) {
 		if d.Insecure {
 			warnings = append(warnings, fmt.Sprintf("destination %d: certificate checks are OFF; anyone on the path can read your stream key", i+1))
 		}
+		if w := URLWarning(d.URL); w != "" {
+			warnings = append(warnings, fmt.Sprintf("destination %d: %s", i+1, w))
+		}
 	}
 	return warnings, nil
 }

@@ -54,3 +54,44 @@ func TestDestinationWithItsOwnOutputShowsItLiveAndIsRemembered(t *testing.T) {
 		t.Errorf("the destination's output is %q; want youtube-hevc", got)
 	}
 }
+
+// A server URL typed as rtmpe:// shows, under it, that RTMPE is obfuscation
+// and not security, and points to rtmps://; an rtmps:// one shows nothing.
+func TestDestinationWarnsThatRTMPEIsNotSecurity(t *testing.T) {
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	onUI(func() {
+		r := s.dests.rows[0]
+		r.service.SetSelected("Custom RTMP server")
+		r.key.SetText(secret)
+		r.url.SetText("")
+		test.Type(r.url, "rtmpe://ingest.example.com/live")
+		if !strings.Contains(r.hint.Text, "RTMPE is obfuscation, not security") || !strings.Contains(r.hint.Text, "Use rtmps://") {
+			t.Errorf("hint for rtmpe:// is %q", r.hint.Text)
+		}
+		if !r.hint.Visible() || !showing(s, "obfuscation, not security") {
+			t.Errorf("the warning is not on screen: %q", texts(s))
+		}
+		r.url.SetText("rtmpte://ingest.example.com:8080/live")
+		if !strings.Contains(r.hint.Text, "obfuscation, not security") {
+			t.Errorf("hint for rtmpte:// is %q", r.hint.Text)
+		}
+	})
+	noKeyShown(t, s)
+}
+
+func TestDestinationOverRTMPSHasNoWarning(t *testing.T) {
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	onUI(func() {
+		r := s.dests.rows[0]
+		r.service.SetSelected("Custom RTMP server")
+		r.key.SetText(secret)
+		r.url.SetText("")
+		test.Type(r.url, "rtmps://ingest.example.com/live")
+		if r.hint.Text != "" {
+			t.Errorf("hint for rtmps:// is %q; want none", r.hint.Text)
+		}
+		if showing(s, "obfuscation") {
+			t.Errorf("an RTMPE warning is on screen for rtmps://: %q", texts(s))
+		}
+	})
+}
