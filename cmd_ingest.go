@@ -19,7 +19,7 @@ func runIngest(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:1935", "address to accept RTMP publishers on")
 	rtmptListen := fs.String("rtmpt-listen", "", "address to also accept RTMPT (RTMP tunnelled in HTTP) on, e.g. 127.0.0.1:8080")
-	record := fs.String("record", "", "directory to record each stream into, as FLV")
+	record := fs.String("record", "", "directory to record each stream into, as FLV; players can play them back by file name")
 	asJSON := fs.Bool("json", false, "print each stream's health report as one JSON line")
 	wallClock := fs.Bool("wallclock-timestamps", false,
 		"publishers stamp frames with their capture time, ms since midnight UTC: report latency from it")
@@ -61,6 +61,9 @@ func runIngest(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "tally ingest: listening on %s (publish to %s/STREAM-KEY)\n", in.Addr(), in.URL("live"))
 	if u := in.RTMPTURL("live"); u != "" {
 		fmt.Fprintf(stderr, "tally ingest: RTMPT too (publish to %s/STREAM-KEY)\n", u)
+	}
+	if *record != "" {
+		fmt.Fprintf(stderr, "tally ingest: recording into %s (play one back from %s/FILE-NAME)\n", *record, in.URL("live"))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +20,8 @@ import (
 
 // Config configures an Ingest.
 type Config struct {
-	// RecordDir, when set, receives one FLV per publish.
+	// RecordDir, when set, receives one FLV per publish, and players can
+	// play them back by file name (with seek, pause and play2).
 	RecordDir string
 	// OnReport is called with each stream's report when the stream ends.
 	OnReport func(Report)
@@ -66,6 +69,9 @@ func Start(addr string, cfg Config) (*Ingest, error) {
 	}
 	in := &Ingest{cfg: cfg, ln: ln, done: make(chan error, 1)}
 	in.srv = &rtmpclient.Server{OnPublish: in.onPublish, Logger: cfg.Logger}
+	if cfg.RecordDir != "" {
+		in.srv.OpenRecording = in.openRecording
+	}
 	if cfg.RTMPTAddr != "" {
 		tl, err := net.Listen("tcp", cfg.RTMPTAddr)
 		if err != nil {
@@ -131,6 +137,26 @@ func (in *Ingest) WaitReport(ctx context.Context, n int) (Report, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// openRecording opens a recording in RecordDir for a player, by its file
+// name with or without ".flv". os.Root keeps every name inside the
+// directory, whatever "../" or symbolic link it holds.
+func (in *Ingest) openRecording(_, name string) (rtmpclient.Recording, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) {
+		return nil, rtmpclient.ErrNoRecording
+	}
+	if !strings.HasSuffix(name, ".flv") {
+		name += ".flv"
+	}
+	f, err := os.OpenInRoot(in.cfg.RecordDir, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", rtmpclient.ErrNoRecording, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ingest: open recording: %w", err)
+	}
+	return f, nil
 }
 
 // unsafeName keeps recordings' file names to characters every file system takes.

@@ -87,11 +87,13 @@ type ClientConn struct {
 	status  chan Command // onStatus, for whoever waits on a stream
 	media   chan Message // audio, video and data, for players
 
-	playing atomic.Bool   // media goes to c.media only on a playing connection
-	closing chan struct{} // closed by Close, so a blocked read loop can leave
-	once    sync.Once
-	done    chan struct{} // closed when the read loop ends
-	readErr error         // why it ended; valid after done is closed
+	playing atomic.Bool // media goes to c.media only on a playing connection
+	// statusInBand: a play has started, and its later statuses go to c.media too.
+	statusInBand atomic.Bool
+	closing      chan struct{} // closed by Close, so a blocked read loop can leave
+	once         sync.Once
+	done         chan struct{} // closed when the read loop ends
+	readErr      error         // why it ended; valid after done is closed
 
 	caps ServerCaps // what the connect _result stated; set before Dial returns
 }
@@ -276,6 +278,16 @@ func (c *ClientConn) readLoop() {
 				continue
 			}
 			c.dispatch(cmd)
+			// A player also gets a stream's statuses among its media, in
+			// the order they came: which frames came before a seek's
+			// Seek.Notify, and which after, is only known that way.
+			if cmd.Name == "onStatus" && m.StreamID != 0 && c.statusInBand.Load() {
+				select {
+				case c.media <- m:
+				case <-c.closing:
+					return
+				}
+			}
 		case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3, TypeAggregate:
 			if !c.playing.Load() {
 				continue // a publisher has no use for media; never block on it

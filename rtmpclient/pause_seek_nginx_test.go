@@ -89,29 +89,31 @@ func videoFrom(ctx context.Context, c *ClientConn, ms uint32) (Message, error) {
 	}
 }
 
-// awaitStatus waits for the onStatus code while taking the media that keeps
-// arriving, and returns those media messages in order. Media must be read
-// meanwhile: a read loop blocked on a full media channel would never deliver
-// the status queued behind it.
+// awaitStatus reads the playing stream's messages up to the onStatus code
+// and returns the media before it, in order.
 func awaitStatus(ctx context.Context, c *ClientConn, code string) ([]Message, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var media []Message
 	for {
 		select {
-		case st := <-c.status:
-			info := st.Info()
-			if info.String("code") == code {
-				return media, nil
-			}
-			if info.String("level") == "error" {
-				return media, statusError(code, st, c.ep.Key)
-			}
-		case m, ok := <-c.media:
+		case m, ok := <-c.Media():
 			if !ok {
 				return media, fmt.Errorf("waiting for %s: %w", code, c.Err())
 			}
-			media = append(media, m)
+			if m.Type != TypeCommandAMF0 && m.Type != TypeCommandAMF3 {
+				media = append(media, m)
+				continue
+			}
+			st, err := parseCommand(m)
+			if err != nil {
+				return media, err
+			}
+			if info := st.Info(); info.String("code") == code {
+				return media, nil
+			} else if info.String("level") == "error" {
+				return media, statusError(code, st, c.ep.Key)
+			}
 		case <-ctx.Done():
 			return media, fmt.Errorf("waiting for %s: %w", code, ctx.Err())
 		}

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tallystudio/tally/rtmpclient/amf"
@@ -47,6 +49,11 @@ type Server struct {
 	// server really takes: it relays and records any codec, so avc1, hvc1 and
 	// av01 by name and "*" besides. Tests set fewer to make a client fall back.
 	VideoFourCCs []string
+	// OpenRecording, when set, lets players play recorded streams, with
+	// seek, pause and play2: it opens the recording a play names in an
+	// application (the name as the player sent it, "flv:" prefix and
+	// "?query" removed). ErrNoRecording says there is none.
+	OpenRecording func(app, name string) (Recording, error)
 
 	mu      sync.Mutex
 	ln      []net.Listener
@@ -177,6 +184,18 @@ type serverSession struct {
 	pub      *liveStream // its entry, to remove only if it is still this one
 	playKey  string      // the live stream this session plays, if any
 	streamID uint32
+	vod      *vodPlayer // the recording this session plays, if any
+	filter   playFilter // what the player asked not to receive
+	// bufferMs is the buffer the player asked for (Set Buffer Length): how
+	// far ahead of real time a recording is sent.
+	bufferMs  atomic.Uint32
+	switching atomic.Bool // a play2 switch on a live stream waits for its keyframe
+}
+
+// lead is how far ahead of real time a recording is sent: the player's
+// buffer, at least a second.
+func (ss *serverSession) lead() time.Duration {
+	return min(max(time.Duration(ss.bufferMs.Load())*time.Millisecond, time.Second), maxLead)
 }
 
 func (s *Server) serveConn(nc net.Conn) {
@@ -196,8 +215,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	ss := &serverSession{s: s, t: newTransport(sc, defaultReadLimits), log: log}
 	err = ss.run()
 	ss.endPublish()
+	nc.Close() // first: a recording's player may be blocked writing to it
 	ss.endPlay()
-	nc.Close()
 	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		log.Info("rtmp session ended", "err", err)
 	}
@@ -222,6 +241,10 @@ func (ss *serverSession) run() error {
 		case TypeDataAMF0, TypeDataAMF3:
 			if err := ss.data(m); err != nil {
 				return err
+			}
+		case TypeUserControl:
+			if len(m.Payload) >= 10 && binary.BigEndian.Uint16(m.Payload) == eventSetBufferLength {
+				ss.bufferMs.Store(binary.BigEndian.Uint32(m.Payload[6:]))
 			}
 		case TypeAudio, TypeVideo:
 			if ss.sink == nil {
@@ -280,7 +303,24 @@ func (ss *serverSession) command(c Command, streamID uint32) error {
 		return ss.publish(name, streamID)
 	case "play":
 		name, _ := c.Arg(0).(string)
-		return ss.play(name, streamID)
+		start, ok := c.Arg(1).(float64)
+		if !ok {
+			start = -2 // live if there is one, else recorded: the spec's default
+		}
+		length, _ := c.Arg(2).(float64)
+		ss.endPlay()
+		return ss.play(name, streamID, start, length)
+	case "play2":
+		return ss.play2(c, streamID)
+	case "seek":
+		ms, _ := c.Arg(0).(float64)
+		return ss.seek(streamID, ms)
+	case "pause", "pauseRaw", "pauseraw":
+		on, _ := c.Arg(0).(bool)
+		return ss.pause(streamID, on)
+	case "receiveAudio", "receiveVideo":
+		on, _ := c.Arg(0).(bool)
+		return ss.receive(streamID, c.Name == "receiveVideo", on)
 	case "deleteStream", "closeStream":
 		ss.endPublish()
 		ss.endPlay()
@@ -329,11 +369,13 @@ func (ss *serverSession) endPublish() {
 	if ss.sink == nil {
 		return
 	}
+	// The name is free before the sink hears the stream has ended: whoever
+	// learns of the end from the sink (a report) may publish again at once.
+	ss.s.release(ss.pubKey, ss.pub)
 	if err := ss.sink.Close(); err != nil {
 		ss.log.Warn("rtmp server: closing stream", "err", err)
 	}
 	ss.sink = nil
-	ss.s.release(ss.pubKey, ss.pub)
 	ss.pubKey, ss.pub = "", nil
 }
 
@@ -396,7 +438,7 @@ func (ss *serverSession) relay(m Message) {
 	viewer := ls.viewer
 	ls.mu.Unlock()
 	if viewer != nil {
-		if err := viewer.sendMedia(m); err != nil {
+		if err := viewer.sendLive(m); err != nil {
 			ls.mu.Lock()
 			ls.viewer = nil
 			ls.mu.Unlock()
@@ -554,6 +596,33 @@ func (ls *liveStream) firstMessages() []*Message {
 	return append(out, ls.audio)
 }
 
+// sendLive sends a live stream's message, unless the player asked not to
+// receive it; the first keyframe after a play2 switch is announced.
+func (ss *serverSession) sendLive(m Message) error {
+	if m.Type != TypeDataAMF0 && !ss.filter.pass(&m) {
+		return nil
+	}
+	if err := ss.sendMedia(m); err != nil {
+		return err
+	}
+	if m.Type == TypeVideo && ss.switching.Load() && isKeyframe(m.Payload) {
+		ss.switching.Store(false)
+		return ss.sendPlayStatus("NetStream.Play.TransitionComplete", 0)
+	}
+	return nil
+}
+
+// sendPlayStatus sends onPlayStatus, the data message that tells a player
+// about a switch completed or a recording's end.
+func (ss *serverSession) sendPlayStatus(code string, durationSec float64) error {
+	b, err := amf.AppendAMF0(nil, "onPlayStatus", amf.Object{{Key: "level", Value: "status"}, {Key: "code", Value: code},
+		{Key: "duration", Value: durationSec}})
+	if err != nil {
+		return err
+	}
+	return ss.t.send(csidData, &Message{Type: TypeDataAMF0, StreamID: ss.streamID, Payload: b})
+}
+
 func (ss *serverSession) sendMedia(m Message) error {
 	csid := uint32(csidData)
 	switch m.Type {
@@ -566,24 +635,111 @@ func (ss *serverSession) sendMedia(m Message) error {
 	return ss.t.send(csid, &m)
 }
 
-func (ss *serverSession) play(name string, streamID uint32) error {
+func (ss *serverSession) play(name string, streamID uint32, start, length float64) error {
+	name = streamName(name)
+	// start: -1 live only; other negatives live first; from 0 on, a recorded
+	// stream from that position first.
+	if start < 0 {
+		err := ss.playLive(name, streamID)
+		if !errors.Is(err, errNotLive) || start == -1 || ss.s.OpenRecording == nil {
+			return ss.notFound(err, streamID)
+		}
+		return ss.notFound(ss.playRecorded(name, streamID, 0, length), streamID)
+	}
+	err := ss.playRecorded(name, streamID, start, length)
+	if errors.Is(err, ErrNoRecording) {
+		err = ss.playLive(name, streamID)
+	}
+	return ss.notFound(err, streamID)
+}
+
+// errNotLive says no live stream of that name is being published.
+var errNotLive = errors.New("rtmp server: no such live stream")
+
+// notFound answers a play that found nothing with NetStream.Play.StreamNotFound.
+func (ss *serverSession) notFound(err error, streamID uint32) error {
+	switch {
+	case errors.Is(err, errNotLive), errors.Is(err, ErrNoRecording):
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.StreamNotFound", "No such stream."))
+	case errors.Is(err, ErrBadRecording):
+		ss.log.Warn("rtmp server: cannot play a recording", "err", err)
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.Failed", "The recording cannot be played."))
+	}
+	return err
+}
+
+// streamName is the stream a play names: without the "flv:" prefix that
+// Flash-era players put before a recording's name, or any "?query".
+func streamName(name string) string {
+	name = strings.TrimPrefix(name, "flv:")
+	if i := strings.IndexByte(name, '?'); i >= 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// openRecording opens and indexes a recording, or says why not.
+func (ss *serverSession) openRecording(name string) (Recording, *recordingIndex, error) {
+	if ss.s.OpenRecording == nil || name == "" {
+		return nil, nil, ErrNoRecording
+	}
+	rec, err := ss.s.OpenRecording(ss.app, name)
+	if err != nil && !errors.Is(err, ErrNoRecording) {
+		err = fmt.Errorf("%w: %w", ErrBadRecording, err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := indexRecording(rec)
+	if err != nil {
+		_ = rec.Close()
+		return nil, nil, err
+	}
+	return rec, idx, nil
+}
+
+func (ss *serverSession) playRecorded(name string, streamID uint32, start, length float64) error {
+	rec, idx, err := ss.openRecording(name)
+	if err != nil {
+		return err
+	}
+	ss.streamID = streamID
+	ss.filter = playFilter{}
+	if err := ss.t.sendUserControl(eventStreamBegin, streamID); err != nil {
+		_ = rec.Close()
+		return err
+	}
+	if err := ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Play.Reset", "Playing and resetting "+name+".")); err != nil {
+		_ = rec.Close()
+		return err
+	}
+	if err := ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Play.Start", "Started playing "+name+".")); err != nil {
+		_ = rec.Close()
+		return err
+	}
+	ss.startVOD(name, rec, idx, streamID, start, length)
+	return nil
+}
+
+func (ss *serverSession) playLive(name string, streamID uint32) error {
 	key := ss.app + "/" + name
 	ss.s.mu.Lock()
 	ls := ss.s.streams[key]
 	ss.s.mu.Unlock()
 	if ls == nil {
-		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.StreamNotFound", "No such stream."))
+		return errNotLive
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if !ls.started {
 		// Claimed, but OnPublish has not accepted it yet (and may refuse it).
-		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.StreamNotFound", "No such stream."))
+		return errNotLive
 	}
 	if ls.viewer != nil {
 		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Play.Failed", "This stream already has a player."))
 	}
 	ss.streamID = streamID
+	ss.filter = playFilter{}
 	if err := ss.t.sendUserControl(eventStreamBegin, streamID); err != nil {
 		return err
 	}
@@ -605,7 +761,128 @@ func (ss *serverSession) play(name string, streamID uint32) error {
 	return nil
 }
 
+// play2 switches what this player plays (Flash's NetStream.play2, for
+// switching renditions or streams without stopping): a recording to
+// another recording goes on at the same position from its keyframe; any
+// other switch stops the old stream and starts the new one, video waiting
+// for a keyframe.
+func (ss *serverSession) play2(c Command, streamID uint32) error {
+	opts := c.Info()
+	name := streamName(opts.String("streamName"))
+	transition := opts.String("transition")
+	start := -1.0 // go on from where the old stream is
+	if v, ok := opts.Get("start").(float64); ok {
+		start = v
+	}
+	if transition == "stop" {
+		ss.endPlay()
+		return ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Play.Stop", "Stopped playing."))
+	}
+	if ss.vod != nil && transition != "reset" {
+		rec, idx, err := ss.openRecording(name)
+		if err == nil {
+			ss.vod.control(vodControl{op: vodSwitch, name: name, rec: rec, idx: idx, start: start})
+			return nil
+		}
+		if !errors.Is(err, ErrNoRecording) {
+			return ss.notFound(err, streamID)
+		}
+	}
+	if ss.playKey != "" && transition != "reset" {
+		if err := ss.switchLive(name, streamID); !errors.Is(err, errNotLive) {
+			return err
+		}
+	}
+	ss.endPlay()
+	if start < 0 {
+		start = -2
+	}
+	length, _ := opts.Get("len").(float64)
+	return ss.play(name, streamID, start, length)
+}
+
+// switchLive moves this player from its live stream to another: the new
+// one's headers at once, then its media from its next keyframe.
+func (ss *serverSession) switchLive(name string, streamID uint32) error {
+	key := ss.app + "/" + name
+	ss.s.mu.Lock()
+	ls := ss.s.streams[key]
+	ss.s.mu.Unlock()
+	if ls == nil {
+		return errNotLive
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if !ls.started || ls.viewer != nil {
+		return errNotLive
+	}
+	ss.endPlay()
+	if err := ss.reply(streamID, "onStatus", 0, nil, append(status("status", "NetStream.Play.Transition", "Transitioning to "+name+"."),
+		amf.Property{Key: "details", Value: name})); err != nil {
+		return err
+	}
+	for _, m := range ls.firstMessages() {
+		if m != nil {
+			if err := ss.sendMedia(*m); err != nil {
+				return err
+			}
+		}
+	}
+	ss.filter.awaitKeyframe()
+	ss.switching.Store(true)
+	ls.viewer = ss
+	ss.playKey = key
+	return nil
+}
+
+// seek moves a recording's playback; a live stream cannot seek.
+func (ss *serverSession) seek(streamID uint32, ms float64) error {
+	if ss.vod == nil {
+		return ss.reply(streamID, "onStatus", 0, nil, status("error", "NetStream.Seek.Failed", "Only a recorded stream can seek."))
+	}
+	ss.vod.control(vodControl{op: vodSeek, ms: msec(ms)})
+	return nil
+}
+
+// pause pauses or resumes: a recording where it was, a live stream from
+// its next keyframe.
+func (ss *serverSession) pause(streamID uint32, on bool) error {
+	if ss.vod != nil {
+		ss.vod.control(vodControl{op: vodPause, on: on})
+		return nil
+	}
+	if ss.playKey == "" {
+		return nil
+	}
+	ss.filter.pause(on)
+	code, event := "NetStream.Unpause.Notify", uint16(eventStreamBegin)
+	if on {
+		code, event = "NetStream.Pause.Notify", eventStreamEOF
+	}
+	if err := ss.t.sendUserControl(event, streamID); err != nil {
+		return err
+	}
+	return ss.reply(streamID, "onStatus", 0, nil, status("status", code, code[len("NetStream."):]))
+}
+
+// receive turns audio or video on or off. Turning one on is answered as the
+// specification says, with Seek.Notify and Play.Start; off, with nothing.
+func (ss *serverSession) receive(streamID uint32, video, on bool) error {
+	ss.filter.receive(video, on)
+	if !on {
+		return nil
+	}
+	if err := ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Seek.Notify", "Receiving again.")); err != nil {
+		return err
+	}
+	return ss.reply(streamID, "onStatus", 0, nil, status("status", "NetStream.Play.Start", "Started playing."))
+}
+
 func (ss *serverSession) endPlay() {
+	if ss.vod != nil {
+		ss.vod.stop()
+		ss.vod = nil
+	}
 	if ss.playKey == "" {
 		return
 	}
