@@ -43,15 +43,32 @@ verdict() {
 # fmt NUMBER [DECIMALS]
 fmtn() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, v }'; }
 
-# gobench_tsv: `go test -bench` output on stdin -> "name unit median min max n"
-# per benchmark and unit, over -count repeats (the -N GOMAXPROCS suffix dropped).
-gobench_tsv() {
+# gobench_rows: `go test -bench` output on stdin -> "name unit value", one
+# line per figure of each run, in the order they ran (the -N GOMAXPROCS
+# suffix dropped).
+gobench_rows() {
   # A benchmark that logs to stdout splits its line: the name, the logs, then
   # the figures on a line of their own.
   awk 'function emit(name, from) { sub(/-[0-9]+$/, "", name); for (i = from; i + 1 <= NF; i += 2) print name "\t" $(i+1) "\t" $i }
     /^Benchmark/ && $4 == "ns/op" { emit($1, 3); pending = ""; next }
     /^Benchmark/ { pending = $1; next }
-    pending != "" && $1 ~ /^[0-9]+$/ && $3 == "ns/op" { emit(pending, 2); pending = "" }' | sort -t $'\t' -k1,1 -k2,2 -k3,3g | awk -F '\t' '
+    pending != "" && $1 ~ /^[0-9]+$/ && $3 == "ns/op" { emit(pending, 2); pending = "" }'
+}
+
+# gobench_pairs A B UNIT: `go test -bench` output on stdin -> B's figure ÷
+# A's, one line per pair of runs in the order they ran (the first run of B
+# over the first of A, and so on): for benchmarks run side by side.
+gobench_pairs() {
+  gobench_rows | awk -F '\t' -v a="$1" -v b="$2" -v u="$3" '
+    $2 == u && $1 == a { x[++na] = $3 }
+    $2 == u && $1 == b { y[++nb] = $3 }
+    END { for (i = 1; i <= na && i <= nb; i++) if (x[i] != 0) print y[i] / x[i] }'
+}
+
+# gobench_tsv: `go test -bench` output on stdin -> "name unit median min max n"
+# per benchmark and unit, over -count repeats (the -N GOMAXPROCS suffix dropped).
+gobench_tsv() {
+  gobench_rows | sort -t $'\t' -k1,1 -k2,2 -k3,3g | awk -F '\t' '
     function flush() { if (n) { m = (n % 2) ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2; printf "%s\t%s\t%s\t%s\t%s\t%d\n", k1, k2, m, v[1], v[n], n } n = 0 }
     { if ($1 != k1 || $2 != k2) { flush(); k1 = $1; k2 = $2 } v[++n] = $3 }
     END { flush() }'
