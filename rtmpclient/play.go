@@ -24,7 +24,10 @@ func (c *ClientConn) Play(ctx context.Context, name string) (uint32, error) {
 }
 
 // PlayAt is Play from startMs into a recording (from its keyframe at or
-// before that), or PlayLiveOrRecorded or PlayLiveOnly.
+// before that), or PlayLiveOrRecorded or PlayLiveOnly. Servers differ on
+// the timestamps of a play that starts past the beginning: Flash Media
+// Server and Tally's count from the start (add startMs for the position),
+// nginx-rtmp keeps the recording's own.
 func (c *ClientConn) PlayAt(ctx context.Context, name string, startMs float64) (uint32, error) {
 	c.playing.Store(true)
 	streamID, err := c.createStream(ctx)

@@ -179,9 +179,8 @@ func readTag(r io.ReaderAt, off int64) (Message, int64, error) {
 }
 
 // seek returns where playing from ms starts: the last keyframe at or before
-// it, or the first tag when there is none.
-func (idx *recordingIndex) seek(ms uint32) int64 {
-	off := idx.first
+// it, or the first tag when there is none; and that tag's timestamp.
+func (idx *recordingIndex) seek(ms uint32) (int64, uint32) {
 	lo, hi := 0, len(idx.keys)
 	for lo < hi { // the first keyframe after ms
 		mid := (lo + hi) / 2
@@ -191,10 +190,10 @@ func (idx *recordingIndex) seek(ms uint32) int64 {
 			hi = mid
 		}
 	}
-	if lo > 0 {
-		off = idx.keys[lo-1].off
+	if lo == 0 {
+		return idx.first, 0
 	}
-	return off
+	return idx.keys[lo-1].off, idx.keys[lo-1].ts
 }
 
 // isKeyframe says whether a video message is a keyframe (of any codec, legacy

@@ -189,7 +189,22 @@ type serverSession struct {
 	// bufferMs is the buffer the player asked for (Set Buffer Length): how
 	// far ahead of real time a recording is sent.
 	bufferMs  atomic.Uint32
+	rtmpe     bool        // the session is RTMPE: the chunk size waits for a play
+	chunked   bool        // our chunk size has been sent
 	switching atomic.Bool // a play2 switch on a live stream waits for its keyframe
+}
+
+// setChunkSize raises the chunk size we send, once. Over RTMPE it waits for
+// a play: FFmpeg's RTMPE publisher echoes a Set Chunk Size back through its
+// cipher, which encrypts the message in place before it reads the size, and
+// so fails on any. A publisher is only sent small commands, for which the
+// default 128 bytes is no cost.
+func (ss *serverSession) setChunkSize() error {
+	if ss.chunked {
+		return nil
+	}
+	ss.chunked = true
+	return ss.t.setChunkSize(sendChunkSize)
 }
 
 // lead is how far ahead of real time a recording is sent: the player's
@@ -212,7 +227,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		log = log.With("rtmpe", true)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	ss := &serverSession{s: s, t: newTransport(sc, defaultReadLimits), log: log}
+	ss := &serverSession{s: s, t: newTransport(sc, defaultReadLimits), log: log, rtmpe: rtmpe}
 	err = ss.run()
 	ss.endPublish()
 	nc.Close() // first: a recording's player may be blocked writing to it
@@ -281,8 +296,10 @@ func (ss *serverSession) command(c Command, streamID uint32) error {
 		if err := ss.t.sendControl(TypeSetPeerBandwidth, []byte{0, 0x26, 0x25, 0xa0, 2}); err != nil {
 			return err
 		}
-		if err := ss.t.setChunkSize(sendChunkSize); err != nil {
-			return err
+		if !ss.rtmpe {
+			if err := ss.setChunkSize(); err != nil {
+				return err
+			}
 		}
 		props := amf.Object{{Key: "fmsVer", Value: "FMS/3,0,1,123"}, {Key: "capabilities", Value: 31.0}}
 		if advertisesERTMP(c.Object) {
@@ -302,6 +319,9 @@ func (ss *serverSession) command(c Command, streamID uint32) error {
 		name, _ := c.Arg(0).(string)
 		return ss.publish(name, streamID)
 	case "play":
+		if err := ss.setChunkSize(); err != nil {
+			return err
+		}
 		name, _ := c.Arg(0).(string)
 		start, ok := c.Arg(1).(float64)
 		if !ok {
@@ -311,6 +331,9 @@ func (ss *serverSession) command(c Command, streamID uint32) error {
 		ss.endPlay()
 		return ss.play(name, streamID, start, length)
 	case "play2":
+		if err := ss.setChunkSize(); err != nil {
+			return err
+		}
 		return ss.play2(c, streamID)
 	case "seek":
 		ms, _ := c.Arg(0).(float64)

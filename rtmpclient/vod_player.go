@@ -22,8 +22,13 @@ type vodPlayer struct {
 	rec      Recording
 	idx      *recordingIndex
 	ctl      chan vodControl
-	quit     chan struct{}
-	done     chan struct{}
+	// shift is taken from every timestamp sent: a play that starts past the
+	// beginning counts from there, as Flash Media Server's do (librtmp adds
+	// the start it asked for back). A seek goes back to the recording's own
+	// timestamps, which players expect after Seek.Notify.
+	shift uint32
+	quit  chan struct{}
+	done  chan struct{}
 }
 
 // vodControl is one command for the player goroutine.
@@ -102,8 +107,10 @@ func (p *vodPlayer) playStatus(code string) error {
 }
 
 // sendFirst sends the metadata and headers a player starting past the first
-// tag has not seen.
+// tag has not seen, stamped ts: the first tag's own, since a player reads a
+// timestamp that goes back as one that wrapped around.
 func (p *vodPlayer) sendFirst(ts uint32) error {
+	ts -= min(p.shift, ts)
 	if p.idx.meta != nil {
 		m := *p.idx.meta
 		m.Timestamp = ts
@@ -124,9 +131,14 @@ func (p *vodPlayer) run(start, length uint32) error {
 	if err := p.ss.t.sendUserControl(eventStreamIsRecorded, p.streamID); err != nil {
 		return err
 	}
-	st := vodState{off: p.idx.seek(start), rebase: true}
-	if st.off != p.idx.first {
-		if err := p.sendFirst(start); err != nil {
+	st := vodState{rebase: true}
+	off, ts := p.idx.seek(start)
+	st.off = off
+	if start > 0 {
+		p.shift = ts
+	}
+	if off != p.idx.first {
+		if err := p.sendFirst(ts); err != nil {
 			return err
 		}
 	}
@@ -200,10 +212,11 @@ func (p *vodPlayer) run(start, length uint32) error {
 		if m.Type != TypeDataAMF0 && !p.ss.filter.pass(&m) {
 			continue
 		}
+		st.sent = m.Timestamp
+		m.Timestamp -= min(p.shift, m.Timestamp)
 		if err := p.ss.sendMedia(m); err != nil {
 			return err
 		}
-		st.sent = m.Timestamp
 		if st.switched && m.Type == TypeVideo && isKeyframe(m.Payload) {
 			st.switched = false
 			if err := p.playStatus("NetStream.Play.TransitionComplete"); err != nil {
@@ -243,7 +256,8 @@ func (p *vodPlayer) apply(c vodControl, st *vodState) error {
 	st.rebase = true
 	switch c.op {
 	case vodSeek:
-		st.off, st.ended = p.idx.seek(c.ms), false
+		off, ts := p.idx.seek(c.ms)
+		st.off, st.ended, p.shift = off, false, 0
 		if err := p.ss.t.sendUserControl(eventStreamBegin, p.streamID); err != nil {
 			return err
 		}
@@ -253,8 +267,8 @@ func (p *vodPlayer) apply(c vodControl, st *vodState) error {
 		if err := p.status("NetStream.Play.Start", "Started playing."); err != nil {
 			return err
 		}
-		if st.off != p.idx.first {
-			return p.sendFirst(c.ms)
+		if off != p.idx.first {
+			return p.sendFirst(ts)
 		}
 	case vodPause:
 		// Resuming goes on from the next tag not sent: what the player had
@@ -279,12 +293,13 @@ func (p *vodPlayer) apply(c vodControl, st *vodState) error {
 		if c.start >= 0 {
 			at = msec(c.start)
 		}
-		st.off, st.ended, st.switched = p.idx.seek(at), false, true
+		off, ts := p.idx.seek(at)
+		st.off, st.ended, st.switched = off, false, true
 		if err := p.status("NetStream.Play.Transition", "Transitioning to "+c.name+"."); err != nil {
 			return err
 		}
-		if st.off != p.idx.first {
-			return p.sendFirst(at)
+		if off != p.idx.first {
+			return p.sendFirst(ts)
 		}
 	}
 	return nil
