@@ -1,15 +1,19 @@
 package rtmpclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/tallystudio/tally/flv"
 	"github.com/tallystudio/tally/internal/peers"
+	"github.com/tallystudio/tally/rtmpclient/amf"
 )
 
 // needVODPeers fails without nginx and FFmpeg's command line (make test
@@ -23,23 +27,33 @@ func needVODPeers(t *testing.T) {
 // vodName is the stream a VOD player asks nginx for: the file's own name.
 const vodName = "vod.flv"
 
-// playVOD writes a 20 s FLV with a keyframe every second into a directory
-// nginx plays from, and starts playing it. nginx-rtmp seeks with the
-// keyframe index in the file's metadata (without one, every seek rewinds to
-// the start), hence add_keyframe_index.
-func playVOD(t *testing.T, ctx context.Context) (*ClientConn, uint32) {
+// writeVOD writes a 20 s FLV of size with a keyframe every second, as
+// nginx plays it: nginx-rtmp seeks with the keyframe index in the file's
+// metadata (without one, every seek rewinds to the start), hence
+// add_keyframe_index.
+func writeVOD(t *testing.T, ctx context.Context, path, size string) {
 	t.Helper()
-	dir := t.TempDir()
 	out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+		"-f", "lavfi", "-i", "testsrc=size="+size+":rate=25",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
 		"-t", "20",
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
 		"-c:a", "aac", "-b:a", "64k",
 		"-flvflags", "add_keyframe_index",
-		"-f", "flv", filepath.Join(dir, vodName)).CombinedOutput()
+		"-f", "flv", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+}
+
+// playVOD writes a 320x240 VOD (and any further ones of the sizes given, as
+// vod-WxH.flv) into a directory nginx plays from, and starts playing it.
+func playVOD(t *testing.T, ctx context.Context, more ...string) (*ClientConn, uint32, string) {
+	t.Helper()
+	dir := t.TempDir()
+	writeVOD(t, ctx, filepath.Join(dir, vodName), "320x240")
+	for _, size := range more {
+		writeVOD(t, ctx, filepath.Join(dir, "vod-"+size+".flv"), size)
 	}
 	ng := peers.StartNginx(t, peers.NginxOptions{PlayDir: dir})
 	ep, err := ParseURL(ng.VODURL(), vodName)
@@ -55,7 +69,7 @@ func playVOD(t *testing.T, ctx context.Context) (*ClientConn, uint32) {
 	if err != nil {
 		t.Fatalf("play: %v", err)
 	}
-	return c, id
+	return c, id, dir
 }
 
 func isVideoFrame(m Message) bool {
@@ -126,7 +140,7 @@ func TestSeekOnNginxRecordedStreamMovesPlaybackToThePosition(t *testing.T) {
 	needVODPeers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, id := playVOD(t, ctx)
+	c, id, _ := playVOD(t, ctx)
 
 	first, err := nextVideo(ctx, c)
 	if err != nil {
@@ -201,7 +215,7 @@ func TestPauseOnNginxRecordedStreamStopsMediaUntilUnpaused(t *testing.T) {
 	needVODPeers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, id := playVOD(t, ctx)
+	c, id, _ := playVOD(t, ctx)
 
 	at, err := videoFrom(ctx, c, 1000)
 	if err != nil {
@@ -256,6 +270,79 @@ func TestPauseOnNginxRecordedStreamStopsMediaUntilUnpaused(t *testing.T) {
 				t.Fatalf("only %d video frames within 5 s of unpausing", i)
 			}
 			t.Fatal(err)
+		}
+	}
+}
+
+// play2 switches a playing stream to another: nginx-rtmp closes the old
+// recording and plays the new one from where the old one was (start -1).
+// nginx sends the new one's metadata, not its sequence header, so the
+// switch shows in the metadata's size and in the new, smaller keyframes, on
+// the same timeline.
+func TestPlay2OnNginxSwitchesToAnotherRecordingOnTheSameTimeline(t *testing.T) {
+	needVODPeers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, id, dir := playVOD(t, ctx, "160x120")
+	at, err := videoFrom(ctx, c, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Play2(id, Play2Options{Stream: "vod-160x120.flv", OldStream: vodName, StartMs: -1}); err != nil {
+		t.Fatalf("play2: %v", err)
+	}
+	if _, err := awaitStatus(ctx, c, "NetStream.Play.Start"); err != nil {
+		t.Fatal(err)
+	}
+	width := 0.0
+	for {
+		var m Message
+		select {
+		case m = <-c.Media():
+		case <-ctx.Done():
+			t.Fatal("no video after play2")
+		}
+		if m.Type == TypeDataAMF0 {
+			if vals, err := amf.DecodeAMF0(m.Payload); err == nil && len(vals) > 1 && vals[0] == "onMetaData" {
+				if meta, ok := vals[1].(amf.ECMAArray); ok {
+					width, _ = amf.Object(meta).Get("width").(float64)
+				}
+			}
+			continue
+		}
+		if !isVideoFrame(m) {
+			continue
+		}
+		if width != 160 || !isKeyframe(m.Payload) || !bytes.Equal(m.Payload, tagAt(t, filepath.Join(dir, "vod-160x120.flv"), m.Timestamp)) {
+			t.Fatalf("after play2: metadata width %v, then a frame at %d ms (keyframe %v) that is not the new recording's", width, m.Timestamp, isKeyframe(m.Payload))
+		}
+		if m.Timestamp+1000 < at.Timestamp || m.Timestamp > at.Timestamp+5000 {
+			t.Fatalf("the new recording plays from %d ms; the old one was at %d ms", m.Timestamp, at.Timestamp)
+		}
+		t.Logf("play2 at %d ms: the 160x120 recording plays from its keyframe at %d ms", at.Timestamp, m.Timestamp)
+		return
+	}
+}
+
+// tagAt returns the body of the video tag at ts in an FLV file.
+func tagAt(t *testing.T, path string, ts uint32) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := flv.NewReader(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		tag, err := r.Next()
+		if err != nil {
+			t.Fatalf("%s has no video at %d ms: %v", path, ts, err)
+		}
+		if tag.Type == flv.TagVideo && tag.Timestamp == ts {
+			return tag.Data
 		}
 	}
 }
