@@ -113,6 +113,9 @@ func acceptAndClose(t *testing.T, addr string) {
 func tallyCommand(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TALLY_TEST_AS_MAIN=1")
+	// A process it started (a session bus the keyring autolaunched) may keep
+	// its output pipes open after it exits: Wait must not wait for that.
+	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
 
