@@ -26,7 +26,13 @@
 //   - fanout.go: the Interleaver (decode order across tracks) and Fanout (one
 //     stream to many Publishers).
 //   - play.go: playing a stream, with pause, seek and the player's commands.
-//   - server.go: the Server that tally ingest and the tests publish to.
+//   - server.go: the Server that tally ingest and the tests publish to, and
+//     the player commands it answers.
+//   - recording.go: a recorded FLV's index (keyframes, headers) for players.
+//   - vod_player.go: playing a recording to one player in real time, with
+//     seek, pause and play2.
+//   - player_filter.go: what a player asked not to receive (receiveAudio,
+//     receiveVideo, a paused live stream), and the wait for a keyframe.
 //   - rtmpt.go, rtmpt_client.go, rtmpt_server.go: RTMPT, RTMP tunnelled in
 //     HTTP(S) requests: the tunnel as a net.Conn, the client's polling pump,
 //     and the http.Handler whose sessions the Server serves.
