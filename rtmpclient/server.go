@@ -834,12 +834,15 @@ func (ss *serverSession) switchLive(name string, streamID uint32) error {
 	if ls == nil {
 		return errNotLive
 	}
+	// Leave the old stream before taking the new one's lock: holding one
+	// stream's lock while taking another's could deadlock two players
+	// switching each way.
+	ss.endPlay()
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if !ls.started || ls.viewer != nil {
 		return errNotLive
 	}
-	ss.endPlay()
 	if err := ss.reply(streamID, "onStatus", 0, nil, append(status("status", "NetStream.Play.Transition", "Transitioning to "+name+"."),
 		amf.Property{Key: "details", Value: name})); err != nil {
 		return err
