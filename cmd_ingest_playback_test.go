@@ -196,3 +196,31 @@ func TestIngestTakesFFmpeg8PublishingOverRTMPEAndRTMPTE(t *testing.T) {
 		}
 	}
 }
+
+// `tally stream` publishes through the tunnel to `tally ingest`, over
+// rtmpt:// and, encrypted, rtmpte://: each stream arrives whole, with its
+// sound, and the key stays out of the report.
+func TestStreamCommandPublishesToTheIngestOverRTMPTAndRTMPTE(t *testing.T) {
+	peers.Require(t, "ffmpeg") // a real-peer test: skipped under -short with the others
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	in := startIngest(t, ctx, "--rtmpt-listen", "127.0.0.1:0")
+	for _, url := range []string{in.rtmpt, strings.Replace(in.rtmpt, "rtmpt://", "rtmpte://", 1)} {
+		scheme, _, _ := strings.Cut(url, ":")
+		cmd := tallyCommand(ctx, "stream", "--url", url, "--size", "640x360", "--fps", "30", "--duration", "4s", "--stats", "none")
+		cmd.Env = append(cmd.Env, streamKeyEnv...)
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("tally stream over %s: %v\n%s", scheme, err, errOut.String())
+		}
+		rep := in.nextReport(t)
+		if rep.Video == nil || rep.Video.Frames < 110 || rep.Video.Width != 640 || rep.Audio == nil || len(rep.Problems) != 0 {
+			t.Errorf("over %s the report is %+v", scheme, rep)
+		}
+		if b, _ := json.Marshal(rep); bytes.Contains(b, []byte(streamKey)) {
+			t.Errorf("the report over %s shows the key: %s", scheme, b)
+		}
+		t.Logf("tally stream over %s: %d frames at %dx%d, audio %v", scheme, rep.Video.Frames, rep.Video.Width, rep.Video.Height, rep.Audio != nil)
+	}
+}
