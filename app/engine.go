@@ -31,6 +31,10 @@ type Engine struct {
 	reports []string
 	history []float64
 	devices *DeviceList
+	running Settings // the session's, while there is one (remote.go asks)
+
+	// remote is the remote control, when it is on (remote.go).
+	remote remoteHolder
 
 	// probing is held through a device listing, so that two callers do not
 	// probe the encoders twice or rescan at the same time.
@@ -238,7 +242,7 @@ func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	e.sess, e.cancel, e.done = sess, cancel, done
+	e.sess, e.cancel, e.done, e.running = sess, cancel, done, s
 	e.since, e.lastErr, e.reports, e.history = time.Now(), nil, nil, nil
 	e.mu.Unlock()
 
@@ -350,6 +354,7 @@ func (e *Engine) Status() Status {
 // Close stops any session, waiting up to a few seconds for it to unpublish
 // and finish its recording, then closes the sources.
 func (e *Engine) Close() error {
+	e.StopRemote()
 	e.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
