@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -58,10 +59,10 @@ func serviceByName(name string) app.Service {
 }
 
 // sameAsProgram is the output choice for the session's own encode.
-const sameAsProgram = "Same as the Output tab"
+var sameAsProgram = textKey("Same as the Output tab")
 
 func outputNames() []string {
-	out := []string{sameAsProgram}
+	out := []string{lang.L(sameAsProgram)}
 	for _, p := range app.OutputPresets() {
 		out = append(out, p.Name)
 	}
@@ -85,7 +86,7 @@ func outputName(id string) string {
 			return p.Name
 		}
 	}
-	return sameAsProgram
+	return lang.L(sameAsProgram)
 }
 
 func newDestinationsPanel(l loaded, keys app.KeyStore, changed func()) *destinationsPanel {
@@ -93,7 +94,7 @@ func newDestinationsPanel(l loaded, keys app.KeyStore, changed func()) *destinat
 	for i, d := range l.Destinations {
 		p.addRow(l.ids[i], d)
 	}
-	p.add = widget.NewButtonWithIcon("Add destination", theme.ContentAddIcon(), func() {
+	p.add = widget.NewButtonWithIcon(lang.L("Add destination"), theme.ContentAddIcon(), func() {
 		p.addRow(newID(), app.Destination{Service: "youtube", URL: app.Services()[0].URL})
 		p.changed()
 	})
@@ -121,10 +122,10 @@ func (p *destinationsPanel) addRow(id string, d app.Destination) {
 	r := &destRow{id: id}
 	r.service = widget.NewSelect(serviceNames(), nil)
 	r.url = widget.NewEntry()
-	r.url.SetPlaceHolder("rtmp://… or rtmps://…")
+	r.url.SetPlaceHolder(lang.L("rtmp://… or rtmps://…"))
 	r.url.SetText(d.URL)
 	r.key = widget.NewPasswordEntry()
-	r.key.SetPlaceHolder("stream key")
+	r.key.SetPlaceHolder(lang.L("stream key"))
 	// Enter in the key field does nothing: pasting a key and pressing Enter
 	// must never start a stream.
 	r.key.OnSubmitted = nil
@@ -134,15 +135,15 @@ func (p *destinationsPanel) addRow(id string, d app.Destination) {
 	r.status = widget.NewLabel("")
 	r.status.Wrapping = fyne.TextWrapWord
 	r.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.removeRow(r) })
-	r.dynamic = widget.NewCheck("Dynamic bitrate: lower the bitrate while this link is congested", func(bool) { p.changed() })
+	r.dynamic = widget.NewCheck(lang.L("Dynamic bitrate: lower the bitrate while this link is congested"), func(bool) { p.changed() })
 	r.dynamic.Checked = d.DynamicBitrate
 	r.output = widget.NewSelect(outputNames(), func(string) { p.changed() })
 	r.output.SetSelected(outputName(d.Output))
-	r.assume = widget.NewCheck("The server takes HEVC, AV1 and several tracks without saying so", func(bool) { p.changed() })
+	r.assume = widget.NewCheck(lang.L("The server takes HEVC, AV1 and several tracks without saying so"), func(bool) { p.changed() })
 	r.assume.Checked = d.AssumeEnhanced
 	r.fields = container.NewVBox(
-		widget.NewForm(widget.NewFormItem("Server", r.url), widget.NewFormItem("Stream key", r.key),
-			widget.NewFormItem("Video", r.output)), r.dynamic, r.assume)
+		widget.NewForm(widget.NewFormItem(lang.L("Server"), r.url), widget.NewFormItem(lang.L("Stream key"), r.key),
+			widget.NewFormItem(lang.L("Video"), r.output)), r.dynamic, r.assume)
 	svc, _ := app.ServiceByID(d.Service)
 	r.service.SetSelected(svc.Name)
 	r.service.OnChanged = func(name string) { p.serviceChanged(r, name) }
@@ -245,18 +246,20 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 		imp := widget.MediumImportance
 		if i < len(st.Stats.Destinations) && st.State.Active() {
 			d := st.Stats.Destinations[i]
-			text = fmt.Sprintf("%s · %.0f kb/s · queue %.0f ms · dropped %d · RTT %.0f ms",
-				d.State, d.SentKbps, d.QueueMs, d.Dropped, d.RTTMs)
+			text = lang.L("{{.State}} · {{.Kbps}} kb/s · queue {{.QueueMs}} ms · dropped {{.Dropped}} · RTT {{.RTTMs}} ms", map[string]any{
+				"State": d.State, "Kbps": fmt.Sprintf("%.0f", d.SentKbps), "QueueMs": fmt.Sprintf("%.0f", d.QueueMs),
+				"Dropped": d.Dropped, "RTTMs": fmt.Sprintf("%.0f", d.RTTMs)})
 			if d.Output != "" {
 				text += "\n" + d.Output
 			}
 			if d.Fallback != "" {
-				text += "\nsent as H.264 or one track: " + d.Fallback
+				text += "\n" + lang.L("sent as H.264 or one track: {{.Why}}", map[string]any{"Why": d.Fallback})
 				imp = widget.WarningImportance
 			}
 			switch {
 			case d.Attempt > 0:
-				text, imp = fmt.Sprintf("reconnecting: attempt %d in %.0f s (%s)", d.Attempt, d.NextRetryS, d.Error), widget.WarningImportance
+				text, imp = lang.L("reconnecting: attempt {{.Attempt}} in {{.Seconds}} s ({{.Why}})", map[string]any{
+					"Attempt": d.Attempt, "Seconds": fmt.Sprintf("%.0f", d.NextRetryS), "Why": d.Error}), widget.WarningImportance
 			case d.Error != "":
 				text, imp = d.State.String()+": "+d.Error, widget.DangerImportance
 			}

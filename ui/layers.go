@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"image"
 	"math"
 	"path/filepath"
@@ -36,7 +37,7 @@ func (p *scenesPanel) buildLayerRows(sc *scene.Scene) {
 		rows = append(rows, newListRow(container.NewBorder(nil, nil, shown, nil, label), i == p.layer, func() { p.selectLayer(i) }))
 	}
 	if len(sc.Layers) == 0 {
-		empty := widget.NewLabel("No layers: the scene is black. Add one.")
+		empty := widget.NewLabel(lang.L("No layers: the scene is black. Add one."))
 		empty.Importance = widget.LowImportance
 		rows = append(rows, empty)
 	}
@@ -162,9 +163,9 @@ type layerProps struct {
 }
 
 var fitChoices = []struct{ mode, label string }{
-	{scene.FitInside, "Fit inside (letterbox)"},
-	{scene.FitFill, "Fill (crop the overflow)"},
-	{scene.FitStretch, "Stretch"},
+	{scene.FitInside, textKey("Fit inside (letterbox)")},
+	{scene.FitFill, textKey("Fill (crop the overflow)")},
+	{scene.FitStretch, textKey("Stretch")},
 }
 
 func newLayerProps(p *scenesPanel) *layerProps {
@@ -177,7 +178,7 @@ func newLayerProps(p *scenesPanel) *layerProps {
 	}
 	var fits []string
 	for _, f := range fitChoices {
-		fits = append(fits, f.label)
+		fits = append(fits, lang.L(f.label))
 	}
 	lp.fit = widget.NewSelect(fits, func(string) { lp.commitFit() })
 	lp.opacity = widget.NewSlider(0, 100)
@@ -186,13 +187,13 @@ func newLayerProps(p *scenesPanel) *layerProps {
 	lp.opacity.OnChangeEnded = func(float64) { lp.commitOpacity(false) }
 	lp.opacityText = widget.NewLabel("100 %")
 	form := widget.NewForm(
-		widget.NewFormItem("Source", container.NewBorder(nil, nil, nil, p.editSource, lp.source)),
-		widget.NewFormItem("Position x, y", container.NewGridWithColumns(2, lp.x, lp.y)),
-		widget.NewFormItem("Size w × h", container.NewGridWithColumns(2, lp.w, lp.h)),
-		widget.NewFormItem("Fit", lp.fit),
-		widget.NewFormItem("Opacity", container.NewBorder(nil, nil, nil, lp.opacityText, lp.opacity)),
-		widget.NewFormItem("Crop l, t, r, b", container.NewGridWithColumns(4, lp.crop[0], lp.crop[1], lp.crop[2], lp.crop[3])))
-	lp.content = column("Selected layer", form)
+		widget.NewFormItem(lang.L("Source"), container.NewBorder(nil, nil, nil, p.editSource, lp.source)),
+		widget.NewFormItem(lang.L("Position x, y"), container.NewGridWithColumns(2, lp.x, lp.y)),
+		widget.NewFormItem(lang.L("Size w × h"), container.NewGridWithColumns(2, lp.w, lp.h)),
+		widget.NewFormItem(lang.L("Fit"), lp.fit),
+		widget.NewFormItem(lang.L("Opacity"), container.NewBorder(nil, nil, nil, lp.opacityText, lp.opacity)),
+		widget.NewFormItem(lang.L("Crop l, t, r, b"), container.NewGridWithColumns(4, lp.crop[0], lp.crop[1], lp.crop[2], lp.crop[3])))
+	lp.content = column(lang.L("Selected layer"), form)
 	return lp
 }
 
@@ -216,8 +217,8 @@ func (lp *layerProps) show() {
 		f.e.set(f.v)
 	}
 	for _, f := range fitChoices {
-		if f.mode == l.Fit && lp.fit.Selected != f.label {
-			lp.fit.SetSelected(f.label)
+		if f.mode == l.Fit && lp.fit.Selected != lang.L(f.label) {
+			lp.fit.SetSelected(lang.L(f.label))
 		}
 	}
 	op := 100.0
@@ -284,7 +285,7 @@ func (lp *layerProps) commitFit() {
 		return
 	}
 	for _, f := range fitChoices {
-		if f.label == lp.fit.Selected && f.mode != l.Fit {
+		if lang.L(f.label) == lp.fit.Selected && f.mode != l.Fit {
 			lp.editLayer(false, func(l *scene.Layer) { l.Fit = f.mode })
 		}
 	}
@@ -373,39 +374,39 @@ func (e *numEntry) TypedShortcut(sc fyne.Shortcut) {
 
 // The source types as the add dialog offers them.
 var typeChoices = []struct{ typ, label string }{
-	{scene.TypeTest, "Test pattern"},
-	{scene.TypeColour, "Colour"},
-	{scene.TypeImage, "Picture (PNG, JPEG)"},
-	{scene.TypeText, "Text"},
-	{scene.TypeMedia, "Media file"},
-	{scene.TypeCamera, "Camera"},
-	{scene.TypeScreen, "Screen"},
+	{scene.TypeTest, textKey("Test pattern")},
+	{scene.TypeColour, textKey("Colour")},
+	{scene.TypeImage, textKey("Picture (PNG, JPEG)")},
+	{scene.TypeText, textKey("Text")},
+	{scene.TypeMedia, textKey("Media file")},
+	{scene.TypeCamera, textKey("Camera")},
+	{scene.TypeScreen, textKey("Screen")},
 }
 
 // soundTypeLabels name the sound-only types in the layer list; the Mixer
 // tab adds and edits them, so the add-layer dialog does not offer them.
 var soundTypeLabels = map[string]string{
-	scene.TypeMicrophone: "Microphone",
-	scene.TypeDesktop:    "Desktop audio",
-	scene.TypeAudioFile:  "Sound file",
-	scene.TypeTone:       "Tone",
+	scene.TypeMicrophone: textKey("Microphone"),
+	scene.TypeDesktop:    textKey("Desktop audio"),
+	scene.TypeAudioFile:  textKey("Sound file"),
+	scene.TypeTone:       textKey("Tone"),
 }
 
 func typeLabel(typ string) string {
 	for _, t := range typeChoices {
 		if t.typ == typ {
-			return t.label
+			return lang.L(t.label)
 		}
 	}
 	if l, ok := soundTypeLabels[typ]; ok {
-		return l
+		return lang.L(l)
 	}
 	return typ
 }
 
 // newSourceChoice is the first entry of the add dialog's "Show" picker; the
 // others are the collection's sources, to show one again.
-const newSourceChoice = "A new source"
+var newSourceChoice = textKey("A new source")
 
 // sourceForm is the add-layer dialog's content, and the edit-source
 // dialog's: which source, and the fields its type takes.
@@ -433,7 +434,7 @@ type sourceForm struct {
 
 func newSourceForm(c *scene.Collection, editing *scene.Source, win fyne.Window, devices func(string) []string) *sourceForm {
 	f := &sourceForm{name: widget.NewEntry(), colour: widget.NewEntry(), path: widget.NewEntry(),
-		loop: widget.NewCheck("Start again at the end", nil), text: widget.NewEntry(), size: widget.NewEntry(),
+		loop: widget.NewCheck(lang.L("Start again at the end"), nil), text: widget.NewEntry(), size: widget.NewEntry(),
 		textColour: widget.NewEntry(), outline: widget.NewEntry(), device: widget.NewSelectEntry(nil),
 		fields: container.NewStack(), errText: widget.NewLabel(""), devices: devices,
 		taken: func(n string) bool { _, ok := c.Source(n); return ok && (editing == nil || n != editing.Name) },
@@ -441,9 +442,9 @@ func newSourceForm(c *scene.Collection, editing *scene.Source, win fyne.Window, 
 	f.errText.Wrapping = fyne.TextWrapWord
 	f.errText.Importance = widget.DangerImportance
 	f.errText.Hide()
-	f.colour.SetPlaceHolder("#rrggbb, or #rrggbbaa with opacity")
-	f.path.SetPlaceHolder("/path/to/file")
-	f.browse = widget.NewButton("Browse…", func() {
+	f.colour.SetPlaceHolder(lang.L("#rrggbb, or #rrggbbaa with opacity"))
+	f.path.SetPlaceHolder(lang.L("/path/to/file"))
+	f.browse = widget.NewButton(lang.L("Browse…"), func() {
 		d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 			if err == nil && r != nil {
 				f.path.SetText(r.URI().Path())
@@ -453,23 +454,23 @@ func newSourceForm(c *scene.Collection, editing *scene.Source, win fyne.Window, 
 		d.Resize(fyne.NewSize(760, 520))
 		d.Show()
 	})
-	f.text.SetPlaceHolder("the words")
+	f.text.SetPlaceHolder(lang.L("the words"))
 	f.size.SetText(strconv.Itoa(scene.DefaultTextSize))
 	f.textColour.SetText(scene.DefaultTextColour)
-	f.outline.SetPlaceHolder("none, or a colour such as #000000")
-	f.device.SetPlaceHolder("the first one")
+	f.outline.SetPlaceHolder(lang.L("none, or a colour such as #000000"))
+	f.device.SetPlaceHolder(lang.L("the first one"))
 	var kinds []string
 	for _, t := range typeChoices {
-		kinds = append(kinds, t.label)
+		kinds = append(kinds, lang.L(t.label))
 	}
 	f.kind = widget.NewSelect(kinds, func(string) { f.layoutFields() })
 	if editing == nil {
-		uses := []string{newSourceChoice}
+		uses := []string{lang.L(newSourceChoice)}
 		for _, s := range c.Sources {
 			uses = append(uses, s.Name)
 		}
 		f.use = widget.NewSelect(uses, func(string) { f.layoutFields() })
-		f.use.SetSelected(newSourceChoice)
+		f.use.SetSelected(lang.L(newSourceChoice))
 		f.kind.SetSelected(typeLabel(scene.TypeColour))
 		f.colour.SetText("#2050a0")
 	} else {
@@ -498,7 +499,7 @@ func (f *sourceForm) fill(s scene.Source) {
 // typ is the source type picked.
 func (f *sourceForm) typ() string {
 	for _, t := range typeChoices {
-		if t.label == f.kind.Selected {
+		if lang.L(t.label) == f.kind.Selected {
 			return t.typ
 		}
 	}
@@ -507,7 +508,7 @@ func (f *sourceForm) typ() string {
 
 // reusing is the existing source picked, "" for a new one.
 func (f *sourceForm) reusing() string {
-	if f.use == nil || f.use.Selected == newSourceChoice {
+	if f.use == nil || f.use.Selected == lang.L(newSourceChoice) {
 		return ""
 	}
 	return f.use.Selected
@@ -517,7 +518,7 @@ func (f *sourceForm) reusing() string {
 func (f *sourceForm) layoutFields() {
 	var items []*widget.FormItem
 	if f.use != nil {
-		items = append(items, widget.NewFormItem("Show", f.use))
+		items = append(items, widget.NewFormItem(lang.L("Show"), f.use))
 	}
 	if f.reusing() == "" {
 		typ := f.typ()
@@ -525,21 +526,21 @@ func (f *sourceForm) layoutFields() {
 			f.autoName = uniqueName(strings.Fields(typeLabel(typ))[0], f.taken)
 			f.name.SetText(f.autoName)
 		}
-		items = append(items, widget.NewFormItem("Type", f.kind), widget.NewFormItem("Name", f.name))
+		items = append(items, widget.NewFormItem(lang.L("Type"), f.kind), widget.NewFormItem(lang.L("Name"), f.name))
 		switch typ {
 		case scene.TypeColour:
-			items = append(items, widget.NewFormItem("Colour", f.colour))
+			items = append(items, widget.NewFormItem(lang.L("Colour"), f.colour))
 		case scene.TypeImage:
-			items = append(items, widget.NewFormItem("File", container.NewBorder(nil, nil, nil, f.browse, f.path)))
+			items = append(items, widget.NewFormItem(lang.L("File"), container.NewBorder(nil, nil, nil, f.browse, f.path)))
 		case scene.TypeMedia:
-			items = append(items, widget.NewFormItem("File", container.NewBorder(nil, nil, nil, f.browse, f.path)),
+			items = append(items, widget.NewFormItem(lang.L("File"), container.NewBorder(nil, nil, nil, f.browse, f.path)),
 				widget.NewFormItem("", f.loop))
 		case scene.TypeText:
-			items = append(items, widget.NewFormItem("Text", f.text), widget.NewFormItem("Size (px)", f.size),
-				widget.NewFormItem("Colour", f.textColour), widget.NewFormItem("Outline", f.outline))
+			items = append(items, widget.NewFormItem(lang.L("Text"), f.text), widget.NewFormItem(lang.L("Size (px)"), f.size),
+				widget.NewFormItem(lang.L("Colour"), f.textColour), widget.NewFormItem(lang.L("Outline"), f.outline))
 		case scene.TypeCamera, scene.TypeScreen:
 			f.device.SetOptions(f.devices(typ))
-			items = append(items, widget.NewFormItem("Device", f.device))
+			items = append(items, widget.NewFormItem(lang.L("Device"), f.device))
 		}
 	}
 	// A new form each time: a form keeps the rows it has drawn by place, and
@@ -601,7 +602,7 @@ func (f *sourceForm) source() (scene.Source, error) {
 func (f *sourceForm) showDialog(title, button string, win fyne.Window, confirm func() error, closed func()) {
 	ok := widget.NewButton(button, nil)
 	ok.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", nil)
+	cancel := widget.NewButton(lang.L("Cancel"), nil)
 	content := container.NewBorder(nil, container.NewVBox(f.errText, container.NewHBox(layout.NewSpacer(), cancel, ok, layout.NewSpacer())), nil, nil, f.fields)
 	f.dialog = dialog.NewCustomWithoutButtons(title, content, win)
 	ok.OnTapped = func() {
@@ -624,7 +625,7 @@ func (f *sourceForm) showDialog(title, button string, win fyne.Window, confirm f
 func (p *scenesPanel) askAddLayer() {
 	f := newSourceForm(p.col, nil, p.host.window, p.host.devices)
 	p.adding = f
-	f.showDialog("Add a layer to "+strconv.Quote(p.selected().Name), "Add to scene", p.host.window,
+	f.showDialog(lang.L("Add a layer to {{.Scene}}", map[string]any{"Scene": strconv.Quote(p.selected().Name)}), lang.L("Add to scene"), p.host.window,
 		func() error { return p.addLayer(f) }, func() { p.adding = nil })
 }
 
@@ -707,15 +708,16 @@ func (p *scenesPanel) askEditSource() {
 	if scene.AudioOnly(src.Type) {
 		// The form knows pictures only: saving a sound source through it
 		// would turn it into a test pattern.
-		dialog.ShowInformation("Edit source "+strconv.Quote(src.Name),
-			typeLabel(src.Type)+" "+strconv.Quote(src.Name)+" is a sound: its settings are on its strip in the Mixer tab.",
+		dialog.ShowInformation(lang.L("Edit source {{.Source}}", map[string]any{"Source": strconv.Quote(src.Name)}),
+			lang.L("{{.Type}} {{.Source}} is a sound: its settings are on its strip in the Mixer tab.",
+				map[string]any{"Type": typeLabel(src.Type), "Source": strconv.Quote(src.Name)}),
 			p.host.window)
 		return
 	}
 	old := src.Name
 	f := newSourceForm(p.col, src, p.host.window, p.host.devices)
 	p.adding = f
-	f.showDialog("Edit source "+strconv.Quote(old), "Save", p.host.window, func() error {
+	f.showDialog(lang.L("Edit source {{.Source}}", map[string]any{"Source": strconv.Quote(old)}), lang.L("Save"), p.host.window, func() error {
 		next, err := f.source()
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"math"
 	"time"
 
@@ -60,9 +61,9 @@ func (m *levelMeter) set(l app.Level) {
 		m.held, m.heldAt = l.PeakDB, time.Now()
 	}
 	if m.compact {
-		m.text.Text = dbText(m.held) + " peak"
+		m.text.Text = lang.L("{{.Level}} peak", map[string]any{"Level": dbText(m.held)})
 	} else {
-		m.text.Text = "Audio  " + dbText(l.RMSDB) + " RMS  " + dbText(l.PeakDB) + " peak"
+		m.text.Text = lang.L("Audio  {{.RMS}} RMS  {{.Peak}} peak", map[string]any{"RMS": dbText(l.RMSDB), "Peak": dbText(l.PeakDB)})
 	}
 	if l.PeakDB >= -0.5 {
 		m.peak.FillColor = colorOf(colorMeterClip)

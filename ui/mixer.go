@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"math"
 	"strings"
 
@@ -71,35 +72,35 @@ type mixStrip struct {
 }
 
 // mixerHelp is the Mixer tab's line on its keys.
-const mixerHelp = "Tab moves between the controls. On a fader: arrows ±1 dB, Page Up/Down ±6 dB, " +
-	"Home -inf, End +20 dB, 0 for 0 dB. Space presses a button."
+var mixerHelp = textKey("Tab moves between the controls. On a fader: arrows ±1 dB, Page Up/Down ±6 dB, " +
+	"Home -inf, End +20 dB, 0 for 0 dB. Space presses a button.")
 
 func newMixerPanel(host mixerHost) *mixerPanel {
 	m := &mixerPanel{host: host, held: map[fyne.KeyName]bool{}}
 	m.bannerText = widget.NewLabel("")
 	m.bannerText.Wrapping = fyne.TextWrapWord
 	m.bannerText.Importance = widget.WarningImportance
-	m.bannerUse = widget.NewButton("Use the mix", host.useMix)
+	m.bannerUse = widget.NewButton(lang.L("Use the mix"), host.useMix)
 	m.banner = container.NewBorder(nil, nil, nil, m.bannerUse, m.bannerText)
 	m.rows = container.NewVBox()
-	m.empty = widget.NewLabel("No sound is heard in the scene on air. Add a microphone, desktop sound, " +
-		"a sound file or a tone, or a media file as a layer in the Scenes tab.")
+	m.empty = widget.NewLabel(lang.L("No sound is heard in the scene on air. Add a microphone, desktop sound, " +
+		"a sound file or a tone, or a media file as a layer in the Scenes tab."))
 	m.empty.Wrapping = fyne.TextWrapWord
 	m.master = m.newStrip("")
 	m.status = widget.NewLabel("")
 	m.status.Wrapping = fyne.TextWrapWord
 	m.status.Importance = widget.DangerImportance
 	m.status.Hide()
-	help := widget.NewLabel(mixerHelp)
+	help := widget.NewLabel(lang.L(mixerHelp))
 	help.Wrapping = fyne.TextWrapWord
 	help.Importance = widget.LowImportance
-	add := newKeyButton("Add sound…", theme.ContentAddIcon(), m, m.askAddSound)
+	add := newKeyButton(lang.L("Add sound…"), theme.ContentAddIcon(), m, m.askAddSound)
 	// Room on the right for the tab's scroll bar, which Fyne draws over
 	// what it scrolls: the meters' figures and the buttons end at that edge.
 	m.content = container.New(layout.NewCustomPaddedLayout(0, 0, 0, theme.ScrollBarSmallSize()+2*theme.Padding()),
 		container.NewVBox(
 			m.banner,
-			container.NewBorder(nil, nil, widget.NewLabelWithStyle("Mixer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), add),
+			container.NewBorder(nil, nil, widget.NewLabelWithStyle(lang.L("Mixer"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), add),
 			m.empty,
 			m.rows,
 			widget.NewSeparator(),
@@ -115,7 +116,7 @@ func (m *mixerPanel) newStrip(name string) *mixStrip {
 	st := &mixStrip{name: name, meter: newStripMeter()}
 	title := name
 	if name == "" {
-		title = "Master"
+		title = lang.L("Master")
 	}
 	st.title = widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	st.title.Truncation = fyne.TextTruncateEllipsis
@@ -130,10 +131,10 @@ func (m *mixerPanel) newStrip(name string) *mixStrip {
 	st.fader = newFader(m, func(db float64, live bool) { m.setGain(name, db, live) })
 	buttons := container.NewHBox(st.push)
 	if name == "" {
-		st.filters = newKeyButton("Limiter…", theme.SettingsIcon(), m, func() { m.showSettings("") })
+		st.filters = newKeyButton(lang.L("Limiter…"), theme.SettingsIcon(), m, func() { m.showSettings("") })
 	} else {
-		st.mute = newKeyButton("Mute", theme.VolumeUpIcon(), m, func() { m.toggleMute(name) })
-		st.filters = newKeyButton("Filters…", theme.SettingsIcon(), m, func() { m.showSettings(name) })
+		st.mute = newKeyButton(lang.L("Mute"), theme.VolumeUpIcon(), m, func() { m.toggleMute(name) })
+		st.filters = newKeyButton(lang.L("Filters…"), theme.SettingsIcon(), m, func() { m.showSettings(name) })
 		buttons.Add(st.mute)
 	}
 	buttons.Add(st.filters)
@@ -231,11 +232,11 @@ func (st *mixStrip) showSource(s *scene.Source, held bool) {
 	st.fader.set(a.GainDB)
 	setText(st.value, faderText(a.GainDB))
 	if a.Muted {
-		st.mute.SetText("Muted")
+		st.mute.SetText(lang.L("Muted"))
 		st.mute.SetIcon(theme.VolumeMuteIcon())
 		st.mute.Importance = widget.DangerImportance
 	} else {
-		st.mute.SetText("Mute")
+		st.mute.SetText(lang.L("Mute"))
 		st.mute.SetIcon(theme.VolumeUpIcon())
 		st.mute.Importance = widget.MediumImportance
 	}
@@ -245,9 +246,9 @@ func (st *mixStrip) showSource(s *scene.Source, held bool) {
 	st.push.Importance = imp
 	setShown(st.push, text != "")
 	if n := len(a.Filters); n > 0 {
-		st.filters.SetText(fmt.Sprintf("Filters (%d)…", n))
+		st.filters.SetText(lang.L("Filters ({{.N}})…", map[string]any{"N": n}))
 	} else {
-		st.filters.SetText("Filters…")
+		st.filters.SetText(lang.L("Filters…"))
 	}
 }
 
@@ -255,13 +256,13 @@ func (st *mixStrip) showSource(s *scene.Source, held bool) {
 func pushText(a *scene.Audio, held bool) (string, widget.Importance) {
 	switch {
 	case a.Push == scene.PushTalk && held && !a.Muted:
-		return "● Talking", widget.SuccessImportance
+		return lang.L("● Talking"), widget.SuccessImportance
 	case a.Push == scene.PushTalk:
-		return "Hold " + keyLabel(a.PushKey) + " to talk", widget.LowImportance
+		return lang.L("Hold {{.Key}} to talk", map[string]any{"Key": keyLabel(a.PushKey)}), widget.LowImportance
 	case a.Push == scene.PushMute && held:
-		return "● Muted (" + keyLabel(a.PushKey) + ")", widget.DangerImportance
+		return lang.L("● Muted ({{.Key}})", map[string]any{"Key": keyLabel(a.PushKey)}), widget.DangerImportance
 	case a.Push == scene.PushMute:
-		return "Hold " + keyLabel(a.PushKey) + " to mute", widget.LowImportance
+		return lang.L("Hold {{.Key}} to mute", map[string]any{"Key": keyLabel(a.PushKey)}), widget.LowImportance
 	}
 	return "", widget.MediumImportance
 }
@@ -279,9 +280,9 @@ func (st *mixStrip) showMaster(ms *scene.Master) {
 	st.fader.set(ms.Gain())
 	setText(st.value, faderText(ms.Gain()))
 	if ms.LimiterOn() {
-		st.filters.SetText(fmt.Sprintf("Limiter %.1f dB…", ms.Ceiling()))
+		st.filters.SetText(lang.L("Limiter {{.Ceiling}} dB…", map[string]any{"Ceiling": fmt.Sprintf("%.1f", ms.Ceiling())}))
 	} else {
-		st.filters.SetText("Limiter off…")
+		st.filters.SetText(lang.L("Limiter off…"))
 	}
 }
 
@@ -299,7 +300,7 @@ func (m *mixerPanel) setLevels(l app.MixLevels) {
 		st.meter.set(app.Level{PeakDB: s.PeakDB, RMSDB: s.RMSDB})
 		lost := ""
 		if s.Lost != "" {
-			lost = "Lost (" + s.Lost + "): sending silence, the others play on."
+			lost = lang.L("Lost ({{.Why}}): sending silence, the others play on.", map[string]any{"Why": s.Lost})
 		}
 		setText(st.lost, lost)
 		setShown(st.lost, lost != "")
@@ -321,9 +322,9 @@ func (m *mixerPanel) showBanner() {
 	text := ""
 	switch {
 	case !m.scenesOn:
-		text = "The program shows the video picked in the Sources tab, not the scenes: this mix is not heard."
+		text = lang.L("The program shows the video picked in the Sources tab, not the scenes: this mix is not heard.")
 	case !m.mixOn:
-		text = "The program's sound is the one picked in the Sources tab, not this mix."
+		text = lang.L("The program's sound is the one picked in the Sources tab, not this mix.")
 	}
 	setText(m.bannerText, text)
 	setShown(m.banner, text != "")

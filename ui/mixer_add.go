@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"strconv"
 	"strings"
 
@@ -19,14 +20,14 @@ import (
 // in every scene without a layer. A sound file and a tone go into the scene
 // on air as a layer, as a media file does, and play while it is on.
 var soundChoices = []struct{ typ, label string }{
-	{scene.TypeMicrophone, "Microphone"},
-	{scene.TypeDesktop, "Desktop sound"},
-	{scene.TypeAudioFile, "Sound file (music, alerts)"},
-	{scene.TypeTone, "Test tone"},
+	{scene.TypeMicrophone, textKey("Microphone")},
+	{scene.TypeDesktop, textKey("Desktop sound")},
+	{scene.TypeAudioFile, textKey("Sound file (music, alerts)")},
+	{scene.TypeTone, textKey("Test tone")},
 }
 
 // defaultDevice is the device pickers' first entry.
-const defaultDevice = "The default"
+var defaultDevice = textKey("The default")
 
 // addSoundForm is the add-sound dialog's fields.
 type addSoundForm struct {
@@ -44,32 +45,32 @@ func (m *mixerPanel) askAddSound() {
 	f := &addSoundForm{name: widget.NewEntry(), path: widget.NewEntry(), monitor: widget.NewEntry()}
 	var labels []string
 	for _, c := range soundChoices {
-		labels = append(labels, c.label)
+		labels = append(labels, lang.L(c.label))
 	}
-	f.device = widget.NewSelect(append([]string{defaultDevice}, m.host.audioDevices()...), nil)
-	f.device.SetSelected(defaultDevice)
-	f.path.SetPlaceHolder("/path/to/music.mp3")
-	f.monitor.SetPlaceHolder("the default output's monitor")
-	f.freq = newNumEntry("440 Hz with a beep each second", func() {})
-	f.freq.what = "Frequency"
-	f.loop = widget.NewCheck("Loop", nil)
+	f.device = widget.NewSelect(append([]string{lang.L(defaultDevice)}, m.host.audioDevices()...), nil)
+	f.device.SetSelected(lang.L(defaultDevice))
+	f.path.SetPlaceHolder(lang.L("/path/to/music.mp3"))
+	f.monitor.SetPlaceHolder(lang.L("the default output's monitor"))
+	f.freq = newNumEntry(lang.L("440 Hz with a beep each second"), func() {})
+	f.freq.what = lang.L("Frequency")
+	f.loop = widget.NewCheck(lang.L("Loop"), nil)
 	f.loop.SetChecked(true)
-	deviceItem := widget.NewFormItem("Device", f.device)
+	deviceItem := widget.NewFormItem(lang.L("Device"), f.device)
 	f.items = map[string][]*widget.FormItem{
 		scene.TypeMicrophone: {deviceItem},
-		scene.TypeDesktop:    {widget.NewFormItem("Monitor", f.monitor)},
-		scene.TypeAudioFile:  {widget.NewFormItem("File", f.path), widget.NewFormItem("", f.loop)},
-		scene.TypeTone:       {widget.NewFormItem("Frequency", container.NewBorder(nil, nil, nil, widget.NewLabel("Hz"), f.freq))},
+		scene.TypeDesktop:    {widget.NewFormItem(lang.L("Monitor"), f.monitor)},
+		scene.TypeAudioFile:  {widget.NewFormItem(lang.L("File"), f.path), widget.NewFormItem("", f.loop)},
+		scene.TypeTone:       {widget.NewFormItem(lang.L("Frequency"), container.NewBorder(nil, nil, nil, widget.NewLabel(lang.L("Hz")), f.freq))},
 	}
 	f.form = widget.NewForm()
 	f.status = widget.NewLabel("")
 	f.status.Wrapping = fyne.TextWrapWord
 	f.status.Importance = widget.DangerImportance
 	f.kind = widget.NewSelect(labels, func(string) { f.layout(m.host.collection()) })
-	f.kind.SetSelected(soundChoices[0].label)
+	f.kind.SetSelected(lang.L(soundChoices[0].label))
 	content := container.NewVBox(f.form, f.status)
 	var d *dialog.CustomDialog
-	add := widget.NewButton("Add", func() {
+	add := widget.NewButton(lang.L("Add"), func() {
 		if err := m.addSound(f); err != nil {
 			setText(f.status, err.Error())
 			return
@@ -77,8 +78,8 @@ func (m *mixerPanel) askAddSound() {
 		d.Hide()
 	})
 	add.Importance = widget.HighImportance
-	d = dialog.NewCustomWithoutButtons("Add sound", content, m.host.window)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.Hide), add})
+	d = dialog.NewCustomWithoutButtons(lang.L("Add sound"), content, m.host.window)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton(lang.L("Cancel"), d.Hide), add})
 	d.Resize(fyne.NewSize(520, 320))
 	d.Show()
 	m.host.window.Canvas().Focus(f.kind)
@@ -87,7 +88,7 @@ func (m *mixerPanel) askAddSound() {
 // typ is the type picked.
 func (f *addSoundForm) typ() string {
 	for _, c := range soundChoices {
-		if c.label == f.kind.Selected {
+		if lang.L(c.label) == f.kind.Selected {
 			return c.typ
 		}
 	}
@@ -101,7 +102,7 @@ func (f *addSoundForm) layout(c *scene.Collection) {
 	name := strings.TrimSpace(f.name.Text)
 	generated := name == ""
 	for _, s := range soundChoices {
-		if strings.HasPrefix(name, s.label) {
+		if strings.HasPrefix(name, lang.L(s.label)) {
 			generated = true
 		}
 	}
@@ -112,7 +113,7 @@ func (f *addSoundForm) layout(c *scene.Collection) {
 		}
 		f.name.SetText(uniqueName(base, func(n string) bool { _, ok := c.Source(n); return ok }))
 	}
-	f.form.Items = []*widget.FormItem{widget.NewFormItem("Kind", f.kind), widget.NewFormItem("Name", f.name)}
+	f.form.Items = []*widget.FormItem{widget.NewFormItem(lang.L("Kind"), f.kind), widget.NewFormItem(lang.L("Name"), f.name)}
 	f.form.Items = append(f.form.Items, f.items[typ]...)
 	f.form.Refresh()
 }
@@ -122,7 +123,7 @@ func (f *addSoundForm) source() (scene.Source, error) {
 	s := scene.Source{Name: strings.TrimSpace(f.name.Text), Type: f.typ()}
 	switch s.Type {
 	case scene.TypeMicrophone:
-		if f.device.Selected != defaultDevice {
+		if f.device.Selected != lang.L(defaultDevice) {
 			s.Device = f.device.Selected
 		}
 	case scene.TypeDesktop:

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"math"
 	"slices"
 	"strconv"
@@ -23,13 +24,13 @@ var filterKinds = []struct {
 	kind, label string
 	params      []filterParam
 }{
-	{scene.FilterNoiseGate, "Noise gate", []filterParam{
-		{"threshold_db", "Threshold", "dB", "-40"}, {"attack_ms", "Attack", "ms", "5"}, {"release_ms", "Release", "ms", "250"}}},
-	{scene.FilterCompressor, "Compressor", []filterParam{
-		{"threshold_db", "Threshold", "dB", "-18"}, {"ratio", "Ratio", ": 1", "4"},
-		{"attack_ms", "Attack", "ms", "20"}, {"release_ms", "Release", "ms", "250"}}},
-	{scene.FilterLimiter, "Limiter", []filterParam{{"ceiling_db", "Ceiling", "dBFS", "-1"}}},
-	{scene.FilterNoiseSuppression, "Noise suppression", []filterParam{{"reduction_db", "Reduction", "dB", "12"}}},
+	{scene.FilterNoiseGate, textKey("Noise gate"), []filterParam{
+		{"threshold_db", textKey("Threshold"), "dB", "-40"}, {"attack_ms", textKey("Attack"), "ms", "5"}, {"release_ms", textKey("Release"), "ms", "250"}}},
+	{scene.FilterCompressor, textKey("Compressor"), []filterParam{
+		{"threshold_db", textKey("Threshold"), "dB", "-18"}, {"ratio", textKey("Ratio"), ": 1", "4"},
+		{"attack_ms", textKey("Attack"), "ms", "20"}, {"release_ms", textKey("Release"), "ms", "250"}}},
+	{scene.FilterLimiter, textKey("Limiter"), []filterParam{{"ceiling_db", textKey("Ceiling"), "dBFS", "-1"}}},
+	{scene.FilterNoiseSuppression, textKey("Noise suppression"), []filterParam{{"reduction_db", textKey("Reduction"), "dB", "12"}}},
 }
 
 type filterParam struct{ field, label, unit, def string }
@@ -37,7 +38,7 @@ type filterParam struct{ field, label, unit, def string }
 func filterLabel(kind string) string {
 	for _, k := range filterKinds {
 		if k.kind == kind {
-			return k.label
+			return lang.L(k.label)
 		}
 	}
 	return kind
@@ -64,9 +65,9 @@ func param(f *scene.Filter, field string) *float64 {
 
 // The push choices, as the dialog offers them.
 var pushChoices = []struct{ push, label string }{
-	{"", "Off"},
-	{scene.PushTalk, "Push to talk"},
-	{scene.PushMute, "Push to mute"},
+	{"", textKey("Off")},
+	{scene.PushTalk, textKey("Push to talk")},
+	{scene.PushMute, textKey("Push to mute")},
 }
 
 // defaultPushKey is the key a microphone's push starts with: one no field
@@ -105,19 +106,19 @@ func (m *mixerPanel) showSettings(name string) {
 	sd.status = widget.NewLabel("")
 	sd.status.Wrapping = fyne.TextWrapWord
 	sd.status.Importance = widget.DangerImportance
-	title := "Master: limiter"
+	title := lang.L("Master: limiter")
 	if name == "" {
-		sd.limiter = widget.NewCheck("Limiter: the mix never passes the ceiling", func(bool) { sd.commitMaster() })
+		sd.limiter = widget.NewCheck(lang.L("Limiter: the mix never passes the ceiling"), func(bool) { sd.commitMaster() })
 		sd.ceiling = newNumEntry("-1", sd.commitMaster)
-		sd.ceiling.what = "Ceiling"
+		sd.ceiling.what = lang.L("Ceiling")
 		sd.body = container.NewVBox(sd.limiter,
-			widget.NewForm(widget.NewFormItem("Ceiling", container.NewBorder(nil, nil, nil, widget.NewLabel("dBFS (true peak)"), sd.ceiling))))
+			widget.NewForm(widget.NewFormItem(lang.L("Ceiling"), container.NewBorder(nil, nil, nil, widget.NewLabel(lang.L("dBFS (true peak)")), sd.ceiling))))
 	} else {
-		title = "Sound of " + name
+		title = lang.L("Sound of {{.Source}}", map[string]any{"Source": name})
 		sd.buildSource()
 	}
 	content := container.NewBorder(nil, sd.status, nil, nil, container.NewVScroll(sd.body))
-	sd.d = dialog.NewCustom(title, "Close", content, m.host.window)
+	sd.d = dialog.NewCustom(title, lang.L("Close"), content, m.host.window)
 	sd.d.SetOnClosed(func() {
 		if m.dialog == sd {
 			m.dialog = nil
@@ -139,33 +140,33 @@ func (e *numEntry) showText(t string) {
 // buildSource lays out a source's settings.
 func (sd *soundDialog) buildSource() {
 	sd.sync = newNumEntry("0", sd.commitSync)
-	sd.sync.what = "Sync offset"
-	sd.mono = widget.NewCheck("Mono: both channels carry their average", func(bool) { sd.commitFlags() })
-	sd.global = widget.NewCheck("Heard in every scene", func(bool) { sd.commitFlags() })
+	sd.sync.what = lang.L("Sync offset")
+	sd.mono = widget.NewCheck(lang.L("Mono: both channels carry their average"), func(bool) { sd.commitFlags() })
+	sd.global = widget.NewCheck(lang.L("Heard in every scene"), func(bool) { sd.commitFlags() })
 	var pushLabels []string
 	for _, p := range pushChoices {
-		pushLabels = append(pushLabels, p.label)
+		pushLabels = append(pushLabels, lang.L(p.label))
 	}
 	sd.push = widget.NewSelect(pushLabels, func(string) { sd.commitPush() })
 	sd.pushKey = widget.NewSelect(scene.PushKeys, func(string) { sd.commitPush() })
 	sd.pushRow = container.NewGridWithColumns(2, sd.push, sd.pushKey)
 	form := widget.NewForm(
-		widget.NewFormItem("Sync offset", container.NewBorder(nil, nil, nil, widget.NewLabel("ms later"), sd.sync)),
+		widget.NewFormItem(lang.L("Sync offset"), container.NewBorder(nil, nil, nil, widget.NewLabel(lang.L("ms later")), sd.sync)),
 		widget.NewFormItem("", sd.mono),
 		widget.NewFormItem("", sd.global))
 	if s := sd.source(); s != nil && s.Type == scene.TypeMicrophone { // push keys are a microphone's
-		form.Append("Hotkey", sd.pushRow)
+		form.Append(lang.L("Hotkey"), sd.pushRow)
 	}
 	sd.filterRows = container.NewVBox()
 	var adds []fyne.CanvasObject
 	for _, k := range filterKinds {
 		kind := k.kind
-		adds = append(adds, newKeyButton(k.label, theme.ContentAddIcon(), sd.m, func() { sd.addFilter(kind) }))
+		adds = append(adds, newKeyButton(lang.L(k.label), theme.ContentAddIcon(), sd.m, func() { sd.addFilter(kind) }))
 	}
 	sd.body = container.NewVBox(form, widget.NewSeparator(),
-		widget.NewLabelWithStyle("Filters, in the order they run (before the fader)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewLabelWithStyle(lang.L("Filters, in the order they run (before the fader)"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		sd.filterRows,
-		widget.NewLabel("Add a filter:"),
+		widget.NewLabel(lang.L("Add a filter:")),
 		container.NewGridWithColumns(2, adds...))
 }
 
@@ -202,8 +203,8 @@ func (sd *soundDialog) refresh() {
 	sd.mono.SetChecked(a.Mono)
 	sd.global.SetChecked(a.IsGlobal(s.Type))
 	for _, p := range pushChoices {
-		if p.push == a.Push && sd.push.Selected != p.label {
-			sd.push.SetSelected(p.label)
+		if p.push == a.Push && sd.push.Selected != lang.L(p.label) {
+			sd.push.SetSelected(lang.L(p.label))
 		}
 	}
 	key := a.PushKey
@@ -258,7 +259,7 @@ func (sd *soundDialog) buildFilterRows(fs []scene.Filter) {
 	for i, f := range fs {
 		up := newKeyButton("", theme.MoveUpIcon(), sd.m, func() { sd.moveFilter(i, i-1) })
 		down := newKeyButton("", theme.MoveDownIcon(), sd.m, func() { sd.moveFilter(i, i+1) })
-		remove := newKeyButton("Remove", theme.DeleteIcon(), sd.m, func() { sd.removeFilter(i) })
+		remove := newKeyButton(lang.L("Remove"), theme.DeleteIcon(), sd.m, func() { sd.removeFilter(i) })
 		enable(up, i > 0)
 		enable(down, i < len(fs)-1)
 		head := container.NewBorder(nil, nil,
@@ -267,14 +268,14 @@ func (sd *soundDialog) buildFilterRows(fs []scene.Filter) {
 		form := widget.NewForm()
 		for _, p := range paramsOf(f.Kind) {
 			e := newNumEntry(p.def, func() { sd.commitParam(i, p.field) })
-			e.what = p.label
+			e.what = lang.L(p.label)
 			sd.params[i] = append(sd.params[i], e)
-			form.Append(p.label, container.NewBorder(nil, nil, nil, widget.NewLabel(p.unit), e))
+			form.Append(lang.L(p.label), container.NewBorder(nil, nil, nil, widget.NewLabel(p.unit), e))
 		}
 		rows = append(rows, container.NewVBox(head, form))
 	}
 	if len(fs) == 0 {
-		rows = append(rows, widget.NewLabel("None: the sound goes to the fader as it comes."))
+		rows = append(rows, widget.NewLabel(lang.L("None: the sound goes to the fader as it comes.")))
 	}
 	sd.filterRows.Objects = rows
 	sd.filterRows.Refresh()
@@ -347,7 +348,7 @@ func (sd *soundDialog) commitPush() {
 	}
 	push := ""
 	for _, p := range pushChoices {
-		if p.label == sd.push.Selected {
+		if lang.L(p.label) == sd.push.Selected {
 			push = p.push
 		}
 	}

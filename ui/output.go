@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"strconv"
 	"strings"
 	"time"
@@ -56,14 +57,14 @@ func newOutputPanel(l loaded, changed func()) *outputPanel {
 	p.keyint.SetSelected(l.Video.KeyframeInterval.String())
 	p.preset = widget.NewSelect(presetChoices, on)
 	p.preset.SetSelected(l.Video.Preset)
-	p.lowLatency = widget.NewCheck("Low latency (x264 zerolatency)", func(bool) { p.changed() })
+	p.lowLatency = widget.NewCheck(lang.L("Low latency (x264 zerolatency)"), func(bool) { p.changed() })
 	p.lowLatency.Checked = l.Video.Tune == "zerolatency"
 	p.abitrate = widget.NewSelect(abitrateChoices, on)
 	p.abitrate.SetSelected(strconv.Itoa(l.Audio.Bitrate / 1000))
 	p.samplerate = widget.NewSelect(samplerateChoices, on)
 	p.samplerate.SetSelected(strconv.Itoa(l.Audio.SampleRate))
 	p.record = widget.NewEntry()
-	p.record.SetPlaceHolder("optional: /path/to/recording.mkv (.flv, .mp4, .mkv)")
+	p.record.SetPlaceHolder(lang.L("optional: /path/to/recording.mkv (.flv, .mp4, .mkv)"))
 	p.record.SetText(l.Record)
 	p.record.OnChanged = on
 	p.warnings = widget.NewLabel("")
@@ -73,18 +74,18 @@ func newOutputPanel(l loaded, changed func()) *outputPanel {
 		p.abitrate, p.samplerate, p.record}
 
 	video := widget.NewForm(
-		widget.NewFormItem("Resolution", p.size),
-		widget.NewFormItem("Frame rate", p.fps),
-		widget.NewFormItem("Encoder", p.encoder),
-		widget.NewFormItem("Bitrate (kb/s)", p.vbitrate),
-		widget.NewFormItem("Keyframe every", p.keyint),
-		widget.NewFormItem("Preset", p.preset),
+		widget.NewFormItem(lang.L("Resolution"), p.size),
+		widget.NewFormItem(lang.L("Frame rate"), p.fps),
+		widget.NewFormItem(lang.L("Encoder"), p.encoder),
+		widget.NewFormItem(lang.L("Bitrate (kb/s)"), p.vbitrate),
+		widget.NewFormItem(lang.L("Keyframe every"), p.keyint),
+		widget.NewFormItem(lang.L("Preset"), p.preset),
 		widget.NewFormItem("", p.lowLatency))
 	audio := widget.NewForm(
-		widget.NewFormItem("Bitrate (kb/s)", p.abitrate),
-		widget.NewFormItem("Sample rate", p.samplerate))
-	p.content = container.NewVBox(column("Video", video), column("Audio", audio),
-		column("Recording", p.record), p.warnings)
+		widget.NewFormItem(lang.L("Bitrate (kb/s)"), p.abitrate),
+		widget.NewFormItem(lang.L("Sample rate"), p.samplerate))
+	p.content = container.NewVBox(column(lang.L("Video"), video), column(lang.L("Audio"), audio),
+		column(lang.L("Recording"), p.record), p.warnings)
 	return p
 }
 

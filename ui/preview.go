@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fyne.io/fyne/v2/lang"
 	"image"
 	"sync/atomic"
 
@@ -26,10 +27,10 @@ func newPreviewView() *previewView {
 	p.img.FillMode = canvas.ImageFillContain
 	p.img.ScaleMode = canvas.ImageScaleFastest
 	p.img.Hide()
-	msg := canvas.NewText("No signal", colorOf(colorPreviewTitle))
+	msg := canvas.NewText(lang.L("No signal"), colorOf(colorPreviewTitle))
 	msg.TextSize = 28
 	msg.TextStyle = fyne.TextStyle{Bold: true}
-	hint := canvas.NewText("Choose a video source to see the preview", colorOf(colorPreviewHint))
+	hint := canvas.NewText(lang.L("Choose a video source to see the preview"), colorOf(colorPreviewHint))
 	p.slate = container.NewCenter(container.NewVBox(container.NewCenter(msg), container.NewCenter(hint)))
 	p.overlay = newLayoutOverlay()
 	p.ExtendBaseWidget(p)

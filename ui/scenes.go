@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"image/color"
 	"io/fs"
 	"os"
@@ -80,7 +81,7 @@ func loadScenes(path string, w, h int, now time.Time) scenesStart {
 	}
 	def := scene.Default(w, h)
 	if path == "" {
-		return scenesStart{col: def, notice: "There is no configuration folder to keep scenes in: edits last until Tally quits."}
+		return scenesStart{col: def, notice: lang.L("There is no configuration folder to keep scenes in: edits last until Tally quits.")}
 	}
 	col, err := scene.Load(path)
 	switch {
@@ -90,16 +91,16 @@ func loadScenes(path string, w, h int, now time.Time) scenesStart {
 		// Tested first: a collection naming a missing picture is both.
 		aside, merr := moveAside(path, now)
 		if merr != nil {
-			return scenesStart{col: def, notice: fmt.Sprintf("%v\nTally could not move the file aside (%v), so it will not save over it: "+
-				"edits last until Tally quits.", err, merr)}
+			return scenesStart{col: def, notice: fmt.Sprintf("%v\n%s", err, lang.L("Tally could not move the file aside ({{.Why}}), so it will not save over it: "+
+				"edits last until Tally quits.", map[string]any{"Why": merr}))}
 		}
-		return scenesStart{col: def, save: true, saveNow: true, notice: fmt.Sprintf(
-			"Your scenes file could not be read, so Tally started a new collection. The file is kept as %s: "+
-				"fix it, then put it back as %s while Tally is closed.\n%v", aside, filepath.Base(path), err)}
+		return scenesStart{col: def, save: true, saveNow: true, notice: fmt.Sprintf("%s\n%v", lang.L(
+			"Your scenes file could not be read, so Tally started a new collection. The file is kept as {{.Aside}}: "+
+				"fix it, then put it back as {{.Name}} while Tally is closed.", map[string]any{"Aside": aside, "Name": filepath.Base(path)}), err)}
 	case errors.Is(err, fs.ErrNotExist):
 		return scenesStart{col: def, save: true, saveNow: true}
 	default:
-		return scenesStart{col: def, notice: fmt.Sprintf("%v\nTally will not save over that file: edits last until Tally quits.", err)}
+		return scenesStart{col: def, notice: fmt.Sprintf("%v\n%s", err, lang.L("Tally will not save over that file: edits last until Tally quits."))}
 	}
 }
 
@@ -177,30 +178,30 @@ func newScenesPanel(col *scene.Collection, host scenesHost) *scenesPanel {
 	p.sel = col.ActiveScene().Name
 
 	p.onAirLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	bannerText := widget.NewLabel("The program shows the video picked in the Sources tab, not these scenes.")
+	bannerText := widget.NewLabel(lang.L("The program shows the video picked in the Sources tab, not these scenes."))
 	bannerText.Wrapping = fyne.TextWrapWord
 	bannerText.Importance = widget.WarningImportance
-	p.banner = container.NewBorder(nil, nil, nil, widget.NewButton("Show scenes", host.useScenes), bannerText)
+	p.banner = container.NewBorder(nil, nil, nil, widget.NewButton(lang.L("Show scenes"), host.useScenes), bannerText)
 
 	p.sceneRows = container.NewVBox()
-	add := widget.NewButtonWithIcon("Add scene", theme.ContentAddIcon(), p.addScene)
-	p.renameScene = widget.NewButton("Rename", p.askRename)
-	p.deleteScene = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), p.askDelete)
+	add := widget.NewButtonWithIcon(lang.L("Add scene"), theme.ContentAddIcon(), p.addScene)
+	p.renameScene = widget.NewButton(lang.L("Rename"), p.askRename)
+	p.deleteScene = widget.NewButtonWithIcon(lang.L("Delete"), theme.DeleteIcon(), p.askDelete)
 	p.sceneUp = widget.NewButtonWithIcon("", theme.MoveUpIcon(), func() { p.moveScene(-1) })
 	p.sceneDown = widget.NewButtonWithIcon("", theme.MoveDownIcon(), func() { p.moveScene(1) })
 
-	p.transition = widget.NewSelect([]string{"Cut", "Fade"}, func(string) { p.commitTransition() })
+	p.transition = widget.NewSelect([]string{lang.L("Cut"), lang.L("Fade")}, func(string) { p.commitTransition() })
 	p.fadeMS = newNumEntry("ms", p.commitTransition)
-	transition := widget.NewForm(widget.NewFormItem("Transition",
-		container.NewGridWithColumns(2, p.transition, container.NewBorder(nil, nil, nil, widget.NewLabel("ms"), p.fadeMS))))
+	transition := widget.NewForm(widget.NewFormItem(lang.L("Transition"),
+		container.NewGridWithColumns(2, p.transition, container.NewBorder(nil, nil, nil, widget.NewLabel(lang.L("ms")), p.fadeMS))))
 
-	p.layerHead = widget.NewLabelWithStyle("Layers", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.layerHead = widget.NewLabelWithStyle(lang.L("Layers"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	p.layerRows = container.NewVBox()
-	addLayer := widget.NewButtonWithIcon("Add layer", theme.ContentAddIcon(), p.askAddLayer)
-	p.removeLayer = widget.NewButtonWithIcon("Remove", theme.ContentRemoveIcon(), p.removeSelectedLayer)
+	addLayer := widget.NewButtonWithIcon(lang.L("Add layer"), theme.ContentAddIcon(), p.askAddLayer)
+	p.removeLayer = widget.NewButtonWithIcon(lang.L("Remove"), theme.ContentRemoveIcon(), p.removeSelectedLayer)
 	p.layerUp = widget.NewButtonWithIcon("", theme.MoveUpIcon(), func() { p.moveLayer(1) })
 	p.layerDown = widget.NewButtonWithIcon("", theme.MoveDownIcon(), func() { p.moveLayer(-1) })
-	p.editSource = widget.NewButton("Edit source…", p.askEditSource)
+	p.editSource = widget.NewButton(lang.L("Edit source…"), p.askEditSource)
 	p.props = newLayerProps(p)
 
 	p.notice = widget.NewLabel("")
@@ -213,7 +214,7 @@ func newScenesPanel(col *scene.Collection, host scenesHost) *scenesPanel {
 	p.content = container.NewVBox(
 		p.notice,
 		p.banner,
-		column("Scenes", p.onAirLabel, p.sceneRows,
+		column(lang.L("Scenes"), p.onAirLabel, p.sceneRows,
 			container.NewHBox(add, p.renameScene, p.deleteScene, p.sceneUp, p.sceneDown), transition),
 		widget.NewSeparator(),
 		container.NewVBox(p.layerHead, p.layerRows,
@@ -260,7 +261,7 @@ func (p *scenesPanel) commitTransition() {
 		return
 	}
 	kind := scene.TransitionCut
-	if p.transition.Selected == "Fade" {
+	if p.transition.Selected == lang.L("Fade") {
 		kind = scene.TransitionFade
 	}
 	ms, err := strconv.Atoi(strings.TrimSpace(p.fadeMS.Text))
@@ -344,7 +345,7 @@ func (p *scenesPanel) askRename() {
 	old := p.selected().Name
 	e := widget.NewEntry()
 	e.SetText(old)
-	d := dialog.NewForm("Rename scene", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", e)}, func(ok bool) {
+	d := dialog.NewForm(lang.L("Rename scene"), lang.L("Rename"), lang.L("Cancel"), []*widget.FormItem{widget.NewFormItem(lang.L("Name"), e)}, func(ok bool) {
 		if ok {
 			p.rename(old, strings.TrimSpace(e.Text))
 		}
@@ -364,15 +365,15 @@ func (p *scenesPanel) rename(old, name string) {
 func (p *scenesPanel) askDelete() {
 	name := p.selected().Name
 	if len(p.col.Scenes) == 1 {
-		p.editErr = "The last scene cannot be deleted: add another first."
+		p.editErr = lang.L("The last scene cannot be deleted: add another first.")
 		p.show()
 		return
 	}
-	msg := fmt.Sprintf("Delete the scene %q and its %d layers?", name, len(p.selected().Layers))
+	msg := lang.L("Delete the scene {{.Scene}} and its {{.Layers}} layers?", map[string]any{"Scene": strconv.Quote(name), "Layers": len(p.selected().Layers)})
 	if name == p.onAir && p.host.live() {
-		msg += " It is on air: the scene after it takes its place."
+		msg += " " + lang.L("It is on air: the scene after it takes its place.")
 	}
-	dialog.NewConfirm("Delete scene?", msg, func(ok bool) {
+	dialog.NewConfirm(lang.L("Delete scene?"), msg, func(ok bool) {
 		if ok {
 			p.deleteSceneNamed(name)
 		}
@@ -499,7 +500,7 @@ func (p *scenesPanel) setApplyError(err error) {
 func (p *scenesPanel) setSaveError(err error) {
 	p.saveErr = ""
 	if err != nil {
-		p.saveErr = "Scenes not saved: " + err.Error()
+		p.saveErr = lang.L("Scenes not saved: {{.Why}}", map[string]any{"Why": err.Error()})
 	}
 	p.showStatus()
 }
@@ -538,18 +539,18 @@ func (p *scenesPanel) show() {
 	}
 	p.setVisible(p.banner, !p.scenesOn)
 	p.setVisible(p.onAirLabel, p.scenesOn)
-	onAir := "On air: " + p.onAir
+	onAir := lang.L("On air: {{.Scene}}", map[string]any{"Scene": p.onAir})
 	if p.onAir == "" {
-		onAir = "Starting…"
+		onAir = lang.L("Starting…")
 	}
 	if p.onAirLabel.Text != onAir {
 		p.onAirLabel.SetText(onAir)
 	}
-	if head := fmt.Sprintf("Layers of %q (top first)", sc.Name); p.layerHead.Text != head {
+	if head := lang.L("Layers of {{.Scene}} (top first)", map[string]any{"Scene": strconv.Quote(sc.Name)}); p.layerHead.Text != head {
 		p.layerHead.SetText(head)
 	}
 	p.filling = true
-	if kind := map[string]string{scene.TransitionCut: "Cut", scene.TransitionFade: "Fade"}[p.col.Transition.Kind]; p.transition.Selected != kind {
+	if kind := map[string]string{scene.TransitionCut: lang.L("Cut"), scene.TransitionFade: lang.L("Fade")}[p.col.Transition.Kind]; p.transition.Selected != kind {
 		p.transition.SetSelected(kind)
 	}
 	p.fadeMS.set(p.col.Transition.DurationMS)
@@ -768,7 +769,7 @@ func (s *Studio) showScene(name string) {
 		if r := []rune(name); len(r) > 32 {
 			name = string(r[:31]) + "…"
 		}
-		text = "Scene: " + name
+		text = lang.L("Scene: {{.Scene}}", map[string]any{"Scene": name})
 	}
 	if s.sceneLabel.Text != text {
 		s.sceneLabel.SetText(text)

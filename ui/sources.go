@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fyne.io/fyne/v2/lang"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -11,16 +12,16 @@ import (
 )
 
 // mediaFileChoice is the video picker's entry for a media file.
-const mediaFileChoice = "Media file…"
+var mediaFileChoice = textKey("Media file…")
 
 // scenesChoice is the video picker's first entry: the program is the scene
 // collection the Scenes tab edits. It is the engine's "scenes" source, which
 // no device listing names, so the panel adds it itself.
-var scenesChoice = app.SourceChoice{Spec: "scenes", Label: "Scenes"}
+var scenesChoice = app.SourceChoice{Spec: "scenes", Label: textKey("Scenes")}
 
 // mixChoice is the audio picker's first entry: the program's sound is the
 // scenes' mix, which the Mixer tab sets. It needs the scenes as the video.
-var mixChoice = app.SourceChoice{Spec: "scenes", Label: "Scenes (the Mixer tab's mix)"}
+var mixChoice = app.SourceChoice{Spec: "scenes", Label: textKey("Scenes (the Mixer tab's mix)")}
 
 // sourcesPanel picks the video and audio sources.
 type sourcesPanel struct {
@@ -45,26 +46,26 @@ func newSourcesPanel(l loaded, changed func()) *sourcesPanel {
 	p.video = widget.NewSelect(nil, func(string) { p.pickVideo() })
 	p.audio = widget.NewSelect(nil, func(string) { p.pickAudio() })
 	p.file = widget.NewEntry()
-	p.file.SetPlaceHolder("/path/to/video.mp4")
+	p.file.SetPlaceHolder(lang.L("/path/to/video.mp4"))
 	p.file.OnSubmitted = func(string) { p.pickVideo() }
-	p.loop = widget.NewCheck("Loop", func(bool) { p.pickVideo() })
+	p.loop = widget.NewCheck(lang.L("Loop"), func(bool) { p.pickVideo() })
 	p.loop.Checked = l.Video.Loop
 	if path, ok := strings.CutPrefix(l.Video.Source, "file:"); ok {
 		p.file.SetText(path)
 	}
 	p.fileRow = container.NewBorder(nil, nil, nil, container.NewHBox(p.loop,
-		widget.NewButton("Use file", p.pickVideo)), p.file)
+		widget.NewButton(lang.L("Use file"), p.pickVideo)), p.file)
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
 	p.status.Importance = widget.DangerImportance
 	p.content = container.NewVBox(
-		column("Video", p.video, p.fileRow),
-		column("Audio", p.audio),
+		column(lang.L("Video"), p.video, p.fileRow),
+		column(lang.L("Audio"), p.audio),
 		p.status)
 	// Until the devices are probed, offer what always exists.
 	p.setDevices(app.DeviceList{
-		Video: []app.SourceChoice{{Spec: "testpattern", Label: "Test pattern (colour bars)"}, {Spec: "none", Label: "No video"}},
-		Audio: []app.SourceChoice{{Spec: "tone", Label: "Test tone (440 Hz, beep each second)"}, {Spec: "none", Label: "No audio"}},
+		Video: []app.SourceChoice{{Spec: "testpattern", Label: lang.L("Test pattern (colour bars)")}, {Spec: "none", Label: lang.L("No video")}},
+		Audio: []app.SourceChoice{{Spec: "tone", Label: lang.L("Test tone (440 Hz, beep each second)")}, {Spec: "none", Label: lang.L("No audio")}},
 	})
 	p.settingUp = false
 	return p
@@ -75,12 +76,21 @@ func (p *sourcesPanel) setDevices(d app.DeviceList) {
 	was := p.settingUp
 	p.settingUp = true
 	defer func() { p.settingUp = was }()
-	p.videoChoices, p.audioChoices = append([]app.SourceChoice{scenesChoice}, d.Video...), append([]app.SourceChoice{mixChoice}, d.Audio...)
-	p.video.Options = append(labels(p.videoChoices), mediaFileChoice)
-	p.audio.Options = append(labels(p.audioChoices), "Sound of the media file")
+	p.videoChoices, p.audioChoices = append([]app.SourceChoice{localized(scenesChoice)}, d.Video...), append([]app.SourceChoice{localized(mixChoice)}, d.Audio...)
+	p.video.Options = append(labels(p.videoChoices), lang.L(mediaFileChoice))
+	p.audio.Options = append(labels(p.audioChoices), lang.L(soundOfFileChoice))
 	p.video.SetSelected(p.videoLabel())
 	p.audio.SetSelected(p.audioLabel())
 	p.showFileRow()
+}
+
+// soundOfFileChoice is the audio picker's entry for the media file's sound.
+var soundOfFileChoice = textKey("Sound of the media file")
+
+// localized is a choice of this panel's own with its label translated.
+func localized(c app.SourceChoice) app.SourceChoice {
+	c.Label = lang.L(c.Label)
+	return c
 }
 
 func labels(cs []app.SourceChoice) []string {
@@ -93,7 +103,7 @@ func labels(cs []app.SourceChoice) []string {
 
 func (p *sourcesPanel) videoLabel() string {
 	if strings.HasPrefix(p.videoSpec, "file:") {
-		return mediaFileChoice
+		return lang.L(mediaFileChoice)
 	}
 	for _, c := range p.videoChoices {
 		if c.Spec == p.videoSpec {
@@ -105,7 +115,7 @@ func (p *sourcesPanel) videoLabel() string {
 
 func (p *sourcesPanel) audioLabel() string {
 	if p.audioSpec == "file" {
-		return "Sound of the media file"
+		return lang.L(soundOfFileChoice)
 	}
 	for _, c := range p.audioChoices {
 		if c.Spec == p.audioSpec {
@@ -121,7 +131,7 @@ func (p *sourcesPanel) pickVideo() {
 	}
 	sel := p.video.Selected
 	switch {
-	case sel == mediaFileChoice:
+	case sel == lang.L(mediaFileChoice):
 		path := strings.TrimSpace(p.file.Text)
 		p.showFileRow()
 		if path == "" {
@@ -143,7 +153,7 @@ func (p *sourcesPanel) pickAudio() {
 	if p.settingUp {
 		return
 	}
-	if p.audio.Selected == "Sound of the media file" {
+	if p.audio.Selected == lang.L(soundOfFileChoice) {
 		p.audioSpec = "file"
 	}
 	for _, c := range p.audioChoices {
@@ -155,7 +165,7 @@ func (p *sourcesPanel) pickAudio() {
 }
 
 func (p *sourcesPanel) showFileRow() {
-	if p.video.Selected == mediaFileChoice {
+	if p.video.Selected == lang.L(mediaFileChoice) {
 		p.fileRow.Show()
 	} else {
 		p.fileRow.Hide()

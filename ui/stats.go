@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"image"
 	"math"
 
@@ -22,8 +23,8 @@ type statsPanel struct {
 }
 
 // statNames are the panel's rows, in order.
-var statNames = []string{"Bitrate", "Frame rate", "Dropped (network)", "Skipped (encoding lag)",
-	"Repeated (capture)", "Queue", "CPU", "Data sent"}
+var statNames = []string{textKey("Bitrate"), textKey("Frame rate"), textKey("Dropped (network)"), textKey("Skipped (encoding lag)"),
+	textKey("Repeated (capture)"), textKey("Queue"), textKey("CPU"), textKey("Data sent")}
 
 func newStatsPanel() *statsPanel {
 	p := &statsPanel{values: map[string]*widget.Label{}}
@@ -31,7 +32,7 @@ func newStatsPanel() *statsPanel {
 	for _, n := range statNames {
 		v := widget.NewLabelWithStyle("–", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		p.values[n] = v
-		name := widget.NewLabel(n)
+		name := widget.NewLabel(lang.L(n))
 		name.Importance = widget.LowImportance
 		grid.Add(name)
 		grid.Add(v)

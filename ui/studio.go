@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"image"
 	"log/slog"
 	"slices"
@@ -203,27 +204,27 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 // preview with its meter and stats, and the state bar.
 func (s *Studio) layout() {
 	w := s.Window
-	s.stateLabel = widget.NewLabelWithStyle("Idle", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	s.stateLabel = widget.NewLabelWithStyle(lang.L("Idle"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.detail = widget.NewLabel("")
 	s.detail.Wrapping = fyne.TextWrapWord
 	s.detail.Truncation = fyne.TextTruncateEllipsis
 	s.sceneLabel = widget.NewLabel("")
-	s.liveButton = widget.NewButton("Go Live", s.liveButtonTapped)
+	s.liveButton = widget.NewButton(lang.L("Go Live"), s.liveButtonTapped)
 	s.liveButton.Importance = widget.DangerImportance
 
-	sourcesTab := container.NewTabItem("Sources", container.NewVScroll(s.sources.content))
-	scenesTab := container.NewTabItem("Scenes", container.NewVScroll(s.scenes.content))
+	sourcesTab := container.NewTabItem(lang.L("Sources"), container.NewVScroll(s.sources.content))
+	scenesTab := container.NewTabItem(lang.L("Scenes"), container.NewVScroll(s.scenes.content))
 	// The mixer is a tab beside the scenes, as every panel of the window
 	// is: under the preview it would take height the picture and the stats
 	// need, and a list of strips that can grow to the collection's 64
 	// sources wants a column that scrolls.
-	mixerTab := container.NewTabItem("Mixer", container.NewVScroll(s.mixer.content))
+	mixerTab := container.NewTabItem(lang.L("Mixer"), container.NewVScroll(s.mixer.content))
 	s.tabs = container.NewAppTabs(
-		container.NewTabItem("Destinations", container.NewVScroll(s.dests.content)),
+		container.NewTabItem(lang.L("Destinations"), container.NewVScroll(s.dests.content)),
 		sourcesTab,
 		scenesTab,
 		mixerTab,
-		container.NewTabItem("Output", container.NewVScroll(s.output.content)),
+		container.NewTabItem(lang.L("Output"), container.NewVScroll(s.output.content)),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		s.prefs.SetString(tabKey, t.Text)
@@ -397,7 +398,7 @@ func (s *Studio) liveButtonTapped() {
 func (s *Studio) confirmToggle() {
 	switch {
 	case !s.lastState.Active():
-		dialog.NewConfirm("Go live?", "Start streaming to "+s.dests.summary()+"?", func(ok bool) {
+		dialog.NewConfirm(lang.L("Go live?"), lang.L("Start streaming to {{.Destinations}}?", map[string]any{"Destinations": s.dests.summary()}), func(ok bool) {
 			if ok {
 				s.goLive()
 			}
@@ -409,7 +410,7 @@ func (s *Studio) confirmToggle() {
 }
 
 func (s *Studio) confirmStop() {
-	dialog.NewConfirm("Stop streaming?", "Your viewers will see the stream end.", func(ok bool) {
+	dialog.NewConfirm(lang.L("Stop streaming?"), lang.L("Your viewers will see the stream end."), func(ok bool) {
 		if ok {
 			s.eng.Stop()
 		}
@@ -420,7 +421,7 @@ func (s *Studio) goLive() {
 	st := s.current()
 	ids := s.dests.ids()
 	s.liveButton.Disable()
-	s.setState(app.StateConnecting, "Starting…")
+	s.setState(app.StateConnecting, lang.L("Starting…"))
 	go func() {
 		keyErr := s.storeKeys(st, ids)
 		warnings, err := s.eng.GoLive(st)
@@ -434,7 +435,7 @@ func (s *Studio) goLive() {
 				return
 			}
 			if len(warnings) > 0 {
-				s.detail.SetText("Warning: " + strings.Join(warnings, "; "))
+				s.detail.SetText(lang.L("Warning: {{.Warnings}}", map[string]any{"Warnings": strings.Join(warnings, "; ")}))
 			}
 		})
 	}()
@@ -470,11 +471,11 @@ func (s *Studio) keyringMissing(err error) {
 	if inner := errors.Unwrap(err); inner != nil {
 		why = inner.Error()
 	}
-	msg := widget.NewLabel("Tally keeps stream keys in the system keyring, and none is available here (" + why +
-		").\n\nKeep your keys for this session only? They will be forgotten when Tally quits. " +
-		"Choose \"Forget\" to clear them from the window now; the stream that is starting is not affected.")
+	msg := widget.NewLabel(lang.L("Tally keeps stream keys in the system keyring, and none is available here ({{.Why}}).\n\n"+
+		"Keep your keys for this session only? They will be forgotten when Tally quits. "+
+		"Choose \"Forget\" to clear them from the window now; the stream that is starting is not affected.", map[string]any{"Why": why}))
 	msg.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm("No keyring", "Keep for this session", "Forget", msg, func(keep bool) {
+	d := dialog.NewCustomConfirm(lang.L("No keyring"), lang.L("Keep for this session"), lang.L("Forget"), msg, func(keep bool) {
 		s.keepKeys = keep
 		if !keep {
 			s.dests.clearKeys()
@@ -488,20 +489,24 @@ func (s *Studio) showStatus(st app.Status, withStats bool) {
 	switch st.State {
 	case app.StateLive:
 		s.setState(app.StateLive, "")
-		s.stateLabel.SetText("● LIVE  " + elapsed(time.Since(st.Since)))
+		s.stateLabel.SetText(lang.L("● LIVE") + "  " + elapsed(time.Since(st.Since)))
 	case app.StateConnecting:
-		s.setState(app.StateConnecting, "Connecting to "+s.dests.summary()+"…")
+		s.setState(app.StateConnecting, lang.L("Connecting to {{.Destinations}}…", map[string]any{"Destinations": s.dests.summary()}))
 	case app.StateReconnecting:
 		why := ""
 		for _, d := range st.Stats.Destinations {
 			if d.Error != "" {
-				why = ": " + d.Error
+				why = d.Error
 			}
 		}
-		s.setState(app.StateReconnecting, fmt.Sprintf("Connection lost%s. Attempt %d in %.0f s; encoding and recording carry on.",
-			why, st.Stats.Attempt, st.Stats.NextRetryS))
+		data := map[string]any{"Why": why, "Attempt": st.Stats.Attempt, "Seconds": fmt.Sprintf("%.0f", st.Stats.NextRetryS)}
+		if why == "" {
+			s.setState(app.StateReconnecting, lang.L("Connection lost. Attempt {{.Attempt}} in {{.Seconds}} s; encoding and recording carry on.", data))
+		} else {
+			s.setState(app.StateReconnecting, lang.L("Connection lost: {{.Why}}. Attempt {{.Attempt}} in {{.Seconds}} s; encoding and recording carry on.", data))
+		}
 	case app.StateStopping:
-		s.setState(app.StateStopping, "Finishing: sending what is queued, then unpublishing…")
+		s.setState(app.StateStopping, lang.L("Finishing: sending what is queued, then unpublishing…"))
 	case app.StateError:
 		s.setState(app.StateError, st.Error)
 	default:
@@ -527,18 +532,18 @@ func (s *Studio) showStatus(st app.Status, withStats bool) {
 func (s *Studio) setState(state app.State, detail string) {
 	if state != s.lastState {
 		s.lastState = state
-		label, imp, button := "Idle", widget.MediumImportance, "Go Live"
+		label, imp, button := lang.L("Idle"), widget.MediumImportance, lang.L("Go Live")
 		switch state {
 		case app.StateConnecting:
-			label, imp, button = "Connecting…", widget.WarningImportance, "Stop"
+			label, imp, button = lang.L("Connecting…"), widget.WarningImportance, lang.L("Stop")
 		case app.StateLive:
-			label, imp, button = "● LIVE", widget.DangerImportance, "Stop"
+			label, imp, button = lang.L("● LIVE"), widget.DangerImportance, lang.L("Stop")
 		case app.StateReconnecting:
-			label, imp, button = "Reconnecting…", widget.WarningImportance, "Stop"
+			label, imp, button = lang.L("Reconnecting…"), widget.WarningImportance, lang.L("Stop")
 		case app.StateStopping:
-			label, imp, button = "Stopping…", widget.WarningImportance, "Stop"
+			label, imp, button = lang.L("Stopping…"), widget.WarningImportance, lang.L("Stop")
 		case app.StateError:
-			label, imp = "Error", widget.DangerImportance
+			label, imp = lang.L("Error"), widget.DangerImportance
 		}
 		s.stateLabel.Importance = imp
 		s.stateLabel.SetText(label)
@@ -560,7 +565,7 @@ func (s *Studio) setState(state app.State, detail string) {
 func (s *Studio) showReport(reports []string) {
 	text := widget.NewLabel(strings.Join(reports, "\n"))
 	text.TextStyle = fyne.TextStyle{Monospace: true}
-	d := dialog.NewCustom("Local test: what the server received", "Close", container.NewVScroll(text), s.Window)
+	d := dialog.NewCustom(lang.L("Local test: what the server received"), lang.L("Close"), container.NewVScroll(text), s.Window)
 	d.Resize(fyne.NewSize(640, 420))
 	d.Show()
 }
@@ -577,9 +582,9 @@ func (s *Studio) closeRequested() {
 		s.shutdown()
 		return
 	}
-	dialog.NewConfirm("Stop streaming and quit?", "The stream will end for your viewers.", func(ok bool) {
+	dialog.NewConfirm(lang.L("Stop streaming and quit?"), lang.L("The stream will end for your viewers."), func(ok bool) {
 		if ok {
-			s.setState(app.StateStopping, "Finishing the stream before quitting…")
+			s.setState(app.StateStopping, lang.L("Finishing the stream before quitting…"))
 			s.shutdown()
 		}
 	}, s.Window).Show()
