@@ -10,7 +10,7 @@ LDFLAGS := -X $(PKG)/app.Version=$(VERSION)
 WITH_FFMPEG = eval "$$(scripts/ffmpeg --env)" &&
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all deps ffmpeg build run test test-unit vet vet-cross screenshots fuzz bench bench-go bench-stream bench-studio soak clean
+.PHONY: all deps ffmpeg build run test test-unit vet vet-cross screenshots fuzz bench bench-go bench-stream bench-studio soak package clean
 
 all: build
 
@@ -96,6 +96,12 @@ bench-studio: build
 # Refreshes the screenshots in docs/ from a real window under Xvfb.
 screenshots: build
 	@$(WITH_FFMPEG) TALLY_SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run 'Xvfb' -ldflags '$(LDFLAGS)' .
+
+# Linux packages in dist/: tally_$(VERSION)_amd64.deb, carrying the FFmpeg 8 libraries
+# it links with an $$ORIGIN-relative RUNPATH, and Fyne's packager's Tally.tar.xz
+# (scripts/package says what is bundled and why).
+package: ffmpeg
+	@scripts/package
 
 clean:
 	rm -rf bin
