@@ -27,6 +27,9 @@ type LocalEncoderTest struct {
 	Preset  string // "" is veryfast, the studio's default
 	Tune    string
 	Log     *slog.Logger
+	// frames, when set, gives the frames instead of opening Source: the
+	// studio's program (Engine.Setup).
+	frames func(ctx context.Context, c Candidate, n int) ([]image.Image, error)
 }
 
 // testFrames is how many distinct frames the test cycles through: enough
@@ -39,7 +42,13 @@ func (t LocalEncoderTest) TestEncoder(ctx context.Context, c Candidate, d time.D
 	if log == nil {
 		log = slog.Default()
 	}
-	frames, err := sourceFrames(ctx, t.Source, c, testFrames)
+	get := t.frames
+	if get == nil {
+		get = func(ctx context.Context, c Candidate, n int) ([]image.Image, error) {
+			return sourceFrames(ctx, t.Source, c, n)
+		}
+	}
+	frames, err := get(ctx, c, testFrames)
 	if err != nil {
 		log.Info("setup: encoder test on a synthetic picture", "source", t.Source, "err", err)
 		frames = syntheticFrames(c.Width, c.Height, testFrames)

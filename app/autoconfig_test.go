@@ -3,10 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"image"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tallystudio/tally/ingest"
 )
 
 // fakeEncoder reports a speed per candidate (by String, "720p60"); those it
@@ -242,4 +245,61 @@ func TestBitratesAreWrittenAsStreamersReadThem(t *testing.T) {
 	if got := mbps(5_130_000); got != "5.1 Mb/s" {
 		t.Errorf("mbps = %q", got)
 	}
+}
+
+// The studio's setup tests over its own program: the encoder test gets the
+// program's frames at the candidate's size, and afterwards the program's
+// test pattern still runs (a second open of the one test-pattern driver,
+// closed after the test, would have ended it).
+func TestEngineSetupTestsTheProgramAndLeavesItRunning(t *testing.T) {
+	eng := NewEngine(nil)
+	defer eng.Close()
+	if err := eng.SetSources(VideoSettings{Source: "testpattern", Width: 640, Height: 360, FPS: 30}, AudioSettings{Source: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	newest := func() uint64 {
+		f := eng.prog.latestFrame()
+		if f == nil {
+			return 0
+		}
+		defer f.unref()
+		return f.seq
+	}
+	waitNewFrame := func(after uint64, what string) uint64 {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if s := newest(); s != 0 && s != after {
+				return s
+			}
+		}
+		t.Fatalf("no new program frame %s", what)
+		return 0
+	}
+	waitNewFrame(0, "after opening")
+	c := Candidate{Width: 320, Height: 180, FPS: 30, Good: 400_000}
+	frames, err := eng.programFrames(context.Background(), c, 3)
+	if err != nil || len(frames) != 3 {
+		t.Fatalf("program frames: %d, %v", len(frames), err)
+	}
+	if y, ok := frames[0].(*image.YCbCr); !ok || y.Bounds() != image.Rect(0, 0, 320, 180) {
+		t.Errorf("a program frame for the test is %T %v; want 4:2:0 at 320x180", frames[0], frames[0].Bounds())
+	}
+	setup := eng.Setup("libx264", "ultrafast", "")
+	r, err := setup.Encoder.TestEncoder(context.Background(), c, 300*time.Millisecond)
+	if err != nil || r.Speed <= 0 {
+		t.Fatalf("encoder test: %+v, %v", r, err)
+	}
+	if !testing.Short() {
+		// The uplink test's session publishes from the program too.
+		in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Close()
+		up, err := setup.Uplink.TestUplink(context.Background(), Destination{Service: "custom", URL: in.URL("live"), Key: "setup-7700112233"}, 2_000_000, 4*time.Second)
+		if err != nil || !up.Tested || up.Rate <= 0 {
+			t.Fatalf("uplink test over the program: %+v, %v", up, err)
+		}
+	}
+	waitNewFrame(newest(), "after the tests: they closed the program's source")
 }

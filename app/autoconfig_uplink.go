@@ -19,6 +19,10 @@ import (
 // to the probe rate with filler, so the link, not the picture, sets the pace.
 type SessionUplinkTest struct {
 	Log *slog.Logger
+	// src, when set, is the program the test session takes its picture
+	// from (the studio's, see Engine.Setup); otherwise it opens the test
+	// pattern itself.
+	src sourceProvider
 }
 
 // uplinkConnectLimit bounds the wait for the test stream to go out, on top
@@ -42,7 +46,13 @@ func (t SessionUplinkTest) TestUplink(ctx context.Context, dest Destination, rat
 		Destinations: []Destination{{Service: dest.Service, URL: dest.URL, Key: dest.Key, CAFile: dest.CAFile, Insecure: dest.Insecure}},
 		Reconnect:    Reconnect{Off: true},
 	}
-	sess, _, err := NewSession(s, log)
+	var sess *Session
+	var err error
+	if t.src != nil {
+		sess, _, err = newStudioSession(s, log, t.src)
+	} else {
+		sess, _, err = NewSession(s, log)
+	}
 	if err != nil {
 		return UplinkResult{}, err
 	}
