@@ -74,6 +74,8 @@ type Studio struct {
 	output  *outputPanel
 	dests   *destinationsPanel
 	stats   *statsPanel
+	// tabName is a tab's English name, which the preferences keep.
+	tabName func(*container.TabItem) string
 	scenes  *scenesPanel
 	mixer   *mixerPanel
 
@@ -184,7 +186,7 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	a.Lifecycle().SetOnExitedForeground(func() { runOnUI(s.mixer.releaseAll) })
 	w.SetCloseIntercept(s.closeRequested)
 	for _, t := range s.tabs.Items {
-		if t.Text == s.prefs.String(tabKey) {
+		if s.tabName(t) == s.prefs.String(tabKey) {
 			s.tabs.Select(t)
 		}
 	}
@@ -226,8 +228,17 @@ func (s *Studio) layout() {
 		mixerTab,
 		container.NewTabItem(lang.L("Output"), container.NewVScroll(s.output.content)),
 	)
+	// The tab is remembered by its English name, so it opens again in any
+	// language.
+	tabNames := []string{"Destinations", "Sources", "Scenes", "Mixer", "Output"}
+	s.tabName = func(t *container.TabItem) string {
+		if i := slices.Index(s.tabs.Items, t); i >= 0 {
+			return tabNames[i]
+		}
+		return t.Text
+	}
 	s.tabs.OnSelected = func(t *container.TabItem) {
-		s.prefs.SetString(tabKey, t.Text)
+		s.prefs.SetString(tabKey, s.tabName(t))
 		s.scenes.setTabOpen(t == scenesTab)
 		s.mixerOpen.Store(t == mixerTab)
 		s.sourcesOpen.Store(t == sourcesTab)
