@@ -1,0 +1,323 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tallystudio/tally/app"
+)
+
+// The first-run setup: a dialog over the studio in three steps (where to
+// stream, the tests, the proposal). The deciding is app.Setup's; this file
+// only asks, shows and, on accept, fills the panels the user would have
+// filled, so the proposal is saved as any other settings are.
+//
+// Its strings are English only for now: every string the window translates
+// must be in each shipped language (i18n_test.go), and the translations
+// are not this file's to add.
+
+// FirstRun says whether the studio has never saved settings: call it before
+// NewStudio, which saves them.
+func FirstRun(p fyne.Preferences) bool { return p.String(prefsKey) == "" }
+
+// setupRun runs the setup's tests and proposes; progress is called from its
+// goroutine.
+type setupRun func(ctx context.Context, req app.SetupRequest, progress func(step string, done float64)) (app.Proposal, error)
+
+// setupEngine is an engine that can run the setup over its program
+// (*app.Engine).
+type setupEngine interface {
+	Setup(encoder, preset, tune string) *app.Setup
+}
+
+// OfferSetup shows the first-run setup over the window. It does nothing for
+// an engine that cannot run it.
+func (s *Studio) OfferSetup() {
+	se, ok := s.eng.(setupEngine)
+	if !ok {
+		return
+	}
+	// The Output tab's encoder and preset are what the proposal keeps, so
+	// they are what the encoder is tested with.
+	v := s.current().Video
+	showSetup(s, func(ctx context.Context, req app.SetupRequest, progress func(string, float64)) (app.Proposal, error) {
+		setup := se.Setup(v.Encoder, v.Preset, v.Tune)
+		setup.Progress = progress
+		return setup.Run(ctx, req)
+	})
+}
+
+// setupWizard is the dialog and its widgets (UI thread only).
+type setupWizard struct {
+	s   *Studio
+	run setupRun
+	dlg *dialog.CustomDialog
+	// body holds the step shown: choose, testing, proposal or failed.
+	body                            *fyne.Container
+	choose, testing, result, failed fyne.CanvasObject
+
+	service     *widget.Select
+	url, key    *widget.Entry
+	measure     *widget.Check
+	twitchNote  *widget.Label
+	chooseError *widget.Label
+	start, skip *widget.Button
+
+	step     *widget.Label
+	bar      *widget.ProgressBar
+	stopTest *widget.Button
+
+	summary, explain, details *widget.Label
+	accept, decline           *widget.Button
+
+	whyFailed *widget.Label
+	back      *widget.Button
+
+	cancel   context.CancelFunc // the test in flight
+	req      app.SetupRequest
+	proposal app.Proposal
+}
+
+// setupServices are the platforms offered: every preset but the local test,
+// which needs no setup.
+func setupServices() []app.Service {
+	var out []app.Service
+	for _, svc := range app.Services() {
+		if svc.ID != "local" {
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+// showSetup builds the dialog and shows its first step.
+func showSetup(s *Studio, run setupRun) *setupWizard {
+	w := &setupWizard{s: s, run: run}
+	var names []string
+	for _, svc := range setupServices() {
+		names = append(names, svc.Name)
+	}
+	w.url = widget.NewEntry()
+	w.url.SetPlaceHolder("rtmp://… or rtmps://…")
+	w.key = widget.NewPasswordEntry()
+	w.key.SetPlaceHolder("paste your stream key")
+	w.measure = widget.NewCheck("Measure my uplink with a short test stream (about 10 s, live on your channel while it runs)", nil)
+	w.twitchNote = widget.NewLabel("Your uplink is measured in Twitch's bandwidth test mode, which never goes live.")
+	w.twitchNote.Wrapping = fyne.TextWrapWord
+	w.chooseError = widget.NewLabel("")
+	w.chooseError.Wrapping = fyne.TextWrapWord
+	w.chooseError.Importance = widget.DangerImportance
+	w.service = widget.NewSelect(names, w.serviceChanged)
+	intro := widget.NewLabel("Tally can choose a resolution, frame rate and bitrate that this computer and your " +
+		"connection can carry. Pick where you stream and paste your stream key; Tally then tests this computer's " +
+		"encoder for a few seconds at each size, and your uplink, and proposes settings you can accept or skip.")
+	intro.Wrapping = fyne.TextWrapWord
+	w.start = widget.NewButton("Test and propose", w.startTapped)
+	w.start.Importance = widget.HighImportance
+	w.skip = widget.NewButton("Skip", w.close)
+	w.choose = container.NewVBox(intro,
+		widget.NewForm(widget.NewFormItem("Platform", w.service), widget.NewFormItem("Server", w.url),
+			widget.NewFormItem("Stream key", w.key)),
+		w.measure, w.twitchNote, w.chooseError,
+		container.NewHBox(w.skip, w.start))
+
+	w.step = widget.NewLabel("")
+	w.bar = widget.NewProgressBar()
+	w.stopTest = widget.NewButton("Cancel", func() {
+		if w.cancel != nil {
+			w.cancel()
+		}
+	})
+	w.testing = container.NewVBox(w.step, w.bar, container.NewHBox(w.stopTest))
+
+	w.summary = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	w.summary.Wrapping = fyne.TextWrapWord
+	w.explain = widget.NewLabel("")
+	w.explain.Wrapping = fyne.TextWrapWord
+	w.details = widget.NewLabel("")
+	w.details.TextStyle = fyne.TextStyle{Monospace: true}
+	w.accept = widget.NewButton("Use these settings", w.acceptTapped)
+	w.accept.Importance = widget.HighImportance
+	w.decline = widget.NewButton("Skip", w.close)
+	w.result = container.NewVBox(w.summary, w.explain, w.details, container.NewHBox(w.decline, w.accept))
+
+	w.whyFailed = widget.NewLabel("")
+	w.whyFailed.Wrapping = fyne.TextWrapWord
+	w.whyFailed.Importance = widget.DangerImportance
+	w.back = widget.NewButton("Back", func() { w.show(w.choose) })
+	w.failed = container.NewVBox(w.whyFailed, container.NewHBox(w.back, widget.NewButton("Skip", w.close)))
+
+	w.body = container.NewStack(w.choose)
+	w.service.SetSelected(names[0])
+	w.dlg = dialog.NewCustomWithoutButtons("Set up Tally", w.body, s.Window)
+	w.dlg.SetOnClosed(func() {
+		if w.cancel != nil {
+			w.cancel()
+		}
+	})
+	w.dlg.Resize(fyne.NewSize(620, 460))
+	w.dlg.Show()
+	return w
+}
+
+func (w *setupWizard) show(step fyne.CanvasObject) {
+	w.body.Objects = []fyne.CanvasObject{step}
+	w.body.Refresh()
+}
+
+func (w *setupWizard) close() { w.dlg.Hide() }
+
+func (w *setupWizard) selected() app.Service {
+	for _, svc := range setupServices() {
+		if svc.Name == w.service.Selected {
+			return svc
+		}
+	}
+	svc, _ := app.ServiceByID("custom")
+	return svc
+}
+
+// serviceChanged fills in the platform's server unless the user typed their
+// own, and says how its uplink is tested.
+func (w *setupWizard) serviceChanged(string) {
+	svc := w.selected()
+	cur := strings.TrimSpace(w.url.Text)
+	preset := cur == ""
+	for _, s := range app.Services() {
+		preset = preset || (s.URL != "" && cur == s.URL)
+	}
+	if preset {
+		w.url.SetText(svc.URL)
+	}
+	if svc.ID == "twitch" {
+		w.measure.Hide()
+		w.twitchNote.Show()
+	} else {
+		w.measure.Show()
+		w.twitchNote.Hide()
+	}
+}
+
+// destination is what the user entered, as the destinations panel keeps it.
+func (w *setupWizard) destination() app.Destination {
+	return app.Destination{Service: w.selected().ID, URL: strings.TrimSpace(w.url.Text), Key: app.StreamKey(strings.TrimSpace(w.key.Text))}
+}
+
+func (w *setupWizard) startTapped() {
+	d := w.destination()
+	st := app.DefaultSettings()
+	st.Destinations = []app.Destination{d}
+	if _, err := st.Validate(); err != nil {
+		w.chooseError.SetText(err.Error()) // never holds the key
+		return
+	}
+	w.chooseError.SetText("")
+	w.req = app.SetupRequest{Service: d.Service, URL: d.URL, Key: d.Key, MeasureUplink: w.measure.Checked}
+	ctx, cancel := context.WithCancel(w.s.ctx)
+	w.cancel = cancel
+	w.step.SetText("Starting…")
+	w.bar.SetValue(0)
+	w.show(w.testing)
+	req := w.req
+	// The test's goroutine ends with the test, which the dialog's Cancel,
+	// its closing and the studio's closing all cut short.
+	go func() {
+		defer cancel()
+		p, err := w.run(ctx, req, func(step string, done float64) {
+			runOnUI(func() { w.step.SetText(step); w.bar.SetValue(done) })
+		})
+		runOnUI(func() { w.finished(p, err) })
+	}()
+}
+
+// finished shows the proposal, or why there is none.
+func (w *setupWizard) finished(p app.Proposal, err error) {
+	w.cancel = nil
+	switch {
+	case errors.Is(err, context.Canceled):
+		w.show(w.choose)
+		return
+	case err != nil:
+		w.whyFailed.SetText(fmt.Sprintf("The test could not finish: %v. Check the server and the key, then try again; or skip, and set up the Destinations and Output tabs yourself.", err))
+		w.show(w.failed)
+		return
+	}
+	w.proposal = p
+	w.summary.SetText("Proposed: " + p.Summary)
+	w.explain.SetText("Why: " + strings.Join(p.Reasons, "; ") + ".")
+	w.details.SetText(setupDetails(p))
+	w.show(w.result)
+}
+
+// setupDetails lists what was measured, a line each.
+func setupDetails(p app.Proposal) string {
+	var lines []string
+	switch up := p.Uplink; {
+	case !up.Tested:
+		lines = append(lines, "uplink   not tested")
+	case up.Limited:
+		lines = append(lines, fmt.Sprintf("uplink   %.1f Mb/s measured", up.Rate/1e6))
+	default:
+		lines = append(lines, fmt.Sprintf("uplink   at least %.1f Mb/s", up.Rate/1e6))
+	}
+	for _, r := range p.Encodes {
+		verdict := "keeps up"
+		switch {
+		case r.Err != "":
+			verdict = "failed: " + r.Err
+		case r.Implied:
+			verdict = "keeps up (a bigger one did)"
+		case !r.Sustained():
+			verdict = fmt.Sprintf("%.1f× real time: too slow", r.Speed)
+		default:
+			verdict = fmt.Sprintf("%.1f× real time: keeps up", r.Speed)
+		}
+		lines = append(lines, fmt.Sprintf("%-8s %s", r.Candidate, verdict))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// acceptTapped puts the proposal in the panels, as if the user had chosen
+// it there, and saves: the destination replaces the local test a first run
+// starts with, and its key goes to the keyring.
+func (w *setupWizard) acceptTapped() {
+	s, p, d := w.s, w.proposal, w.destination()
+	o := s.output
+	o.size.SetSelected(fmt.Sprintf("%dx%d", p.Width, p.Height))
+	o.fps.SetSelected(strconv.Itoa(p.FPS))
+	o.vbitrate.SetText(strconv.Itoa(p.VideoBitrate / 1000))
+	o.abitrate.SetSelected(strconv.Itoa(p.AudioBitrate / 1000))
+
+	rows := s.dests.rows
+	var r *destRow
+	if len(rows) > 0 && serviceByName(rows[0].service.Selected).ID == "local" {
+		r = rows[0]
+	} else {
+		s.dests.addRow(newID(), app.Destination{Service: d.Service})
+		r = s.dests.rows[len(s.dests.rows)-1]
+	}
+	svc, _ := app.ServiceByID(d.Service)
+	r.service.SetSelected(svc.Name)
+	r.url.SetText(d.URL)
+	r.key.SetText(d.Key.Reveal())
+	r.dynamic.SetChecked(r.dynamic.Checked || p.DynamicBitrate)
+	s.settingsChanged()
+	w.close()
+
+	// Off the UI thread, as Go Live stores keys: a keyring may be slow to
+	// answer. The goroutine ends when it has.
+	id, key := r.id, d.Key.Reveal()
+	go func() {
+		if err := s.keys.Set(id, key); err != nil {
+			runOnUI(func() { s.keyringMissing(err) })
+		}
+	}()
+}

@@ -1,0 +1,174 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tallystudio/tally/app"
+)
+
+// speeds is an encoder test that reports a fixed speed per candidate
+// ("720p60"), fast for the rest.
+type speeds map[string]float64
+
+func (sp speeds) TestEncoder(_ context.Context, c app.Candidate, _ time.Duration) (app.EncodeResult, error) {
+	v, ok := sp[c.String()]
+	if !ok {
+		v = 2
+	}
+	return app.EncodeResult{Candidate: c, Speed: v}, nil
+}
+
+// link is an uplink test that measures a fixed rate and remembers the key it
+// was given.
+type link struct {
+	rate   float64
+	gotKey chan string
+}
+
+func (l link) TestUplink(_ context.Context, d app.Destination, _ int, _ time.Duration) (app.UplinkResult, error) {
+	l.gotKey <- d.Key.Reveal()
+	return app.UplinkResult{Tested: true, Rate: l.rate, Limited: true}, nil
+}
+
+// fakeSetup runs app.Setup, the real proposal, over fake tests.
+func fakeSetup(enc app.EncoderTest, up app.UplinkTest) setupRun {
+	return func(ctx context.Context, req app.SetupRequest, progress func(string, float64)) (app.Proposal, error) {
+		s := app.Setup{Encoder: enc, Uplink: up, Progress: progress}
+		return s.Run(ctx, req)
+	}
+}
+
+// The setup asks for the platform and key, runs the tests, shows the
+// proposal with its reasons, and on accept fills the panels and saves: the
+// size, frame rate and bitrates, Twitch as the destination instead of the
+// local test, and the key in the keyring, never on screen.
+func TestSetupProposesAndAcceptSavesTheSettings(t *testing.T) {
+	keys := &app.MemoryKeys{}
+	s, _ := newTestStudio(t, keys)
+	up := link{rate: 2_000_000, gotKey: make(chan string, 1)}
+	var w *setupWizard
+	onUI(func() {
+		w = showSetup(s, fakeSetup(speeds{"1080p60": 0.5, "1080p30": 0.5, "720p60": 0.5}, up))
+		if !showing(s, "Pick where you stream") {
+			t.Errorf("the first step does not show: %q", texts(s))
+		}
+		w.service.SetSelected("Twitch")
+		if w.measure.Visible() || !w.twitchNote.Visible() {
+			t.Error("Twitch should say its bandwidth test mode is used, not ask for a test publish")
+		}
+		w.key.SetText(secret)
+		test.Tap(w.start)
+	})
+	if k := <-up.gotKey; k != secret+"?bandwidthtest=true" {
+		t.Errorf("the uplink test got key %q; want Twitch's bandwidth test mode", k)
+	}
+	eventually(t, "the proposal", func() bool { return w.body.Objects[0] == w.result })
+	onUI(func() {
+		for _, want := range []string{"480p at 30 fps and 1,300 kb/s", "your uplink measured 2.0 Mb/s", "720p30 needs at least 2,000 kb/s",
+			"1080p60 only at 0.5× real time", "720p60   0.5× real time: too slow"} {
+			if !showing(s, want) {
+				t.Errorf("the proposal does not show %q: %q", want, texts(s))
+			}
+		}
+	})
+	noKeyShown(t, s)
+	onUI(func() { test.Tap(w.accept) })
+
+	var saved loaded
+	onUI(func() { saved = loadSettings(s.prefs) })
+	v, a := saved.Video, saved.Audio
+	if v.Width != 854 || v.Height != 480 || v.FPS != 30 || v.Bitrate != 1_300_000 || a.Bitrate != 128_000 {
+		t.Errorf("saved video %dx%d %d fps %d b/s, audio %d b/s; want the proposal", v.Width, v.Height, v.FPS, v.Bitrate, a.Bitrate)
+	}
+	if len(saved.Destinations) != 1 || saved.Destinations[0].Service != "twitch" || saved.Destinations[0].URL != "rtmp://live.twitch.tv/app" {
+		t.Fatalf("saved destinations %+v; want Twitch in place of the local test", saved.Destinations)
+	}
+	eventually(t, "the key in the keyring", func() bool {
+		k, _ := keys.Get(saved.ids[0])
+		return k == secret
+	})
+	onUI(func() {
+		if s.Window.Canvas().Overlays().Top() != nil {
+			t.Error("the setup is still open after accepting")
+		}
+		if st := s.current(); st.Destinations[0].Key.Reveal() != secret {
+			t.Error("the destinations panel does not hold the key")
+		}
+	})
+	noKeyShown(t, s)
+}
+
+// Skipping leaves the studio as a first run has it: the local test and the
+// default output.
+func TestSetupSkipKeepsTheDefaults(t *testing.T) {
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	var before app.Settings
+	onUI(func() {
+		before = s.current()
+		w := showSetup(s, fakeSetup(speeds{}, link{rate: 1e7, gotKey: make(chan string, 1)}))
+		test.Tap(w.skip)
+		if s.Window.Canvas().Overlays().Top() != nil {
+			t.Error("the setup is still open after Skip")
+		}
+		after := s.current()
+		if after.Destinations[0].Service != "local" || after.Video.Width != before.Video.Width || after.Video.Bitrate != before.Video.Bitrate {
+			t.Errorf("skipping changed the settings: %+v", after)
+		}
+	})
+}
+
+// A test that fails says why, without the key, and Back returns to the
+// first step; an entry the settings refuse is named before any test runs.
+func TestSetupShowsWhyATestFailedAndGoesBack(t *testing.T) {
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	failing := func(context.Context, app.SetupRequest, func(string, float64)) (app.Proposal, error) {
+		return app.Proposal{}, errors.New("rtmp://live.twitch.tv/app/live_****33: the server hung up")
+	}
+	var w *setupWizard
+	onUI(func() {
+		w = showSetup(s, failing)
+		w.service.SetSelected("Facebook")
+		w.url.SetText("rtmp://live-api-s.facebook.com:80/rtmp/")
+		w.key.SetText(secret)
+		test.Tap(w.start)
+		if w.body.Objects[0] != w.choose || !strings.Contains(w.chooseError.Text, "rtmps://") {
+			t.Errorf("Facebook over rtmp:// was not refused before testing: %q", w.chooseError.Text)
+		}
+		w.service.SetSelected("Twitch")
+		w.url.SetText("rtmp://live.twitch.tv/app")
+		test.Tap(w.start)
+	})
+	eventually(t, "the failure", func() bool { return w.body.Objects[0] == w.failed })
+	onUI(func() {
+		if !showing(s, "the server hung up") {
+			t.Errorf("the failure does not say why: %q", texts(s))
+		}
+		test.Tap(w.back)
+		if w.body.Objects[0] != w.choose {
+			t.Error("Back did not return to the first step")
+		}
+	})
+	noKeyShown(t, s)
+}
+
+// A first run is a studio that never saved settings; once one has, the
+// setup is not offered again.
+func TestFirstRunIsAStudioThatNeverSavedSettings(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	if !FirstRun(a.Preferences()) {
+		t.Fatal("a fresh app is not a first run")
+	}
+	var s *Studio
+	onUI(func() { s = NewStudio(a, app.NewEngine(nil), &app.MemoryKeys{}) })
+	defer s.Close()
+	if FirstRun(a.Preferences()) {
+		t.Error("a studio that has started is still a first run")
+	}
+}
