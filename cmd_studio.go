@@ -48,7 +48,13 @@ func runStudio(stderr io.Writer) (code int) {
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
 	a.Settings().SetTheme(ui.NewTheme())
+	// Asked before NewStudio, which saves settings: a first run then
+	// offers the setup over the window.
+	firstRun := ui.FirstRun(a.Preferences())
 	s := ui.NewStudio(a, app.NewEngine(nil), app.SystemKeyring{}, opts...)
+	if firstRun {
+		s.OfferSetup()
+	}
 	// SIGINT/SIGTERM end the main loop; the stream is then stopped cleanly
 	// below (unpublished, recording finished), as when the window closes, and
 	// a second signal meanwhile quits at once. The watcher is released on

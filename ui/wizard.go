@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tallystudio/tally/app"
@@ -127,7 +128,7 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 		widget.NewForm(widget.NewFormItem("Platform", w.service), widget.NewFormItem("Server", w.url),
 			widget.NewFormItem("Stream key", w.key)),
 		w.measure, w.twitchNote, w.chooseError,
-		container.NewHBox(w.skip, w.start))
+		container.NewHBox(layout.NewSpacer(), w.skip, w.start))
 
 	w.step = widget.NewLabel("")
 	w.bar = widget.NewProgressBar()
@@ -136,7 +137,7 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 			w.cancel()
 		}
 	})
-	w.testing = container.NewVBox(w.step, w.bar, container.NewHBox(w.stopTest))
+	w.testing = container.NewVBox(w.step, w.bar, container.NewHBox(layout.NewSpacer(), w.stopTest))
 
 	w.summary = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	w.summary.Wrapping = fyne.TextWrapWord
@@ -147,13 +148,13 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 	w.accept = widget.NewButton("Use these settings", w.acceptTapped)
 	w.accept.Importance = widget.HighImportance
 	w.decline = widget.NewButton("Skip", w.close)
-	w.result = container.NewVBox(w.summary, w.explain, w.details, container.NewHBox(w.decline, w.accept))
+	w.result = container.NewVBox(w.summary, w.explain, w.details, container.NewHBox(layout.NewSpacer(), w.decline, w.accept))
 
 	w.whyFailed = widget.NewLabel("")
 	w.whyFailed.Wrapping = fyne.TextWrapWord
 	w.whyFailed.Importance = widget.DangerImportance
 	w.back = widget.NewButton("Back", func() { w.show(w.choose) })
-	w.failed = container.NewVBox(w.whyFailed, container.NewHBox(w.back, widget.NewButton("Skip", w.close)))
+	w.failed = container.NewVBox(w.whyFailed, container.NewHBox(layout.NewSpacer(), w.back, widget.NewButton("Skip", w.close)))
 
 	w.body = container.NewStack(w.choose)
 	w.service.SetSelected(names[0])
