@@ -12,9 +12,8 @@ import (
 
 func TestMain(m *testing.M) { peers.Main(m) }
 
-// fixturePackets reads an FLV made by FFmpeg into Packets, as the encoder
-// pipeline would produce them.
-func fixturePackets(t testing.TB, path string) []Packet {
+// fixtureTags reads every tag of an FLV file.
+func fixtureTags(t testing.TB, path string) []flv.Tag {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -25,15 +24,25 @@ func fixturePackets(t testing.TB, path string) []Packet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pkts []Packet
+	var tags []flv.Tag
 	for {
 		tag, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return pkts
+			return tags
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		tags = append(tags, tag)
+	}
+}
+
+// fixturePackets reads an FLV made by FFmpeg into Packets, as the encoder
+// pipeline would produce them.
+func fixturePackets(t testing.TB, path string) []Packet {
+	t.Helper()
+	var pkts []Packet
+	for _, tag := range fixtureTags(t, path) {
 		role, err := flv.RoleOf(tag)
 		if err != nil {
 			t.Fatal(err)
@@ -44,6 +53,7 @@ func fixturePackets(t testing.TB, path string) []Packet {
 		pk := Packet{Type: tag.Type, DTS: int64(tag.Timestamp), Payload: tag.Data, Header: role.Header, Keyframe: role.Keyframe}
 		pkts = append(pkts, pk)
 	}
+	return pkts
 }
 
 func countVideo(pkts []Packet) (frames int) {

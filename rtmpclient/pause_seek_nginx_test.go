@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -327,22 +326,11 @@ func TestPlay2OnNginxSwitchesToAnotherRecordingOnTheSameTimeline(t *testing.T) {
 // tagAt returns the body of the video tag at ts in an FLV file.
 func tagAt(t *testing.T, path string, ts uint32) []byte {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := flv.NewReader(f, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		tag, err := r.Next()
-		if err != nil {
-			t.Fatalf("%s has no video at %d ms: %v", path, ts, err)
-		}
+	for _, tag := range fixtureTags(t, path) {
 		if tag.Type == flv.TagVideo && tag.Timestamp == ts {
 			return tag.Data
 		}
 	}
+	t.Fatalf("%s has no video at %d ms", path, ts)
+	return nil
 }
