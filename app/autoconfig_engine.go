@@ -15,12 +15,11 @@ import (
 // scaled to each candidate's size), and the uplink test's session publishes
 // from the program too. Opening the sources a second time would not do: the
 // test pattern is one driver, and a second user closing it ends the first's.
-// encoder, preset and tune are the Output tab's, which the proposal keeps.
-func (e *Engine) Setup(encoder, preset, tune string) *Setup {
-	return &Setup{
-		Encoder: LocalEncoderTest{Encoder: encoder, Preset: preset, Tune: tune, Log: e.log, frames: e.programFrames},
-		Uplink:  SessionUplinkTest{Log: e.log, src: e.prog},
-	}
+// v is the studio's video: its encoder, preset and tune, which the proposal
+// keeps, and its source.
+func (e *Engine) Setup(v VideoSettings) *Setup {
+	enc := LocalEncoderTest{Source: v.Source, Encoder: v.Encoder, Preset: v.Preset, Tune: v.Tune, Log: e.log, frames: e.programFrames}
+	return &Setup{Encoder: enc, Uplink: SessionUplinkTest{Log: e.log, src: e.prog}}
 }
 
 // errNoProgramFrames is a program that showed too few frames to test with.

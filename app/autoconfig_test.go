@@ -221,10 +221,14 @@ func TestSetupStopsOnAFailedUplinkTestAndOnCancel(t *testing.T) {
 }
 
 // The real encoder test, briefly, at a small size: it measures a speed from
-// frames of the test pattern, and from a synthetic picture when the source
-// is not one it can read.
+// a source's frames, read at the candidate's size, and from a synthetic
+// picture for the test pattern and a source it cannot read.
 func TestLocalEncoderTestMeasuresThroughput(t *testing.T) {
 	c := Candidate{Width: 320, Height: 180, FPS: 30, Good: 400_000}
+	frames, err := sourceFrames(context.Background(), "testpattern", c, 3)
+	if err != nil || len(frames) != 3 || frames[2].Bounds() != image.Rect(0, 0, 320, 180) {
+		t.Fatalf("source frames: %d, %v", len(frames), err)
+	}
 	for _, src := range []string{"testpattern", "none"} {
 		r, err := LocalEncoderTest{Source: src, Preset: "ultrafast"}.TestEncoder(context.Background(), c, 300*time.Millisecond)
 		if err != nil {
@@ -284,7 +288,7 @@ func TestEngineSetupTestsTheProgramAndLeavesItRunning(t *testing.T) {
 	if y, ok := frames[0].(*image.YCbCr); !ok || y.Bounds() != image.Rect(0, 0, 320, 180) {
 		t.Errorf("a program frame for the test is %T %v; want 4:2:0 at 320x180", frames[0], frames[0].Bounds())
 	}
-	setup := eng.Setup("libx264", "ultrafast", "")
+	setup := eng.Setup(VideoSettings{Encoder: "libx264", Preset: "ultrafast"})
 	r, err := setup.Encoder.TestEncoder(context.Background(), c, 300*time.Millisecond)
 	if err != nil || r.Speed <= 0 {
 		t.Fatalf("encoder test: %+v, %v", r, err)

@@ -36,7 +36,7 @@ type setupRun func(ctx context.Context, req app.SetupRequest, progress func(step
 // setupEngine is an engine that can run the setup over its program
 // (*app.Engine).
 type setupEngine interface {
-	Setup(encoder, preset, tune string) *app.Setup
+	Setup(v app.VideoSettings) *app.Setup
 }
 
 // OfferSetup shows the first-run setup over the window. It does nothing for
@@ -47,10 +47,10 @@ func (s *Studio) OfferSetup() {
 		return
 	}
 	// The Output tab's encoder and preset are what the proposal keeps, so
-	// they are what the encoder is tested with.
+	// they are what the encoder is tested with, on the chosen source.
 	v := s.current().Video
 	showSetup(s, func(ctx context.Context, req app.SetupRequest, progress func(string, float64)) (app.Proposal, error) {
-		setup := se.Setup(v.Encoder, v.Preset, v.Tune)
+		setup := se.Setup(v)
 		setup.Progress = progress
 		return setup.Run(ctx, req)
 	})
