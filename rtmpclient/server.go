@@ -744,11 +744,17 @@ func (ss *serverSession) playRecorded(name string, streamID uint32, start, lengt
 	return nil
 }
 
-func (ss *serverSession) playLive(name string, streamID uint32) error {
+// liveStream is the stream published under name in this session's
+// application, nil when there is none, and its key.
+func (ss *serverSession) liveStream(name string) (string, *liveStream) {
 	key := ss.app + "/" + name
 	ss.s.mu.Lock()
-	ls := ss.s.streams[key]
-	ss.s.mu.Unlock()
+	defer ss.s.mu.Unlock()
+	return key, ss.s.streams[key]
+}
+
+func (ss *serverSession) playLive(name string, streamID uint32) error {
+	key, ls := ss.liveStream(name)
 	if ls == nil {
 		return errNotLive
 	}
@@ -827,10 +833,7 @@ func (ss *serverSession) play2(c Command, streamID uint32) error {
 // switchLive moves this player from its live stream to another: the new
 // one's headers at once, then its media from its next keyframe.
 func (ss *serverSession) switchLive(name string, streamID uint32) error {
-	key := ss.app + "/" + name
-	ss.s.mu.Lock()
-	ls := ss.s.streams[key]
-	ss.s.mu.Unlock()
+	key, ls := ss.liveStream(name)
 	if ls == nil {
 		return errNotLive
 	}

@@ -182,8 +182,11 @@ func (p *vodPlayer) run(start, length uint32) error {
 				ready = true
 			}
 		}
-		// Commands first, even with a tag due: a seek must not wait behind a
-		// download's worth of tags.
+		// A command is taken as soon as it comes, between any two tags: a
+		// seek must not wait behind a download's worth of them.
+		if ready {
+			wait = alreadyDue
+		}
 		select {
 		case <-p.quit:
 			return nil
@@ -193,19 +196,9 @@ func (p *vodPlayer) run(start, length uint32) error {
 			}
 			have = false
 			continue
-		default:
+		case <-wait:
 		}
 		if !ready {
-			select {
-			case <-p.quit:
-				return nil
-			case c := <-p.ctl:
-				if err := p.apply(c, &st); err != nil {
-					return err
-				}
-				have = false
-			case <-wait:
-			}
 			continue
 		}
 		have, st.off = false, next
@@ -225,6 +218,14 @@ func (p *vodPlayer) run(start, length uint32) error {
 		}
 	}
 }
+
+// alreadyDue is a channel that is always ready: the wait for a tag that is
+// due now.
+var alreadyDue = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
 
 // vodState is where a vodPlayer is in its recording.
 type vodState struct {
