@@ -115,7 +115,8 @@ type Setup struct {
 	Encoder EncoderTest
 	Uplink  UplinkTest
 	// Progress, when set, hears each step as it starts, in words, and how
-	// far along the whole setup is (0 to 1). It is called on Run's goroutine.
+	// far along the whole setup is (0 to 1), from Run's goroutines, one
+	// call at a time.
 	Progress func(step string, done float64)
 }
 
@@ -155,12 +156,32 @@ func (s *Setup) Run(ctx context.Context, req SetupRequest) (Proposal, error) {
 	base := 0.0 // how far along the encoder test starts
 	dest, test := uplinkDestination(svc, req)
 	if test && s.Uplink != nil {
-		progress(fmt.Sprintf("Measuring your uplink to %s…", svc.Name), 0)
 		rate := uplinkProbeRate
 		if svc.MaxVideoBitrate > 0 {
 			rate = min(rate, svc.MaxVideoBitrate)
 		}
+		step := fmt.Sprintf("Measuring your uplink to %s…", svc.Name)
+		progress(step, 0)
+		// The test says nothing until it ends: its half of the bar moves
+		// with the clock meanwhile, from a goroutine that ends before the
+		// test's result is used.
+		stop, ticked := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(ticked)
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for start := time.Now(); ; {
+				select {
+				case <-stop:
+					return
+				case now := <-t.C:
+					progress(step, 0.5*min(now.Sub(start).Seconds()/uplinkFor.Seconds(), 0.95))
+				}
+			}
+		}()
 		r, err := s.Uplink.TestUplink(ctx, dest, rate, uplinkFor)
+		close(stop)
+		<-ticked
 		switch {
 		case ctx.Err() != nil:
 			return Proposal{}, ctx.Err()
@@ -332,6 +353,11 @@ func Propose(svc Service, encodes []EncodeResult, up UplinkResult) Proposal {
 	if capped && svc.MaxVideoBitrate > 0 && p.VideoBitrate == svc.MaxVideoBitrate {
 		why = append(why, fmt.Sprintf("%s takes at most %s of video", svc.Name, kbps(svc.MaxVideoBitrate)))
 	}
+	// What ruled out each better candidate, a clause per kind: the speeds
+	// together, and of the sizes too big for the link only the smallest
+	// (the bigger ones need more still).
+	var slow []string
+	tooBig := -1
 	for i := range encodes {
 		r := &encodes[i]
 		if r == chosen {
@@ -341,10 +367,21 @@ func Propose(svc Service, encodes []EncodeResult, up UplinkResult) Proposal {
 		case r.Err != "":
 			why = append(why, fmt.Sprintf("the encoder could not run %s (%s)", r.Candidate, r.Err))
 		case !r.Sustained():
-			why = append(why, fmt.Sprintf("this machine encodes %s only at %.1f× real time (it needs %.1f×)", r.Candidate, r.Speed, SpeedHeadroom))
+			only := ""
+			if len(slow) == 0 {
+				only = "only "
+			}
+			slow = append(slow, fmt.Sprintf("%s %sat %.1f×", r.Candidate, only, r.Speed))
 		case !fits(r.Candidate):
-			why = append(why, fmt.Sprintf("%s needs at least %s", r.Candidate, kbps(r.Candidate.Min)))
+			tooBig = i
 		}
+	}
+	if len(slow) > 0 {
+		why = append(why, fmt.Sprintf("this machine encodes %s real time (it needs %.1f×)", andList(slow), SpeedHeadroom))
+	}
+	if tooBig >= 0 {
+		c := encodes[tooBig].Candidate
+		why = append(why, fmt.Sprintf("%s needs at least %s", c, kbps(c.Min)))
 	}
 	if !chosen.Sustained() {
 		if chosen.Err != "" {
@@ -370,6 +407,14 @@ func (p Proposal) Settings(base Settings, dest Destination) Settings {
 	dest.DynamicBitrate = dest.DynamicBitrate || p.DynamicBitrate
 	s.Destinations = []Destination{dest}
 	return s
+}
+
+// andList joins "a", "b" and "c" as a sentence does.
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // kbps writes a bitrate as a streamer reads it: "3,500 kb/s".

@@ -99,7 +99,7 @@ func TestSlowEncoderMakesTheProposalDropResolutionOrFrameRate(t *testing.T) {
 	if p.Width != 1280 || p.FPS != 30 {
 		t.Errorf("proposed %dx%d at %d fps; want 720p30, the best it sustains", p.Width, p.Height, p.FPS)
 	}
-	for _, want := range []string{"1080p60 only at 0.5× real time", "720p60 only at 0.5× real time", "50.0 Mb/s"} {
+	for _, want := range []string{"this machine encodes 1080p60 only at 0.5×, 1080p30 at 0.5× and 720p60 at 0.5× real time", "50.0 Mb/s"} {
 		if !strings.Contains(p.Explain(), want) {
 			t.Errorf("the explanation lacks %q: %s", want, p.Explain())
 		}

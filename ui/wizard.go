@@ -77,6 +77,7 @@ type setupWizard struct {
 	stopTest *widget.Button
 
 	summary, explain, details *widget.Label
+	effect                    *widget.Label // what accepting changes
 	accept, decline           *widget.Button
 
 	whyFailed *widget.Label
@@ -145,10 +146,12 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 	w.explain.Wrapping = fyne.TextWrapWord
 	w.details = widget.NewLabel("")
 	w.details.TextStyle = fyne.TextStyle{Monospace: true}
+	w.effect = widget.NewLabel("")
+	w.effect.Wrapping = fyne.TextWrapWord
 	w.accept = widget.NewButton("Use these settings", w.acceptTapped)
 	w.accept.Importance = widget.HighImportance
 	w.decline = widget.NewButton("Skip", w.close)
-	w.result = container.NewVBox(w.summary, w.explain, w.details, container.NewHBox(layout.NewSpacer(), w.decline, w.accept))
+	w.result = container.NewVBox(w.summary, w.explain, w.details, w.effect, container.NewHBox(layout.NewSpacer(), w.decline, w.accept))
 
 	w.whyFailed = widget.NewLabel("")
 	w.whyFailed.Wrapping = fyne.TextWrapWord
@@ -255,6 +258,11 @@ func (w *setupWizard) finished(p app.Proposal, err error) {
 	w.summary.SetText("Proposed: " + p.Summary)
 	w.explain.SetText("Why: " + strings.Join(p.Reasons, "; ") + ".")
 	w.details.SetText(setupDetails(p))
+	where := "adds " + w.service.Selected + " to the Destinations tab"
+	if rows := w.s.dests.rows; len(rows) > 0 && serviceByName(rows[0].service.Selected).ID == "local" {
+		where = "puts " + w.service.Selected + " in place of the Local test in the Destinations tab"
+	}
+	w.effect.SetText("Using them " + where + " and sets the Output tab; you can change either at any time.")
 	w.show(w.result)
 }
 

@@ -71,7 +71,8 @@ func TestSetupProposesAndAcceptSavesTheSettings(t *testing.T) {
 	eventually(t, "the proposal", func() bool { return w.body.Objects[0] == w.result })
 	onUI(func() {
 		for _, want := range []string{"480p at 30 fps and 1,300 kb/s", "your uplink measured 2.0 Mb/s", "720p30 needs at least 2,000 kb/s",
-			"1080p60 only at 0.5× real time", "720p60   0.5× real time: too slow"} {
+			"1080p60 only at 0.5×", "720p60 at 0.5× real time", "720p60   0.5× real time: too slow",
+			"puts Twitch in place of the Local test"} {
 			if !showing(s, want) {
 				t.Errorf("the proposal does not show %q: %q", want, texts(s))
 			}
