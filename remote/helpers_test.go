@@ -134,7 +134,7 @@ func (f *fakeBackend) SetInputVolume(name string, db float64) error {
 func (f *fakeBackend) Stats() Stats { return Stats{FPS: 30} }
 
 // startServer runs a server on a free loopback port for the test.
-func startServer(t *testing.T, b Backend, cfg Config) (*Server, *bytes.Buffer) {
+func startServer(t *testing.T, b Backend, cfg Config) (*Server, *syncBuffer) {
 	t.Helper()
 	var logs syncBuffer
 	cfg.Addr = "127.0.0.1:0"
@@ -148,12 +148,24 @@ func startServer(t *testing.T, b Backend, cfg Config) (*Server, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s, &logs.buf
+	return s, &logs
 }
 
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {

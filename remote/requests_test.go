@@ -201,7 +201,7 @@ func TestStreamRequestsStartStopAndSayWhenTheyCannot(t *testing.T) {
 func TestBatchRunsInOrderAndHaltsOnFailure(t *testing.T) {
 	f := newFake()
 	s, _ := startServer(t, f, Config{})
-	c := login(t, s, nil)
+	c := login(t, s, new(Subscription))
 	c.send(OpRequestBatch, map[string]any{"requestId": "b1", "haltOnFailure": true, "requests": []any{
 		map[string]any{"requestType": "SetCurrentProgramScene", "requestId": "a", "requestData": map[string]any{"sceneName": "Camera"}},
 		map[string]any{"requestType": "Nope", "requestId": "b"},

@@ -135,6 +135,7 @@ func TestNoRequestReturnsThePasswordAndNothingLogsIt(t *testing.T) {
 	bad := dial(t, s)
 	bad.identify("not "+testPassword, nil)
 	bad.closeCode()
+	_ = c.conn.CloseNow()
 	if strings.Contains(seen.String(), testPassword) {
 		t.Fatal("a response carries the password")
 	}

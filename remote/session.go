@@ -21,6 +21,8 @@ type session struct {
 	in, out    atomic.Uint64
 	overflow   atomic.Bool // its send queue filled: it is not reading
 	auth       challenge
+	conn       *websocket.Conn
+	closeOnce  sync.Once
 }
 
 // protoError is a breach of the protocol, which closes the session with its
@@ -37,48 +39,99 @@ func closeWith(code CloseCode, reason string) error { return &protoError{code: c
 func encode(op OpCode, d any) ([]byte, error) { return json.Marshal(outMessage{Op: op, D: d}) }
 
 // run serves the session until the client leaves, breaks the protocol, falls
-// behind, or the server closes. Its writer goroutine ends before it returns.
+// behind, or the server closes. Its writer and closer goroutines end before
+// it returns.
+//
+// Reads and writes run under the session's own context, not the server's:
+// coder/websocket drops the connection when a read's context ends, and a
+// server shutting down or a client that never identifies deserves a close
+// frame with a reason, which the closer sends.
 func (sess *session) run(parent context.Context, conn *websocket.Conn, remote string) {
 	s := sess.srv
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancel := context.WithCancel(context.Background())
 	sess.cancel = cancel
+	sess.conn = conn
 	sess.send = make(chan []byte, s.cfg.SendQueue)
 	sess.auth = newChallenge()
 	log := s.log.With("remote", remote)
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer cancel()
 		sess.writeLoop(ctx, conn)
 	}()
+	readDone := make(chan struct{})
+	go func() {
+		defer wg.Done()
+		sess.closer(parent, ctx, readDone, log)
+	}()
 
 	hb, _ := encode(OpHello, hello{WebSocketVersion: WebSocketVersion, RPCVersion: RPCVersion, Authentication: &sess.auth})
 	sess.push(hb)
 	err := sess.readLoop(ctx, conn)
-	wasClient := sess.identified.Swap(false)
-	if wasClient {
+	close(readDone)
+	if sess.identified.Swap(false) {
 		s.clients.Add(-1)
 	}
-	cancel()
-	wg.Wait()
 
 	var pe *protoError
 	switch {
 	case errors.As(err, &pe):
 		log.Info("remote control: client closed for breaking the protocol", "code", int(pe.code), "reason", pe.reason)
-		_ = conn.Close(websocket.StatusCode(pe.code), pe.reason)
+		sess.shut(websocket.StatusCode(pe.code), pe.reason)
 	case sess.overflow.Load():
-		// It is not reading: a close handshake would wait on it too.
 		log.Warn("remote control: client dropped, it does not read what it is sent", "queued", s.cfg.SendQueue)
-		_ = conn.CloseNow()
-	case parent.Err() != nil:
-		_ = conn.Close(websocket.StatusGoingAway, "Tally's remote control is shutting down")
+		sess.shut(-1, "")
 	default:
 		log.Debug("remote control: client left", "err", err)
-		_ = conn.CloseNow()
+		sess.shut(-1, "")
 	}
+	cancel()
+	wg.Wait()
+}
+
+// closer ends the session from outside its reader: when the server shuts
+// down, when the client has not identified in time, or when it stopped
+// reading. It returns once the reader has finished.
+func (sess *session) closer(parent, ctx context.Context, readDone <-chan struct{}, log interface {
+	Info(string, ...any)
+}) {
+	t := time.NewTimer(sess.srv.cfg.IdentifyTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-readDone:
+			return
+		case <-parent.Done():
+			sess.shut(websocket.StatusGoingAway, "Tally's remote control is shutting down")
+			return
+		case <-ctx.Done():
+			// The writer gave up or the queue overflowed: no handshake
+			// with a client that does not read.
+			sess.shut(-1, "")
+			return
+		case <-t.C:
+			if !sess.identified.Load() {
+				log.Info("remote control: client closed, it did not identify in time")
+				sess.shut(websocket.StatusCode(CloseNotIdentified), "Identify was not sent in time.")
+				return
+			}
+		}
+	}
+}
+
+// shut closes the connection once: with a close frame and reason, or at
+// once when code is -1.
+func (sess *session) shut(code websocket.StatusCode, reason string) {
+	sess.closeOnce.Do(func() {
+		if code < 0 {
+			_ = sess.conn.CloseNow()
+			return
+		}
+		_ = sess.conn.Close(code, reason)
+	})
 }
 
 // push queues a message without waiting; a full queue means the client has
@@ -129,18 +182,8 @@ func (sess *session) writeLoop(ctx context.Context, conn *websocket.Conn) {
 func (sess *session) readLoop(ctx context.Context, conn *websocket.Conn) error {
 	s := sess.srv
 	limit := newBucket(s.cfg.RequestsPerSecond, s.cfg.Burst)
-	deadline := time.Now().Add(s.cfg.IdentifyTimeout)
 	for {
-		rctx, cancel := ctx, context.CancelFunc(func() {})
-		if !sess.identified.Load() {
-			rctx, cancel = context.WithDeadline(ctx, deadline)
-		}
-		typ, data, err := conn.Read(rctx)
-		timedOut := rctx.Err() != nil && ctx.Err() == nil
-		cancel()
-		if timedOut {
-			return closeWith(CloseNotIdentified, "Identify was not sent in time.")
-		}
+		typ, data, err := conn.Read(ctx)
 		if err != nil {
 			return err
 		}
