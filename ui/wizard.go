@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -42,18 +43,26 @@ type setupEngine interface {
 // OfferSetup shows the first-run setup over the window. It does nothing for
 // an engine that cannot run it.
 func (s *Studio) OfferSetup() {
+	if run := s.engineSetup(); run != nil {
+		showSetup(s, run)
+	}
+}
+
+// engineSetup runs the setup over the engine's program, nil for an engine
+// that cannot (UI thread).
+func (s *Studio) engineSetup() setupRun {
 	se, ok := s.eng.(setupEngine)
 	if !ok {
-		return
+		return nil
 	}
 	// The Output tab's encoder and preset are what the proposal keeps, so
 	// they are what the encoder is tested with, on the chosen source.
 	v := s.current().Video
-	showSetup(s, func(ctx context.Context, req app.SetupRequest, progress func(string, float64)) (app.Proposal, error) {
+	return func(ctx context.Context, req app.SetupRequest, progress func(string, float64)) (app.Proposal, error) {
 		setup := se.Setup(v)
 		setup.Progress = progress
 		return setup.Run(ctx, req)
-	})
+	}
 }
 
 // setupWizard is the dialog and its widgets (UI thread only).
@@ -86,6 +95,9 @@ type setupWizard struct {
 	cancel   context.CancelFunc // the test in flight
 	req      app.SetupRequest
 	proposal app.Proposal
+	// encodeFor and uplinkFor are how long the tests run, 0 for app's
+	// defaults; tests shorten them.
+	encodeFor, uplinkFor time.Duration
 }
 
 // setupServices are the platforms offered: every preset but the local test,
@@ -224,7 +236,8 @@ func (w *setupWizard) startTapped() {
 		return
 	}
 	w.chooseError.SetText("")
-	w.req = app.SetupRequest{Service: d.Service, URL: d.URL, Key: d.Key, MeasureUplink: w.measure.Checked}
+	w.req = app.SetupRequest{Service: d.Service, URL: d.URL, Key: d.Key, MeasureUplink: w.measure.Checked,
+		EncodeFor: w.encodeFor, UplinkFor: w.uplinkFor}
 	ctx, cancel := context.WithCancel(w.s.ctx)
 	w.cancel = cancel
 	w.step.SetText("Starting…")

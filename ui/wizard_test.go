@@ -3,13 +3,17 @@ package ui
 import (
 	"context"
 	"errors"
+	"image"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tallystudio/tally/app"
+	"github.com/tallystudio/tally/internal/peers"
 )
 
 // speeds is an encoder test that reports a fixed speed per candidate
@@ -171,5 +175,61 @@ func TestFirstRunIsAStudioThatNeverSavedSettings(t *testing.T) {
 	defer s.Close()
 	if FirstRun(a.Preferences()) {
 		t.Error("a studio that has started is still a first run")
+	}
+}
+
+// The whole setup in the studio, on its real engine: the encoder test on
+// this machine, the uplink test publishing from the studio's program to
+// nginx-rtmp through a link that carries 2 Mb/s. The proposal fits under
+// the link, accepting saves it, and the program's picture keeps coming.
+func TestSetupInTheStudioOverA2MbpsLinkFitsUnderIt(t *testing.T) {
+	ng := peers.StartNginx(t, peers.NginxOptions{})
+	th := peers.StartThrottle(t, "127.0.0.1:"+strconv.Itoa(ng.Port))
+	const link = 2_000_000
+	th.SetRate(link)
+	keys := &app.MemoryKeys{}
+	s, eng := newTestStudio(t, keys)
+	eventually(t, "the preview", func() bool { return s.preview.HasSignal() })
+	var w *setupWizard
+	onUI(func() {
+		w = showSetup(s, s.engineSetup())
+		w.encodeFor, w.uplinkFor = 300*time.Millisecond, 6*time.Second
+		w.service.SetSelected("Custom RTMP server")
+		w.url.SetText("rtmp://" + th.Addr() + "/live")
+		w.key.SetText(secret)
+		w.measure.SetChecked(true)
+		test.Tap(w.start)
+	})
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var step fyne.CanvasObject
+		onUI(func() { step = w.body.Objects[0] })
+		if step == w.result {
+			break
+		}
+		if step == w.failed {
+			var why string
+			onUI(func() { why = w.whyFailed.Text })
+			t.Fatalf("the setup failed: %s", why)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no proposal after 90 s")
+		}
+	}
+	var p app.Proposal
+	onUI(func() { p = w.proposal })
+	t.Logf("uplink %+v; %s", p.Uplink, p.Explain())
+	if !p.Uplink.Limited || p.Total() >= link || float64(p.Total()) > p.Uplink.Rate*app.UplinkShare {
+		t.Errorf("over a 2 Mb/s link (measured %+v) the setup proposed %d b/s in all", p.Uplink, p.Total())
+	}
+	noKeyShown(t, s)
+	onUI(func() { test.Tap(w.accept) })
+	var saved loaded
+	onUI(func() { saved = loadSettings(s.prefs) })
+	if saved.Video.Bitrate != p.VideoBitrate || saved.Audio.Bitrate != p.AudioBitrate || saved.Destinations[0].URL != "rtmp://"+th.Addr()+"/live" {
+		t.Errorf("saved %+v / %+v; want the proposal and the tested server", saved.Video, saved.Destinations)
+	}
+	time.Sleep(time.Second) // a source the tests had closed would show by now
+	if errs := eng.Status().SourceErrors; len(errs) > 0 || !eng.PreviewFrame(image.NewRGBA(image.Rect(0, 0, 64, 36))) {
+		t.Errorf("after the setup the program's source failed (%v) or shows nothing", errs)
 	}
 }
