@@ -243,14 +243,22 @@ func (w *setupWizard) startTapped() {
 	w.step.SetText("Starting…")
 	w.bar.SetValue(0)
 	w.show(w.testing)
-	req := w.req
+	req, studio := w.req, w.s.ctx
 	// The test's goroutine ends with the test, which the dialog's Cancel,
-	// its closing and the studio's closing all cut short.
+	// its closing and the studio's closing all cut short; the studio's Close
+	// waits for it, so the engine outlives the test's session.
+	w.s.loops.Add(1)
 	go func() {
+		defer w.s.loops.Done()
 		defer cancel()
 		p, err := w.run(ctx, req, func(step string, done float64) {
-			runOnUI(func() { w.step.SetText(step); w.bar.SetValue(done) })
+			if studio.Err() == nil {
+				runOnUI(func() { w.step.SetText(step); w.bar.SetValue(done) })
+			}
 		})
+		if studio.Err() != nil {
+			return // the window is going: nothing to show
+		}
 		runOnUI(func() { w.finished(p, err) })
 	}()
 }

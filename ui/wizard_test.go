@@ -233,3 +233,30 @@ func TestSetupInTheStudioOverA2MbpsLinkFitsUnderIt(t *testing.T) {
 		t.Errorf("after the setup the program's source failed (%v) or shows nothing", errs)
 	}
 }
+
+// Closing the studio while the setup tests ends the test, and Close waits
+// for it: the engine is not closed under the test's session.
+func TestClosingTheStudioEndsTheSetupInFlight(t *testing.T) {
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	started, ended := make(chan struct{}), make(chan struct{})
+	blocking := func(ctx context.Context, _ app.SetupRequest, _ func(string, float64)) (app.Proposal, error) {
+		close(started)
+		<-ctx.Done()
+		time.Sleep(100 * time.Millisecond) // a session stopping
+		close(ended)
+		return app.Proposal{}, ctx.Err()
+	}
+	onUI(func() {
+		w := showSetup(s, blocking)
+		w.service.SetSelected("Twitch")
+		w.key.SetText(secret)
+		test.Tap(w.start)
+	})
+	<-started
+	_ = s.Close()
+	select {
+	case <-ended:
+	default:
+		t.Error("Close returned before the setup's test had ended")
+	}
+}
