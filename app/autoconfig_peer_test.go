@@ -2,11 +2,15 @@ package app
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tallystudio/tally/internal/peers"
+	"github.com/tallystudio/tally/rtmpclient"
 )
 
 // The setup's uplink test for real: Tally's test stream to nginx-rtmp
@@ -35,5 +39,33 @@ func TestSetupOverA2MbpsLinkProposesWhatFitsUnderIt(t *testing.T) {
 	}
 	if float64(p.Total()) > p.Uplink.Rate*UplinkShare {
 		t.Errorf("proposed %d b/s, more than %.0f%% of the %.0f b/s measured", p.Total(), UplinkShare*100, p.Uplink.Rate)
+	}
+}
+
+// A server that refuses the key stops the setup with the reason, and the
+// reason names the server but never the key, bandwidth test suffix or not.
+func TestSetupStopsWithTheReasonWhenTheServerRefusesTheKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("publishes over loopback: a real-network test, skipped under -short")
+	}
+	srv := &rtmpclient.Server{OnPublish: func(rtmpclient.PublishRequest) (rtmpclient.StreamSink, error) {
+		return nil, errors.New("stream key not recognised")
+	}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	s := Setup{Encoder: &fakeEncoder{fast: 3}, Uplink: SessionUplinkTest{}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = s.Run(ctx, SetupRequest{Service: "custom", URL: "rtmp://" + ln.Addr().String() + "/live",
+		Key: "live_7700112233_refused", MeasureUplink: true, UplinkFor: 3 * time.Second})
+	if err == nil {
+		t.Fatal("the setup proposed over a server that refused the key")
+	}
+	if strings.Contains(err.Error(), "7700112233") || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Errorf("the refusal %q shows the key or hides the server", err)
 	}
 }

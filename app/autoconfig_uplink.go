@@ -80,7 +80,12 @@ func (t SessionUplinkTest) TestUplink(ctx context.Context, dest Destination, rat
 			if err == nil {
 				err = errUplinkEnded
 			}
-			return UplinkResult{}, fmt.Errorf("test stream: %w", err)
+			// The endpoint masks the key, wherever the user pasted it.
+			where := "the server"
+			if ep, perr := rtmpclient.ParseURL(dest.URL, dest.Key.Reveal()); perr == nil {
+				where = ep.String()
+			}
+			return UplinkResult{}, fmt.Errorf("test stream to %s: %w", where, err)
 		case now := <-tick.C:
 			// Live means the session has made its Publishers (see Stats).
 			if sess.State() != StateLive {
