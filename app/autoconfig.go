@@ -145,7 +145,7 @@ func (s *Setup) Run(ctx context.Context, req SetupRequest) (Proposal, error) {
 		cands = DefaultCandidates()
 	}
 	cands = withinLimits(svc, cands)
-	encodeFor, uplinkFor := cmp0(req.EncodeFor, 3*time.Second), cmp0(req.UplinkFor, 8*time.Second)
+	encodeFor, uplinkFor := orDefault(req.EncodeFor, 3*time.Second), orDefault(req.UplinkFor, 8*time.Second)
 	progress := func(step string, done float64) {
 		if s.Progress != nil {
 			s.Progress(step, done)
@@ -213,7 +213,7 @@ func (s *Setup) Run(ctx context.Context, req SetupRequest) (Proposal, error) {
 	return Propose(svc, results, up), nil
 }
 
-func cmp0(d, def time.Duration) time.Duration {
+func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
 	}
@@ -257,8 +257,9 @@ func withinLimits(svc Service, cands []Candidate) []Candidate {
 	return out
 }
 
-// impliedBy finds a sustained, measured result at least as big and as fast
-// as c: encoding less of the same is no slower, so c need not be measured.
+// impliedBy says whether a sustained, measured result is at least as big and
+// as fast as c: encoding less of the same is no slower, so c need not be
+// measured.
 func impliedBy(results []EncodeResult, c Candidate) bool {
 	return slices.ContainsFunc(results, func(r EncodeResult) bool {
 		b := r.Candidate
@@ -325,6 +326,13 @@ func Propose(svc Service, encodes []EncodeResult, up UplinkResult) Proposal {
 		}
 	}
 	var why []string
+	// None fits: the smallest the encoder sustains, the smallest of all when
+	// it sustains none.
+	for i := len(encodes) - 1; chosen == nil && i >= 0; i-- {
+		if encodes[i].Sustained() {
+			chosen = &encodes[i]
+		}
+	}
 	if chosen == nil && len(encodes) > 0 {
 		chosen = &encodes[len(encodes)-1]
 	}
@@ -380,8 +388,8 @@ func Propose(svc Service, encodes []EncodeResult, up UplinkResult) Proposal {
 		why = append(why, fmt.Sprintf("this machine encodes %s real time (it needs %.1f×)", andList(slow), SpeedHeadroom))
 	}
 	if tooBig >= 0 {
-		c := encodes[tooBig].Candidate
-		why = append(why, fmt.Sprintf("%s needs at least %s", c, kbps(c.Min)))
+		big := encodes[tooBig].Candidate
+		why = append(why, fmt.Sprintf("%s needs at least %s", big, kbps(big.Min)))
 	}
 	if !chosen.Sustained() {
 		if chosen.Err != "" {

@@ -307,3 +307,14 @@ func TestEngineSetupTestsTheProgramAndLeavesItRunning(t *testing.T) {
 	}
 	waitNewFrame(newest(), "after the tests: they closed the program's source")
 }
+
+// An uplink too slow for any size gets the smallest size the encoder
+// sustains, at what the link leaves, with the reason.
+func TestUplinkTooSlowForAnySizeGetsTheSmallestSustained(t *testing.T) {
+	encodes := sustainedAll()
+	encodes[len(encodes)-1].Speed = 0.9 // 360p30 too slow, oddly: 480p30 is the smallest sustained
+	p := Propose(twitch(t), encodes, UplinkResult{Tested: true, Rate: 500_000, Limited: true})
+	if p.Height != 480 || p.AudioBitrate != 96_000 || !strings.Contains(p.Explain(), "too slow for a clear picture") {
+		t.Errorf("got %dp%d, audio %d: %s", p.Height, p.FPS, p.AudioBitrate, p.Explain())
+	}
+}
