@@ -179,6 +179,8 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 type client struct {
 	t    *testing.T
 	conn *websocket.Conn
+	// events that came while call waited for its answer, for event
+	events []inMessage
 }
 
 func dial(t *testing.T, s *Server, subprotocols ...string) *client {
@@ -289,6 +291,9 @@ func (c *client) call(typ string, data any) testResponse {
 		if err != nil {
 			c.t.Fatalf("%s: %v", typ, err)
 		}
+		if m.Op == OpEvent {
+			c.events = append(c.events, m)
+		}
 		if m.Op != OpRequestResponse {
 			continue
 		}
@@ -307,9 +312,14 @@ func (c *client) call(typ string, data any) testResponse {
 func (c *client) event(typ string) map[string]any {
 	c.t.Helper()
 	for {
-		m, err := c.read()
-		if err != nil {
-			c.t.Fatalf("waiting for %s: %v", typ, err)
+		var m inMessage
+		if len(c.events) > 0 {
+			m, c.events = c.events[0], c.events[1:]
+		} else {
+			var err error
+			if m, err = c.read(); err != nil {
+				c.t.Fatalf("waiting for %s: %v", typ, err)
+			}
 		}
 		if m.Op != OpEvent {
 			continue
