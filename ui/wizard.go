@@ -78,6 +78,7 @@ type setupWizard struct {
 	url, key    *widget.Entry
 	measure     *widget.Check
 	twitchNote  *widget.Label
+	hint        *widget.Label // the destinations panel's hints, while typing
 	chooseError *widget.Label
 	start, skip *widget.Button
 
@@ -126,9 +127,14 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 	w.measure = widget.NewCheck("Measure my uplink with a short test stream (about 10 s, live on your channel while it runs)", nil)
 	w.twitchNote = widget.NewLabel("Your uplink is measured in Twitch's bandwidth test mode, which never goes live.")
 	w.twitchNote.Wrapping = fyne.TextWrapWord
+	w.hint = widget.NewLabel("")
+	w.hint.Wrapping = fyne.TextWrapWord
+	w.hint.Importance = widget.WarningImportance
 	w.chooseError = widget.NewLabel("")
 	w.chooseError.Wrapping = fyne.TextWrapWord
 	w.chooseError.Importance = widget.DangerImportance
+	w.url.OnChanged = func(string) { w.refreshHint() }
+	w.key.OnChanged = func(string) { w.refreshHint() }
 	w.service = widget.NewSelect(names, w.serviceChanged)
 	intro := widget.NewLabel("Tally can choose a resolution, frame rate and bitrate that this computer and your " +
 		"connection can carry. Pick where you stream and paste your stream key; Tally then tests this computer's " +
@@ -140,7 +146,7 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 	w.choose = container.NewVBox(intro,
 		widget.NewForm(widget.NewFormItem("Platform", w.service), widget.NewFormItem("Server", w.url),
 			widget.NewFormItem("Stream key", w.key)),
-		w.measure, w.twitchNote, w.chooseError,
+		w.hint, w.measure, w.twitchNote, w.chooseError,
 		container.NewHBox(layout.NewSpacer(), w.skip, w.start))
 
 	w.step = widget.NewLabel("")
@@ -213,12 +219,21 @@ func (w *setupWizard) serviceChanged(string) {
 	if preset {
 		w.url.SetText(svc.URL)
 	}
+	w.refreshHint()
 	if svc.ID == "twitch" {
 		w.measure.Hide()
 		w.twitchNote.Show()
 	} else {
 		w.measure.Show()
 		w.twitchNote.Hide()
+	}
+}
+
+// refreshHint shows what looks wrong in the server and key as they are
+// typed (app's hints, which never hold the key).
+func (w *setupWizard) refreshHint() {
+	if text := strings.Join(w.destination().Hints(), "\n"); w.hint.Text != text {
+		w.hint.SetText(text)
 	}
 }
 

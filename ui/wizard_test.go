@@ -138,6 +138,10 @@ func TestSetupShowsWhyATestFailedAndGoesBack(t *testing.T) {
 	var w *setupWizard
 	onUI(func() {
 		w = showSetup(s, failing)
+		w.url.SetText("https://www.twitch.tv/")
+		if !strings.Contains(w.hint.Text, "rtmp://") {
+			t.Errorf("a web address for the server gets no hint: %q", w.hint.Text)
+		}
 		w.service.SetSelected("Facebook")
 		w.url.SetText("rtmp://live-api-s.facebook.com:80/rtmp/")
 		w.key.SetText(secret)
