@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"fyne.io/fyne/v2/lang"
 	"strconv"
 	"strings"
 	"time"
@@ -121,11 +122,11 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 		names = append(names, svc.Name)
 	}
 	w.url = widget.NewEntry()
-	w.url.SetPlaceHolder("rtmp://… or rtmps://…")
+	w.url.SetPlaceHolder(lang.L("rtmp://… or rtmps://…"))
 	w.key = widget.NewPasswordEntry()
-	w.key.SetPlaceHolder("paste your stream key")
-	w.measure = widget.NewCheck("Measure my uplink with a short test stream (about 10 s, live on your channel while it runs)", nil)
-	w.twitchNote = widget.NewLabel("Your uplink is measured in Twitch's bandwidth test mode, which never goes live.")
+	w.key.SetPlaceHolder(lang.L("paste your stream key"))
+	w.measure = widget.NewCheck(lang.L("Measure my uplink with a short test stream (about 10 s, live on your channel while it runs)"), nil)
+	w.twitchNote = widget.NewLabel(lang.L("Your uplink is measured in Twitch's bandwidth test mode, which never goes live."))
 	w.twitchNote.Wrapping = fyne.TextWrapWord
 	w.hint = widget.NewLabel("")
 	w.hint.Wrapping = fyne.TextWrapWord
@@ -136,22 +137,22 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 	w.url.OnChanged = func(string) { w.refreshHint() }
 	w.key.OnChanged = func(string) { w.refreshHint() }
 	w.service = widget.NewSelect(names, w.serviceChanged)
-	intro := widget.NewLabel("Tally can choose a resolution, frame rate and bitrate that this computer and your " +
+	intro := widget.NewLabel(lang.L("Tally can choose a resolution, frame rate and bitrate that this computer and your " +
 		"connection can carry. Pick where you stream and paste your stream key; Tally then tests this computer's " +
-		"encoder for a few seconds at each size, and your uplink, and proposes settings you can accept or skip.")
+		"encoder for a few seconds at each size, and your uplink, and proposes settings you can accept or skip."))
 	intro.Wrapping = fyne.TextWrapWord
-	w.start = widget.NewButton("Test and propose", w.startTapped)
+	w.start = widget.NewButton(lang.L("Test and propose"), w.startTapped)
 	w.start.Importance = widget.HighImportance
-	w.skip = widget.NewButton("Skip", w.close)
+	w.skip = widget.NewButton(lang.L("Skip"), w.close)
 	w.choose = container.NewVBox(intro,
-		widget.NewForm(widget.NewFormItem("Platform", w.service), widget.NewFormItem("Server", w.url),
-			widget.NewFormItem("Stream key", w.key)),
+		widget.NewForm(widget.NewFormItem(lang.L("Platform"), w.service), widget.NewFormItem(lang.L("Server"), w.url),
+			widget.NewFormItem(lang.L("Stream key"), w.key)),
 		w.hint, w.measure, w.twitchNote, w.chooseError,
 		container.NewHBox(layout.NewSpacer(), w.skip, w.start))
 
 	w.step = widget.NewLabel("")
 	w.bar = widget.NewProgressBar()
-	w.stopTest = widget.NewButton("Cancel", func() {
+	w.stopTest = widget.NewButton(lang.L("Cancel"), func() {
 		if w.cancel != nil {
 			w.cancel()
 		}
@@ -166,20 +167,20 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 	w.details.TextStyle = fyne.TextStyle{Monospace: true}
 	w.effect = widget.NewLabel("")
 	w.effect.Wrapping = fyne.TextWrapWord
-	w.accept = widget.NewButton("Use these settings", w.acceptTapped)
+	w.accept = widget.NewButton(lang.L("Use these settings"), w.acceptTapped)
 	w.accept.Importance = widget.HighImportance
-	w.decline = widget.NewButton("Skip", w.close)
+	w.decline = widget.NewButton(lang.L("Skip"), w.close)
 	w.result = container.NewVBox(w.summary, w.explain, w.details, w.effect, container.NewHBox(layout.NewSpacer(), w.decline, w.accept))
 
 	w.whyFailed = widget.NewLabel("")
 	w.whyFailed.Wrapping = fyne.TextWrapWord
 	w.whyFailed.Importance = widget.DangerImportance
-	w.back = widget.NewButton("Back", func() { w.show(w.choose) })
-	w.failed = container.NewVBox(w.whyFailed, container.NewHBox(layout.NewSpacer(), w.back, widget.NewButton("Skip", w.close)))
+	w.back = widget.NewButton(lang.L("Back"), func() { w.show(w.choose) })
+	w.failed = container.NewVBox(w.whyFailed, container.NewHBox(layout.NewSpacer(), w.back, widget.NewButton(lang.L("Skip"), w.close)))
 
 	w.body = container.NewStack(w.choose)
 	w.service.SetSelected(names[0])
-	w.dlg = dialog.NewCustomWithoutButtons("Set up Tally", w.body, s.Window)
+	w.dlg = dialog.NewCustomWithoutButtons(lang.L("Set up Tally"), w.body, s.Window)
 	w.dlg.SetOnClosed(func() {
 		if w.cancel != nil {
 			w.cancel()
@@ -255,7 +256,7 @@ func (w *setupWizard) startTapped() {
 		EncodeFor: w.encodeFor, UplinkFor: w.uplinkFor}
 	ctx, cancel := context.WithCancel(w.s.ctx)
 	w.cancel = cancel
-	w.step.SetText("Starting…")
+	w.step.SetText(lang.L("Starting…"))
 	w.bar.SetValue(0)
 	w.show(w.testing)
 	req, studio := w.req, w.s.ctx
@@ -286,19 +287,22 @@ func (w *setupWizard) finished(p app.Proposal, err error) {
 		w.show(w.choose)
 		return
 	case err != nil:
-		w.whyFailed.SetText(fmt.Sprintf("The test could not finish: %v. Check the server and the key, then try again; or skip, and set up the Destinations and Output tabs yourself.", err))
+		w.whyFailed.SetText(lang.L("The test could not finish: {{.Why}}. Check the server and the key, then try again; or skip, and set up the Destinations and Output tabs yourself.",
+			map[string]any{"Why": err.Error()}))
 		w.show(w.failed)
 		return
 	}
 	w.proposal = p
-	w.summary.SetText("Proposed: " + p.Summary)
-	w.explain.SetText("Why: " + strings.Join(p.Reasons, "; ") + ".")
+	w.summary.SetText(lang.L("Proposed: {{.Summary}}", map[string]any{"Summary": p.Summary}))
+	w.explain.SetText(lang.L("Why: {{.Reasons}}.", map[string]any{"Reasons": strings.Join(p.Reasons, "; ")}))
 	w.details.SetText(setupDetails(p))
-	where := "adds " + w.service.Selected + " to the Destinations tab"
+	effect := lang.L("Using them adds {{.Service}} to the Destinations tab and sets the Output tab; you can change either at any time.",
+		map[string]any{"Service": w.service.Selected})
 	if rows := w.s.dests.rows; len(rows) > 0 && serviceByName(rows[0].service.Selected).ID == "local" {
-		where = "puts " + w.service.Selected + " in place of the Local test in the Destinations tab"
+		effect = lang.L("Using them puts {{.Service}} in place of the Local test in the Destinations tab and sets the Output tab; "+
+			"you can change either at any time.", map[string]any{"Service": w.service.Selected})
 	}
-	w.effect.SetText("Using them " + where + " and sets the Output tab; you can change either at any time.")
+	w.effect.SetText(effect)
 	w.show(w.result)
 }
 
@@ -307,23 +311,23 @@ func setupDetails(p app.Proposal) string {
 	var lines []string
 	switch up := p.Uplink; {
 	case !up.Tested:
-		lines = append(lines, "uplink   not tested")
+		lines = append(lines, lang.L("uplink   not tested"))
 	case up.Limited:
-		lines = append(lines, fmt.Sprintf("uplink   %.1f Mb/s measured", up.Rate/1e6))
+		lines = append(lines, lang.L("uplink   {{.Rate}} Mb/s measured", map[string]any{"Rate": fmt.Sprintf("%.1f", up.Rate/1e6)}))
 	default:
-		lines = append(lines, fmt.Sprintf("uplink   at least %.1f Mb/s", up.Rate/1e6))
+		lines = append(lines, lang.L("uplink   at least {{.Rate}} Mb/s", map[string]any{"Rate": fmt.Sprintf("%.1f", up.Rate/1e6)}))
 	}
 	for _, r := range p.Encodes {
-		verdict := "keeps up"
+		verdict := lang.L("keeps up")
 		switch {
 		case r.Err != "":
-			verdict = "failed: " + r.Err
+			verdict = lang.L("failed: {{.Why}}", map[string]any{"Why": r.Err})
 		case r.Implied:
-			verdict = "keeps up (a bigger one did)"
+			verdict = lang.L("keeps up (a bigger one did)")
 		case !r.Sustained():
-			verdict = fmt.Sprintf("%.1f× real time: too slow", r.Speed)
+			verdict = lang.L("{{.Speed}}× real time: too slow", map[string]any{"Speed": fmt.Sprintf("%.1f", r.Speed)})
 		default:
-			verdict = fmt.Sprintf("%.1f× real time: keeps up", r.Speed)
+			verdict = lang.L("{{.Speed}}× real time: keeps up", map[string]any{"Speed": fmt.Sprintf("%.1f", r.Speed)})
 		}
 		lines = append(lines, fmt.Sprintf("%-8s %s", r.Candidate, verdict))
 	}
