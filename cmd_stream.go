@@ -63,6 +63,7 @@ type streamJob struct {
 	stats    string // json, text or none
 	level    slog.Level
 	commands io.Reader // lines such as "scene NAME", with --scenes
+	remote   remoteJob // --remote-listen: driven by obs-websocket clients (cmd_stream_remote.go)
 }
 
 // parseStreamFlags turns the command line into settings. Its errors are
@@ -102,6 +103,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	logLevel := fs.String("log-level", "warn", "how much to log on stderr: debug, info (bitrate changes, reconnects), warn or error")
 	output := fs.String("output", "", "the destination's video from an output preset instead of the flags above: "+outputPresetIDs())
 	assumeEnhanced := fs.Bool("assume-enhanced", false, "send HEVC, AV1 or several tracks even when the server's connect answer states no Enhanced RTMP support (FFmpeg's listener, gortmplib)")
+	rf := addRemoteFlags(fs)
 	destinations := fs.String("destinations", "", "stream to every destination in this JSON file, each with its own output (docs/DESTINATIONS.md); replaces --url, --service and --output")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: tally stream [flags]\n\nStreams without a window. With no --url and no --service it streams to a")
@@ -122,6 +124,10 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	}
 	if fs.NArg() > 0 {
 		return streamJob{}, badFlag(exitUsage, "unexpected argument %q", fs.Arg(0))
+	}
+	remote, err := rf.check(fs)
+	if err != nil {
+		return streamJob{}, err
 	}
 
 	s := def
@@ -180,7 +186,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 		if s.Destinations, err = loadDestinations(*destinations, s.Video, app.SystemKeyring{}); err != nil {
 			return streamJob{}, badFlag(exitSettings, "--destinations: %v", err)
 		}
-		return streamJob{settings: s, stats: *statsMode, level: level}, nil
+		return streamJob{settings: s, stats: *statsMode, level: level, remote: remote}, nil
 	}
 	dest := app.Destination{Service: *service, URL: *url, Key: app.StreamKey(k), CAFile: *caFile, Insecure: *insecure,
 		DynamicBitrate: *dynamic, AssumeEnhanced: *assumeEnhanced}
@@ -199,7 +205,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	}
 	s.Destinations = []app.Destination{dest}
 
-	return streamJob{settings: s, stats: *statsMode, level: level}, nil
+	return streamJob{settings: s, stats: *statsMode, level: level, remote: remote}, nil
 }
 
 // useScenes makes the collection in path the video source, starting on the
@@ -238,6 +244,9 @@ func (job streamJob) run(stdout, stderr io.Writer) int {
 		return code
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: job.level}))
+	if job.remote.on() {
+		return job.runRemote(log, stdout, stderr)
+	}
 	sess, warnings, err := app.NewSession(job.settings, log)
 	if err != nil {
 		return fail(exitSettings, "%v", err)

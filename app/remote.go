@@ -153,6 +153,18 @@ func (e *Engine) editSound(source string, edit func(*scene.Audio)) error {
 	return nil
 }
 
+// SceneCollection is a copy of the collection the program composes, with
+// the changes made through the engine (SetSoundMuted, SetSoundGain); nil
+// without scenes. Whoever goes live next hands this one over, or the
+// settings' older collection would undo those changes.
+func (e *Engine) SceneCollection() *scene.Collection {
+	col := e.prog.collection()
+	if col == nil {
+		return nil
+	}
+	return col.Clone()
+}
+
 // collection is the scene collection the program composes, nil without
 // scenes. It is the reader's own: do not change it.
 func (p *program) collection() *scene.Collection {

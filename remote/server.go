@@ -187,16 +187,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// No origin check, as obs-websocket has none: browser-based controllers
 	// are common, and the challenge keeps out anyone without the password.
+	// MessagePack is accepted only to be refused with the protocol's code:
+	// a client refused at the handshake would see no reason at all, and
+	// obs-websocket-js asks for it by default under Node.
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols: []string{SubprotocolJSON}, InsecureSkipVerify: true})
+		Subprotocols: []string{SubprotocolJSON, SubprotocolMsgPack}, InsecureSkipVerify: true})
 	if err != nil {
 		s.log.Debug("remote control: handshake failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	conn.SetReadLimit(s.cfg.ReadLimit)
-	if conn.Subprotocol() == "" && r.Header.Get("Sec-WebSocket-Protocol") != "" {
-		// Asked only for MessagePack, which Tally does not speak.
-		_ = conn.Close(websocket.StatusCode(CloseUnsupportedFeature), "only obswebsocket.json is supported")
+	if conn.Subprotocol() == SubprotocolMsgPack {
+		s.log.Info("remote control: client refused, it asked for MessagePack", "remote", r.RemoteAddr)
+		_ = conn.Close(websocket.StatusCode(CloseUnsupportedFeature), "Tally speaks obswebsocket.json only, not MessagePack.")
 		return
 	}
 	sess.run(s.ctx, conn, r.RemoteAddr)
