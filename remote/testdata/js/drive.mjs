@@ -61,6 +61,9 @@ try {
   await obs.call('SetInputMute', { inputName: 'Tone', inputMuted: true });
   await waitEvent('InputMuteStateChanged', (d) => d.inputName === 'Tone' && d.inputMuted === true);
   log({ muted: await obs.call('GetInputMute', { inputName: 'Tone' }) });
+  // A stream starts with the last second the program mixed (its audio
+  // pre-roll): let the mute reach all of it.
+  await sleep(2000);
 
   await obs.call('StartStream');
   await waitEvent('StreamStateChanged', (d) => d.outputState === 'OBS_WEBSOCKET_OUTPUT_STARTED');
