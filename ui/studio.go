@@ -78,6 +78,7 @@ type Studio struct {
 	tabName func(*container.TabItem) string
 	scenes  *scenesPanel
 	mixer   *mixerPanel
+	remote  *remoteControl // the state bar's remote control (remote.go)
 
 	tabs       *container.AppTabs
 	stateLabel *widget.Label
@@ -171,6 +172,7 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 		s.queueSave(start.col)
 	}
 
+	s.remote = newRemoteControl(s)
 	s.layout()
 	w.Canvas().AddShortcut(ToggleLiveShortcut, func(fyne.Shortcut) { s.confirmToggle() })
 	for i, sc := range SceneShortcuts {
@@ -196,6 +198,7 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	go s.applyLoop()
 	go s.devicesLoop()
 	go s.saveLoop()
+	s.remote.start()
 	s.ready = true
 	s.applySources()
 	s.settingsChanged()
@@ -251,7 +254,7 @@ func (s *Studio) layout() {
 	}
 	left := container.NewBorder(nil, container.NewVBox(s.meter, s.stats.content), nil, nil, s.preview)
 	bar := container.NewBorder(nil, nil, s.stateLabel,
-		container.NewHBox(s.sceneLabel, widget.NewLabel(s.eng.About().Summary()), s.liveButton), s.detail)
+		container.NewHBox(s.sceneLabel, s.remote.button, widget.NewLabel(s.eng.About().Summary()), s.liveButton), s.detail)
 	split := container.NewHSplit(left, s.tabs)
 	split.Offset = 0.62
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
