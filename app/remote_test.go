@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -208,3 +211,48 @@ func TestRemoteControlDrivesTheEngine(t *testing.T) {
 		t.Fatal("still on after StopRemote")
 	}
 }
+
+// No remote request answers with a stream key, even one that fails to go
+// live, and the engine's log of it all carries none.
+func TestRemoteRequestsNeverReturnTheStreamKey(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	e := NewEngine(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer e.Close()
+	const key = "live_123456_SECRETSTREAMKEY"
+	s := smallSettings()
+	s.Video.Source, s.Video.Scenes, s.Audio.Source = "scenes", colourScenes(t), "scenes"
+	s.Destinations = []Destination{{Service: "custom", URL: "rtmp://127.0.0.1:1/live", Key: StreamKey(key)}}
+	s.Reconnect.Off = true
+	if err := e.SetSources(s.Video, s.Audio); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartRemote(RemoteConfig{Addr: "127.0.0.1:0", Password: "pw"}, func() (Settings, error) { return s, nil }); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRemote(t, e.RemoteStatus().Addr, "pw")
+	var seen strings.Builder
+	for _, typ := range []string{"GetVersion", "GetStats", "StartStream", "GetStreamStatus", "GetRecordStatus", "StartRecord",
+		"GetSceneList", "GetCurrentProgramScene", "GetInputList", "GetInputMute", "GetInputVolume", "StopStream", "ToggleStream", "StopRecord"} {
+		r := c.call(typ, map[string]any{"inputName": "Tone"})
+		b, _ := json.Marshal(r)
+		seen.Write(b)
+	}
+	_ = e.Wait(context.Background())
+	if strings.Contains(seen.String(), "SECRETSTREAMKEY") {
+		t.Fatalf("a response carries the stream key: %s", seen.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "SECRETSTREAMKEY") || strings.Contains(logs.String(), `"pw"`) {
+		t.Fatalf("the log carries a secret:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
