@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -134,7 +133,7 @@ func (f *fakeBackend) SetInputVolume(name string, db float64) error {
 func (f *fakeBackend) Stats() Stats { return Stats{FPS: 30} }
 
 // startServer runs a server on a free loopback port for the test.
-func startServer(t *testing.T, b Backend, cfg Config) (*Server, *syncBuffer) {
+func startServer(t testing.TB, b Backend, cfg Config) (*Server, *syncBuffer) {
 	t.Helper()
 	var logs syncBuffer
 	cfg.Addr = "127.0.0.1:0"
@@ -177,13 +176,13 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 // client is a bare protocol client, for saying what obs-websocket-js never
 // would.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	// events that came while call waited for its answer, for event
 	events []inMessage
 }
 
-func dial(t *testing.T, s *Server, subprotocols ...string) *client {
+func dial(t testing.TB, s *Server, subprotocols ...string) *client {
 	t.Helper()
 	if subprotocols == nil {
 		subprotocols = []string{SubprotocolJSON}
@@ -267,7 +266,7 @@ func (c *client) identify(password string, subs *Subscription) {
 	c.send(OpIdentify, identify{RPCVersion: &v, Authentication: &auth, EventSubscriptions: subs})
 }
 
-func login(t *testing.T, s *Server, subs *Subscription) *client {
+func login(t testing.TB, s *Server, subs *Subscription) *client {
 	c := dial(t, s)
 	c.identify(testPassword, subs)
 	c.mustRead(OpIdentified)
@@ -336,5 +335,3 @@ func (c *client) event(typ string) map[string]any {
 		}
 	}
 }
-
-var _ http.Handler = http.HandlerFunc(nil)

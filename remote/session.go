@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,9 +96,7 @@ func (sess *session) run(parent context.Context, conn *websocket.Conn, remote st
 // closer ends the session from outside its reader: when the server shuts
 // down, when the client has not identified in time, or when it stopped
 // reading. It returns once the reader has finished.
-func (sess *session) closer(parent, ctx context.Context, readDone <-chan struct{}, log interface {
-	Info(string, ...any)
-}) {
+func (sess *session) closer(parent, ctx context.Context, readDone <-chan struct{}, log *slog.Logger) {
 	t := time.NewTimer(sess.srv.cfg.IdentifyTimeout)
 	defer t.Stop()
 	for {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
@@ -108,11 +107,22 @@ func (r *remoteControl) turnOn(addr string) error {
 }
 
 // settings are what a remote StartStream goes live with: the window's, as
-// Go Live would use them, read on the UI thread.
+// Go Live would use them, read on the UI thread. It gives up when the studio
+// closes, whose Close waits for the remote control, or when the UI thread
+// does not answer, rather than hold a client's request forever.
 func (r *remoteControl) settings() (app.Settings, error) {
-	var st app.Settings
-	fyne.DoAndWait(func() { st = r.s.current() })
-	return st, nil
+	got := make(chan app.Settings, 1)
+	runOnUI(func() { got <- r.s.current() })
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case st := <-got:
+		return st, nil
+	case <-r.s.ctx.Done():
+		return app.Settings{}, errors.New("the studio is closing")
+	case <-t.C:
+		return app.Settings{}, errors.New("the studio's window did not answer")
+	}
 }
 
 func (r *remoteControl) show(st app.RemoteStatus) {
