@@ -246,13 +246,29 @@ func TestCloseDisconnectsClientsAndEndsItsGoroutines(t *testing.T) {
 	f := newFake()
 	s, _ := startServer(t, f, Config{})
 	cs := []*client{login(t, s, nil), login(t, s, nil), dial(t, s)}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	// Each client reads at once, as a live client would, so that each
+	// close handshake completes.
+	codes := make(chan websocket.StatusCode, len(cs))
 	for _, c := range cs {
-		if code := c.closeCode(); code != websocket.StatusGoingAway {
+		go func() {
+			for {
+				_, _, err := c.conn.Read(context.Background())
+				if err != nil {
+					codes <- websocket.CloseStatus(err)
+					return
+				}
+			}
+		}()
+	}
+	for range cs {
+		if code := <-codes; code != websocket.StatusGoingAway {
 			t.Errorf("close code %d, want going away", code)
 		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range cs {
 		_ = c.conn.CloseNow()

@@ -43,8 +43,10 @@ type Config struct {
 	// IdentifyTimeout is how long a connection may stay without
 	// identifying.
 	IdentifyTimeout time.Duration
-	ReadLimit       int64         // the largest message a client may send, bytes
-	PollEvery       time.Duration // how often the backend is looked at for events
+	// AuthFailureDelay is how long a wrong password waits for its refusal.
+	AuthFailureDelay time.Duration
+	ReadLimit        int64         // the largest message a client may send, bytes
+	PollEvery        time.Duration // how often the backend is looked at for events
 }
 
 func (c Config) withDefaults() Config {
@@ -68,6 +70,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdentifyTimeout <= 0 {
 		c.IdentifyTimeout = 10 * time.Second
+	}
+	if c.AuthFailureDelay <= 0 {
+		c.AuthFailureDelay = 500 * time.Millisecond
 	}
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = 1 << 20

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -43,12 +44,16 @@ func TestHelloCarriesAChallengeAndIdentifyNegotiatesRPC1(t *testing.T) {
 	waitFor(t, func() bool { return s.Clients() == 0 }, "the client to leave the count")
 }
 
-func TestWrongPasswordIsClosedWithAuthenticationFailed(t *testing.T) {
-	s, _ := startServer(t, newFake(), Config{})
+func TestWrongPasswordIsClosedWithAuthenticationFailedAfterAPause(t *testing.T) {
+	s, _ := startServer(t, newFake(), Config{AuthFailureDelay: 300 * time.Millisecond})
 	c := dial(t, s)
+	t0 := time.Now()
 	c.identify("wrong password", nil)
 	if code := c.closeCode(); code != websocket.StatusCode(CloseAuthenticationFailed) {
 		t.Fatalf("close code %d, want 4009", code)
+	}
+	if d := time.Since(t0); d < 300*time.Millisecond {
+		t.Errorf("refused after %v: guessing is not slowed", d)
 	}
 	if s.Clients() != 0 {
 		t.Fatal("a client that failed to authenticate is counted")

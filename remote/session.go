@@ -267,6 +267,14 @@ func (sess *session) identify(ctx context.Context, d json.RawMessage) error {
 		return closeWith(CloseUnsupportedRPCVersion, "Only rpcVersion 1 is supported.")
 	}
 	if id.Authentication == nil || !checkAuth(s.cfg.Password, sess.auth, *id.Authentication) {
+		// A pause before the refusal makes guessing slow: each guess costs
+		// a connection, and MaxClients bounds how many wait at once.
+		t := time.NewTimer(s.cfg.AuthFailureDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
 		return closeWith(CloseAuthenticationFailed, "Authentication failed.")
 	}
 	subs := SubAll
@@ -275,11 +283,13 @@ func (sess *session) identify(ctx context.Context, d json.RawMessage) error {
 	}
 	sess.subs.Store(uint32(subs))
 	b, _ := encode(OpIdentified, identified{NegotiatedRPCVersion: RPCVersion})
-	if err := sess.reply(ctx, b); err != nil {
-		return err
-	}
-	// Counted once Identified is queued, so that events go to it from now.
+	// Identified is queued and the session marked under the lock broadcast
+	// holds: every event after this one reaches the client, after its
+	// Identified. The queue has room, as only Hello can be in it.
+	s.mu.Lock()
+	sess.push(b)
 	sess.identified.Store(true)
+	s.mu.Unlock()
 	s.clients.Add(1)
 	return nil
 }
