@@ -304,3 +304,25 @@ func TestTransitionsFillInTheStepsAPollMissed(t *testing.T) {
 		}
 	}
 }
+
+// A recording's start and stop reach subscribers as RecordStateChanged, the
+// stopped one naming the file, as OBS's does.
+func TestRecordStateChangedNamesTheFileWhenItStops(t *testing.T) {
+	f := newFake()
+	s, _ := startServer(t, f, Config{})
+	ctl := login(t, s, new(Subscription))
+	outs := SubOutputs
+	c := login(t, s, &outs)
+	ctl.call("StartRecord", nil)
+	if ev := c.event("RecordStateChanged"); ev["outputState"] != OutputStarting || ev["outputPath"] != nil {
+		t.Fatalf("first record event %v", ev)
+	}
+	if ev := c.event("RecordStateChanged"); ev["outputState"] != OutputStarted || ev["outputActive"] != true {
+		t.Fatalf("second record event %v", ev)
+	}
+	ctl.call("StopRecord", nil)
+	c.eventAfter("RecordStateChanged", OutputStopping)
+	if ev := c.eventAfter("RecordStateChanged", OutputStopped); ev["outputPath"] != "/tmp/rec.mkv" || ev["outputActive"] != false {
+		t.Fatalf("stopped record event %v", ev)
+	}
+}
