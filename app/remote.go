@@ -3,7 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
-	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -356,11 +356,16 @@ func (b *remoteBackend) SetInputVolume(name string, db float64) error {
 
 func (b *remoteBackend) Stats() remote.Stats {
 	st := b.e.Status()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
 	mem := st.Stats.RSSMB
 	if mem == 0 {
-		mem = float64(m.Sys) / (1 << 20)
+		// runtime/metrics rather than ReadMemStats, which stops the world:
+		// a client may ask for stats as often as its rate allows, while
+		// encoders run.
+		sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			mem = float64(sample[0].Value.Uint64()) / (1 << 20)
+		}
 	}
 	return remote.Stats{CPUPercent: st.Stats.CPUPercent, MemoryMB: mem, FPS: st.Stats.FPS,
 		SkippedFrames: st.Stats.SkippedEncoding + st.Stats.DroppedNetwork, TotalFrames: st.Stats.FramesSent}

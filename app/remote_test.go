@@ -138,6 +138,9 @@ func TestRemoteControlDrivesTheEngine(t *testing.T) {
 	c := dialRemote(t, st.Addr, "pw")
 	waitUntil(t, "the client to count", func() bool { return e.RemoteStatus().Clients == 1 })
 
+	if r := c.call("GetStats", nil); r.Code != remote.StatusSuccess || r.Data["memoryUsage"].(float64) <= 0 {
+		t.Fatalf("stats: %+v", r)
+	}
 	if r := c.call("SetCurrentProgramScene", map[string]any{"sceneName": "Blue"}); r.Code != remote.StatusSuccess {
 		t.Fatalf("switch: %+v", r)
 	}
