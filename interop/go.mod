@@ -13,6 +13,7 @@ require (
 	github.com/asticode/go-astiav v0.42.0 // indirect
 	github.com/asticode/go-astikit v0.42.0 // indirect
 	github.com/blackjack/webcam v0.6.1 // indirect
+	github.com/coder/websocket v1.8.15 // indirect
 	github.com/danieljoos/wincred v1.2.3 // indirect
 	github.com/gen2brain/malgo v0.11.24 // indirect
 	github.com/gen2brain/shm v0.1.0 // indirect

@@ -318,7 +318,7 @@ func setupDetails(p app.Proposal) string {
 		lines = append(lines, lang.L("uplink   at least {{.Rate}} Mb/s", map[string]any{"Rate": fmt.Sprintf("%.1f", up.Rate/1e6)}))
 	}
 	for _, r := range p.Encodes {
-		verdict := lang.L("keeps up")
+		var verdict string
 		switch {
 		case r.Err != "":
 			verdict = lang.L("failed: {{.Why}}", map[string]any{"Why": r.Err})
