@@ -298,6 +298,16 @@ func exitCodeFor(err error) int {
 
 // printStats reports once a second until ctx ends, then closes done.
 func printStats(ctx context.Context, sess *app.Session, mode string, stdout, stderr io.Writer, done chan<- struct{}) {
+	reportStats(ctx, mode, stdout, stderr, done, sess.Stats, func(st app.Stats) string {
+		return fmt.Sprintf("queue %.0f ms  dropped %d  skipped %d  cpu %.0f%%", st.QueueMs, st.DroppedNetwork, st.SkippedEncoding, st.CPUPercent)
+	})
+}
+
+// reportStats samples the stream once a second until ctx ends, then closes
+// done: each sample as a JSON line, or in text every fifth second (with
+// more's words) and at each reconnect.
+func reportStats(ctx context.Context, mode string, stdout, stderr io.Writer, done chan<- struct{},
+	sample func() app.Stats, more func(app.Stats) string) {
 	defer close(done)
 	if mode == "none" {
 		<-ctx.Done()
@@ -312,15 +322,14 @@ func printStats(ctx context.Context, sess *app.Session, mode string, stdout, std
 			return
 		case <-t.C:
 		}
-		st := sess.Stats()
+		st := sample()
 		if !st.State.Streaming() || st.T == 0 {
 			continue // nothing sampled yet
 		}
 		if mode == "json" {
 			_ = enc.Encode(st)
 		} else if n%5 == 0 {
-			fmt.Fprintf(stderr, "%6.0fs %s  %.0f fps  sent %.0f kb/s  queue %.0f ms  dropped %d  skipped %d  cpu %.0f%%\n",
-				st.T, st.State, st.FPS, st.SentKbps, st.QueueMs, st.DroppedNetwork, st.SkippedEncoding, st.CPUPercent)
+			fmt.Fprintf(stderr, "%6.0fs %s  %.0f fps  sent %.0f kb/s  %s\n", st.T, st.State, st.FPS, st.SentKbps, more(st))
 		} else if st.State == app.StateReconnecting {
 			fmt.Fprintf(stderr, "%6.0fs reconnecting: attempt %d in %.0fs\n", st.T, st.Attempt, st.NextRetryS)
 		}

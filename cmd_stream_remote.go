@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"time"
 
 	"github.com/tallystudio/tally/app"
 )
@@ -121,29 +119,13 @@ func (job streamJob) runRemote(log *slog.Logger, stdout, stderr io.Writer) int {
 // printEngineStats is printStats for a studio engine, whose sessions come
 // and go: it reports while one is streaming, until ctx ends.
 func printEngineStats(ctx context.Context, eng *app.Engine, mode string, stdout, stderr io.Writer, done chan<- struct{}) {
-	defer close(done)
-	if mode == "none" {
-		<-ctx.Done()
-		return
+	sample := func() app.Stats {
+		s := eng.Status()
+		st := s.Stats
+		st.State = s.State
+		return st
 	}
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	enc := json.NewEncoder(stdout)
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		st := eng.Status()
-		if !st.State.Streaming() || st.Stats.T == 0 {
-			continue
-		}
-		if mode == "json" {
-			_ = enc.Encode(st.Stats)
-		} else if n%5 == 0 {
-			fmt.Fprintf(stderr, "%6.0fs %s  %.0f fps  sent %.0f kb/s  remote clients %d\n",
-				st.Stats.T, st.State, st.Stats.FPS, st.Stats.SentKbps, eng.RemoteStatus().Clients)
-		}
-	}
+	reportStats(ctx, mode, stdout, stderr, done, sample, func(app.Stats) string {
+		return fmt.Sprintf("remote clients %d", eng.RemoteStatus().Clients)
+	})
 }
