@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/tallystudio/tally/capture"
@@ -146,34 +145,12 @@ func copyImage(img image.Image) image.Image {
 	return nil
 }
 
-// syntheticFrames are a gradient panning under fixed noise with a block of
-// fresh noise moving across (as encode's speed benchmark uses): detail to
-// code and motion to find, so a flat picture does not flatter the encoder.
+// syntheticFrames are encode.DetailedPictures as images: detail to code and
+// motion to find, so a flat picture does not flatter the encoder.
 func syntheticFrames(w, h, n int) []image.Image {
-	seed := uint32(7)
-	rnd := func() byte { seed = seed*1664525 + 1013904223; return byte(seed >> 24) }
-	texture := make([]byte, w*h)
-	for i := range texture {
-		texture[i] = rnd() / 8
+	var out []image.Image
+	for _, p := range encode.DetailedPictures(w, h, n) {
+		out = append(out, p)
 	}
-	out := make([]image.Image, n)
-	for f := range out {
-		img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-		for y := range h {
-			for x := range w {
-				img.Y[y*img.YStride+x] = byte((x+4*f)/3+y/4) + texture[y*w+(x+4*f)%w]
-			}
-		}
-		bx, by := (f*w/n)%(w-w/8), h/3
-		for y := by; y < by+h/8; y++ {
-			for x := bx; x < bx+w/8; x++ {
-				img.Y[y*img.YStride+x] = rnd()
-			}
-		}
-		for i := range img.Cb {
-			img.Cb[i], img.Cr[i] = byte(100+i%40), byte(140-f%30)
-		}
-		out[f] = img
-	}
-	return slices.Clip(out)
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image"
 	"slices"
 	"testing"
 	"time"
@@ -390,7 +389,7 @@ func TestSVTAV1ClosesWithoutFrames(t *testing.T) {
 // app picks the slowest preset that keeps up with the frame rate.
 func BenchmarkEncodeSpeed(b *testing.B) {
 	for _, size := range [][3]int{{1280, 720, 2_500_000}, {640, 360, 800_000}} {
-		pics := benchPictures(size[0], size[1], 30)
+		pics := DetailedPictures(size[0], size[1], 30)
 		for _, enc := range []string{"libx264", "libx265", "libsvtav1"} {
 			for _, preset := range []string{"ultrafast", "veryfast"} {
 				b.Run(fmt.Sprintf("%dp/%s/%s", size[1], enc, preset), func(b *testing.B) {
@@ -418,36 +417,4 @@ func BenchmarkEncodeSpeed(b *testing.B) {
 			}
 		}
 	}
-}
-
-// benchPictures are n frames of a gradient panning under a fixed pattern of
-// noise, with a block of fresh noise moving across: detail to code, motion to
-// find, and something new in every frame.
-func benchPictures(w, h, n int) []*image.YCbCr {
-	seed := uint32(7)
-	rnd := func() byte { seed = seed*1664525 + 1013904223; return byte(seed >> 24) }
-	texture := make([]byte, w*h)
-	for i := range texture {
-		texture[i] = rnd() / 8
-	}
-	pics := make([]*image.YCbCr, n)
-	for f := range pics {
-		img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-		for y := range h {
-			for x := range w {
-				img.Y[y*img.YStride+x] = byte((x+4*f)/3+y/4) + texture[y*w+(x+4*f)%w]
-			}
-		}
-		bx, by := (f*w/n)%(w-w/8), h/3
-		for y := by; y < by+h/8; y++ {
-			for x := bx; x < bx+w/8; x++ {
-				img.Y[y*img.YStride+x] = rnd()
-			}
-		}
-		for i := range img.Cb {
-			img.Cb[i], img.Cr[i] = byte(100+i%40), byte(140-f%30)
-		}
-		pics[f] = img
-	}
-	return pics
 }
