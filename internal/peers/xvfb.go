@@ -64,9 +64,14 @@ func (x *Xvfb) Env() []string {
 // WaitWindow waits until a window with exactly this title is mapped and returns its id.
 func (x *Xvfb) WaitWindow(ctx context.Context, title string) (string, error) {
 	for {
-		cmd := exec.CommandContext(ctx, "xdotool", "search", "--onlyvisible", "--name", "^"+title+"$")
+		// Each search gets 10 s of its own: an xdotool stuck on a busy X
+		// server held a whole test run until the package's timeout.
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cmd := exec.CommandContext(sctx, "xdotool", "search", "--onlyvisible", "--name", "^"+title+"$")
 		cmd.Env = x.Env()
+		cmd.WaitDelay = 2 * time.Second
 		out, _ := cmd.Output()
+		cancel()
 		if ids := strings.Fields(string(out)); len(ids) > 0 {
 			return ids[0], nil
 		}
