@@ -233,6 +233,9 @@ func (o Options) advertisement() (amf.Object, error) {
 	return amf.Object{
 		{Key: "fourCcList", Value: list},
 		{Key: "videoFourCcInfoMap", Value: info},
+		// The sound is AAC in the legacy tag, which every server takes; it
+		// is stated so that a server reading only the v2 maps knows it.
+		{Key: "audioFourCcInfoMap", Value: amf.Object{{Key: "mp4a", Value: float64(CanEncode)}}},
 		{Key: "capsEx", Value: float64(caps)},
 	}, nil
 }

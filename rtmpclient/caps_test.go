@@ -73,8 +73,8 @@ func TestConnectWithoutVideoFourCCsIsThePlainConnectByteForByte(t *testing.T) {
 }
 
 // The advertisement follows the plain properties: fourCcList as a strict
-// array, videoFourCcInfoMap as an object of CanEncode (2), and capsEx, here
-// with the Multitrack bit (2).
+// array, videoFourCcInfoMap as an object of CanEncode (2), audioFourCcInfoMap
+// with AAC ("mp4a") as CanEncode, and capsEx, here with the Multitrack bit (2).
 var advertisedConnectGolden = plainConnectGolden[:len(plainConnectGolden)-6] +
 	"000a666f757243634c697374" + "0a00000003" + // "fourCcList": strict array of 3
 	"020004617663310200046876633102000461763031" + // "avc1" "hvc1" "av01"
@@ -82,6 +82,8 @@ var advertisedConnectGolden = plainConnectGolden[:len(plainConnectGolden)-6] +
 	"000461766331004000000000000000" + // "avc1": 2
 	"000468766331004000000000000000" + // "hvc1": 2
 	"000461763031004000000000000000" + "000009" + // "av01": 2, end
+	"0012617564696f466f75724363496e666f4d6170" + "03" + // "audioFourCcInfoMap": object
+	"00046d703461004000000000000000" + "000009" + // "mp4a": 2, end
 	"0006636170734578004000000000000000" + // "capsEx": 2
 	"000009"
 
