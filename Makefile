@@ -96,6 +96,7 @@ bench-studio: build
 # Refreshes the screenshots in docs/ from a real window under Xvfb.
 screenshots: build
 	@$(WITH_FFMPEG) TALLY_SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run 'Xvfb' -ldflags '$(LDFLAGS)' .
+	@$(WITH_FFMPEG) TALLY_SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run 'CustomOutputIsChecked' ./ui/
 
 # Linux packages in dist/: tally_$(VERSION)_amd64.deb, carrying the FFmpeg 8 libraries
 # it links with an $$ORIGIN-relative RUNPATH, and Fyne's packager's Tally.tar.xz

@@ -66,9 +66,23 @@ func (s Settings) tracks(d Destination) []Rendition {
 	return out
 }
 
+// Tracks are the renditions destination d receives, each field resolved
+// against the session's video settings: what the studio's output editor
+// starts from.
+func (s Settings) Tracks(d Destination) []Rendition { return s.tracks(d) }
+
+// CodecName is how the window and the stats name the rendition's codec:
+// H.264, HEVC or AV1. An empty Encoder is the session's, H.264.
+func (r Rendition) CodecName() string {
+	if r.Encoder == "" {
+		return "H.264"
+	}
+	return codecName(r.Encoder)
+}
+
 // String describes a resolved rendition as the studio and the stats show it.
 func (r Rendition) String() string {
-	return fmt.Sprintf("%s %dx%d %d fps %d kb/s", codecName(r.Encoder), r.Width, r.Height, r.FPS, r.Bitrate/1000)
+	return fmt.Sprintf("%s %dx%d %d fps %d kb/s", r.CodecName(), r.Width, r.Height, r.FPS, r.Bitrate/1000)
 }
 
 // describeTracks is a destination's output in one line.
@@ -122,19 +136,53 @@ func videoEncoders() string {
 	return strings.Join(names, ", ")
 }
 
-// checkTracks validates destination i's renditions against the canvas and
-// its platform's documented limits. Errors say which destination and track.
-func (s Settings) checkTracks(i int, d Destination, svc Service) (warnings []string, err error) {
+// VideoCodec is a codec a destination's own output can be in, and the encoder
+// that makes it. H.264's Encoder is empty: it is the Output tab's encoder,
+// whichever H.264 encoder opens on this machine.
+type VideoCodec struct {
+	Name    string // as the window and the stats show it: H.264, HEVC, AV1
+	Encoder string
+}
+
+// VideoCodecs lists the codecs this FFmpeg build can give a destination,
+// H.264 first.
+func VideoCodecs() []VideoCodec {
+	out := []VideoCodec{{Name: "H.264"}}
+	for _, enc := range []string{"libx265", "libsvtav1"} {
+		if codecOf(enc) != "" {
+			out = append(out, VideoCodec{Name: codecName(enc), Encoder: enc})
+		}
+	}
+	return out
+}
+
+// CheckOutput checks the video destination d would receive, against the
+// canvas in s and d's platform's documented limits, as Validate does before
+// going live: the studio's output editor asks before it keeps an edit.
+// Errors name the track.
+func (s Settings) CheckOutput(d Destination) (warnings []string, err error) {
+	svc, _ := ServiceByID(d.Service)
+	return s.checkTracks("output", d, svc)
+}
+
+// DescribeOutput is the video destination d would receive, in one line: a
+// rendition, or each track of a multitrack stream.
+func (s Settings) DescribeOutput(d Destination) string { return describeTracks(s.tracks(d)) }
+
+// checkTracks validates a destination's renditions against the canvas and
+// its platform's documented limits. Errors start with name (destination 2)
+// and say which track.
+func (s Settings) checkTracks(name string, d Destination, svc Service) (warnings []string, err error) {
 	if _, ok := OutputPresetByID(d.Output); d.Output != "" && !ok {
-		return nil, bad("output", "destination %d: no output preset %q", i+1, d.Output)
+		return nil, bad("output", "%s: no output preset %q", name, d.Output)
 	}
 	if len(d.Video) > MaxTracks {
-		return nil, bad("tracks", "destination %d: %d video tracks; at most %d", i+1, len(d.Video), MaxTracks)
+		return nil, bad("tracks", "%s: %d video tracks; at most %d", name, len(d.Video), MaxTracks)
 	}
 	canvas := s.Video
 	tracks := s.tracks(d)
 	for t, r := range tracks {
-		where := fmt.Sprintf("destination %d", i+1)
+		where := name
 		if len(tracks) > 1 {
 			where += fmt.Sprintf(" track %d", t)
 		}
@@ -171,7 +219,7 @@ func (s Settings) checkTracks(i int, d Destination, svc Service) (warnings []str
 		}
 	}
 	if d.DynamicBitrate && len(tracks) > 1 {
-		return nil, bad("dynamic", "destination %d: dynamic bitrate works on one track, not %d", i+1, len(tracks))
+		return nil, bad("dynamic", "%s: dynamic bitrate works on one track, not %d", name, len(tracks))
 	}
 	return warnings, nil
 }

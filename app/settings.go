@@ -167,7 +167,7 @@ func (s Settings) Validate() (warnings []string, err error) {
 			return nil, bad("service", "unknown service %q (%s)", d.Service, ServiceIDs())
 		}
 		if v.Source != "none" {
-			tw, err := s.checkTracks(i, d, svc)
+			tw, err := s.checkTracks(fmt.Sprintf("destination %d", i+1), d, svc)
 			if err != nil {
 				return nil, err
 			}

@@ -2,8 +2,10 @@ package ui
 
 import (
 	"fmt"
-	"fyne.io/fyne/v2/lang"
+	"slices"
 	"strings"
+
+	"fyne.io/fyne/v2/lang"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -22,6 +24,11 @@ type destinationsPanel struct {
 	keys    app.KeyStore
 	changed func()
 	live    bool
+	// win shows the output editor; settings are the studio's settings now,
+	// the canvas the editor checks against.
+	win      fyne.Window
+	settings func() app.Settings
+	editor   *outputEditor // the one open, for tests
 }
 
 type destRow struct {
@@ -34,6 +41,12 @@ type destRow struct {
 	// or several tracks to a server that does not say it takes them.
 	output *widget.Select
 	assume *widget.Check
+	// video holds the renditions of a Custom output; edit opens the
+	// editor, and plan shows what the destination will receive.
+	video  []app.Rendition
+	edit   *widget.Button
+	plan   *widget.Label
+	chosen string // the output choice before the latest, to go back to
 	hint   *widget.Label
 	status *widget.Label
 	remove *widget.Button
@@ -66,7 +79,7 @@ func outputNames() []string {
 	for _, p := range app.OutputPresets() {
 		out = append(out, p.Name)
 	}
-	return out
+	return append(out, lang.L(customOutput))
 }
 
 // outputID is the preset ID for a name in the output list, "" for the
@@ -80,7 +93,11 @@ func outputID(name string) string {
 	return ""
 }
 
-func outputName(id string) string {
+func outputName(d app.Destination) string {
+	if len(d.Video) > 0 {
+		return lang.L(customOutput)
+	}
+	id := d.Output
 	for _, p := range app.OutputPresets() {
 		if p.ID == id {
 			return p.Name
@@ -89,8 +106,8 @@ func outputName(id string) string {
 	return lang.L(sameAsProgram)
 }
 
-func newDestinationsPanel(l loaded, keys app.KeyStore, changed func()) *destinationsPanel {
-	p := &destinationsPanel{keys: keys, changed: changed, list: container.NewVBox()}
+func newDestinationsPanel(l loaded, keys app.KeyStore, changed func(), win fyne.Window, settings func() app.Settings) *destinationsPanel {
+	p := &destinationsPanel{keys: keys, changed: changed, list: container.NewVBox(), win: win, settings: settings}
 	for i, d := range l.Destinations {
 		p.addRow(l.ids[i], d)
 	}
@@ -137,13 +154,19 @@ func (p *destinationsPanel) addRow(id string, d app.Destination) {
 	r.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.removeRow(r) })
 	r.dynamic = widget.NewCheck(lang.L("Dynamic bitrate: lower the bitrate while this link is congested"), func(bool) { p.changed() })
 	r.dynamic.Checked = d.DynamicBitrate
-	r.output = widget.NewSelect(outputNames(), func(string) { p.changed() })
-	r.output.SetSelected(outputName(d.Output))
+	r.video = d.Video
+	r.output = widget.NewSelect(outputNames(), nil)
+	r.output.SetSelected(outputName(d))
+	r.chosen = r.output.Selected
+	r.output.OnChanged = func(name string) { p.outputChosen(r, name) }
+	r.edit = widget.NewButtonWithIcon(lang.L("Edit…"), theme.DocumentCreateIcon(), func() { p.editOutput(r) })
+	r.plan = widget.NewLabel("")
+	r.plan.Wrapping = fyne.TextWrapWord
 	r.assume = widget.NewCheck(lang.L("The server takes HEVC, AV1 and several tracks without saying so"), func(bool) { p.changed() })
 	r.assume.Checked = d.AssumeEnhanced
 	r.fields = container.NewVBox(
 		widget.NewForm(widget.NewFormItem(lang.L("Server"), r.url), widget.NewFormItem(lang.L("Stream key"), r.key),
-			widget.NewFormItem(lang.L("Video"), r.output)), r.dynamic, r.assume)
+			widget.NewFormItem(lang.L("Video"), container.NewBorder(nil, nil, nil, r.edit, r.output))), r.plan, r.dynamic, r.assume)
 	svc, _ := app.ServiceByID(d.Service)
 	r.service.SetSelected(svc.Name)
 	r.service.OnChanged = func(name string) { p.serviceChanged(r, name) }
@@ -197,15 +220,23 @@ func (p *destinationsPanel) removeRow(r *destRow) {
 func (p *destinationsPanel) destinations() []app.Destination {
 	var out []app.Destination
 	for _, r := range p.rows {
-		svc := serviceByName(r.service.Selected)
-		d := app.Destination{Service: svc.ID}
-		if svc.ID != "local" {
-			d.URL, d.Key, d.DynamicBitrate = r.url.Text, app.StreamKey(r.key.Text), r.dynamic.Checked
-			d.Output, d.AssumeEnhanced = outputID(r.output.Selected), r.assume.Checked
-		}
-		out = append(out, d)
+		out = append(out, p.destination(r))
 	}
 	return out
+}
+
+// destination is row r as the engine takes it.
+func (p *destinationsPanel) destination(r *destRow) app.Destination {
+	svc := serviceByName(r.service.Selected)
+	d := app.Destination{Service: svc.ID}
+	if svc.ID != "local" {
+		d.URL, d.Key, d.DynamicBitrate = r.url.Text, app.StreamKey(r.key.Text), r.dynamic.Checked
+		d.Output, d.AssumeEnhanced = outputID(r.output.Selected), r.assume.Checked
+		if r.output.Selected == lang.L(customOutput) {
+			d.Video = slices.Clone(r.video)
+		}
+	}
+	return d
 }
 
 func (p *destinationsPanel) ids() []string {
@@ -230,13 +261,73 @@ func (p *destinationsPanel) summary() string {
 	return strings.Join(names, ", ")
 }
 
-func (p *destinationsPanel) refreshHints() {
+// refreshHints shows under each destination the hints for what is typed,
+// and the video it will receive when that is not the Output tab's.
+func (p *destinationsPanel) refreshHints(st app.Settings) {
 	for i, d := range p.destinations() {
+		r := p.rows[i]
 		text := strings.Join(d.Hints(), "\n")
-		if p.rows[i].hint.Text != text {
-			p.rows[i].hint.SetText(text)
+		if r.hint.Text != text {
+			r.hint.SetText(text)
+		}
+		plan := ""
+		if d.Output != "" || len(d.Video) > 0 {
+			plan = st.DescribeOutput(d)
+		}
+		if r.plan.Text != plan {
+			r.plan.SetText(plan)
 		}
 	}
+}
+
+// outputChosen follows the Video choice: Custom opens the editor when the
+// destination has no renditions of its own yet, and going back from a
+// cancelled editor restores the choice before.
+func (p *destinationsPanel) outputChosen(r *destRow, name string) {
+	if name == lang.L(customOutput) && len(r.video) == 0 {
+		prev := r.chosen
+		r.chosen = name
+		p.openEditor(r, p.destWith(r, prev), func() { r.output.SetSelected(prev) })
+		return
+	}
+	r.chosen = name
+	p.changed()
+}
+
+// editOutput opens the editor on what the destination receives now, whatever
+// it was chosen from; saving makes it the destination's Custom output.
+func (p *destinationsPanel) editOutput(r *destRow) {
+	p.openEditor(r, p.destWith(r, r.output.Selected), nil)
+}
+
+func (p *destinationsPanel) openEditor(r *destRow, d app.Destination, cancelled func()) {
+	saved := false
+	p.editor = openOutputEditor(p.win, p.settings(), d, func(tracks []app.Rendition) {
+		saved = true
+		r.video = tracks
+		if r.output.Selected != lang.L(customOutput) {
+			r.output.SetSelected(lang.L(customOutput)) // calls changed
+		} else {
+			p.changed()
+		}
+	})
+	if cancelled != nil {
+		p.editor.d.SetOnClosed(func() {
+			if !saved {
+				cancelled()
+			}
+		})
+	}
+}
+
+// destWith is row r's destination with the video choice named output.
+func (p *destinationsPanel) destWith(r *destRow, output string) app.Destination {
+	d := p.destination(r)
+	d.Output, d.Video = outputID(output), nil
+	if output == lang.L(customOutput) {
+		d.Video = slices.Clone(r.video)
+	}
+	return d
 }
 
 // showStatus puts each destination's state and numbers under it.
@@ -275,7 +366,7 @@ func (p *destinationsPanel) showStatus(st app.Status) {
 func (p *destinationsPanel) setLive(live bool) {
 	p.live = live
 	for _, r := range p.rows {
-		for _, in := range []fyne.Disableable{r.service, r.url, r.key, r.dynamic, r.output, r.assume, r.remove} {
+		for _, in := range []fyne.Disableable{r.service, r.url, r.key, r.dynamic, r.output, r.edit, r.assume, r.remove} {
 			if live {
 				in.Disable()
 			} else {

@@ -1,8 +1,14 @@
 package ui
 
 import (
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"fyne.io/fyne/v2"
 
 	"fyne.io/fyne/v2/test"
 
@@ -94,4 +100,137 @@ func TestDestinationOverRTMPSHasNoWarning(t *testing.T) {
 			t.Errorf("an RTMPE warning is on screen for rtmps://: %q", texts(s))
 		}
 	})
+}
+
+// A destination's own video is edited in the output editor: it says what is
+// wrong as it is typed and keeps nothing the engine would refuse; what it
+// keeps is sent (here two tracks of one Enhanced RTMP multitrack stream to
+// Tally's own ingest, which states that it takes them), shown, and
+// remembered across a restart.
+func TestDestinationCustomOutputIsCheckedSentAsTracksAndRemembered(t *testing.T) {
+	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	s, eng := newTestStudio(t, &app.MemoryKeys{})
+	var r *destRow
+	onUI(func() {
+		test.Tap(s.dests.add)
+		r = s.dests.rows[1]
+		r.service.SetSelected("Custom RTMP server")
+		r.url.SetText(in.URL("live"))
+		r.key.SetText(secret)
+		r.output.SetSelected("Custom")
+	})
+	eventually(t, "the editor, from the Output tab's video", func() bool {
+		e := s.dests.editor
+		return e != nil && len(e.tracks) == 1 && e.tracks[0].size.Text == "640x360" && e.tracks[0].kbps.Text == "800" &&
+			e.tracks[0].codec.Selected == "H.264" && e.tracks[0].fps.Selected == "30" && showing(s, "Video for this destination")
+	})
+	e := s.dests.editor
+	onUI(func() {
+		test.Tap(e.add)
+		if len(e.tracks) != 2 || e.tracks[1].size.Text != "320x180" || e.tracks[1].kbps.Text != "400" {
+			t.Fatalf("the added track starts as %q at %q kb/s; want the next rung, 320x180 at 400", e.tracks[1].size.Text, e.tracks[1].kbps.Text)
+		}
+		e.tracks[1].fps.SetSelected("15")
+		for _, bad := range []struct{ size, kbps, want string }{
+			{"641x360", "800", "track 0: size 641x360 must have even width and height"},
+			{"1280x720", "800", "track 0: 1280x720 is larger than the 640x360 canvas"},
+			{"wide", "800", `track 0: "wide" is not a size`},
+			{"640x360", "lots", `track 0: bitrate "lots" is not a whole number of kb/s`},
+			{"640x360", "50", "track 0: video bitrate 50 kb/s is out of range"},
+		} {
+			e.tracks[0].size.SetText(bad.size)
+			e.tracks[0].kbps.SetText(bad.kbps)
+			if !strings.Contains(e.errs.Text, bad.want) || !e.save.Disabled() {
+				t.Errorf("%s at %s kb/s: the editor says %q (save disabled: %v); want %q", bad.size, bad.kbps, e.errs.Text, e.save.Disabled(), bad.want)
+			}
+			test.Tap(e.save)
+			if len(r.video) != 0 {
+				t.Fatalf("%s at %s kb/s was kept", bad.size, bad.kbps)
+			}
+		}
+		e.tracks[0].size.SetText("640x360")
+		e.tracks[0].kbps.SetText("800")
+		if e.errs.Text != "" || e.save.Disabled() {
+			t.Errorf("good tracks: the editor says %q", e.errs.Text)
+		}
+	})
+	saveScreenshot(t, s, "screenshot-output-editor.png")
+	onUI(func() { test.Tap(e.save) })
+	const plan = "track 0: H.264 640x360 30 fps 800 kb/s; track 1: H.264 320x180 15 fps 400 kb/s"
+	eventually(t, "the plan under the destination", func() bool { return r.plan.Text == plan && r.output.Selected == "Custom" })
+
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "both live, the second with its two tracks", func() bool {
+		return strings.HasPrefix(s.dests.rows[0].status.Text, "live ·") && strings.HasPrefix(r.status.Text, "live ·") &&
+			strings.Contains(r.status.Text, plan)
+	})
+	eventually(t, "a second of both tracks sent", func() bool {
+		d := eng.Status().Stats.Destinations
+		return len(d) == 2 && d[1].FramesSent >= 45
+	})
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
+	onUI(func() { tapButton(t, s, "Yes") })
+	eventually(t, "idle", func() bool { return s.stateLabel.Text == "Idle" })
+	reps := in.Reports()
+	if len(reps) != 1 || reps[0].Video == nil || reps[0].Video.Width != 640 || reps[0].Video.Frames < 30 || reps[0].Video.OtherTracks[1] < 15 {
+		t.Errorf("the server saw %+v; want track 0 at 640 wide and frames on track 1", reps)
+	}
+
+	var saved loaded
+	onUI(func() { saved = loadSettings(s.prefs) })
+	if got := saved.Destinations[1].Video; len(got) != 2 || got[1].Width != 320 || got[1].FPS != 15 || got[1].Bitrate != 400_000 {
+		t.Errorf("after a restart the destination's video is %+v", got)
+	}
+}
+
+// Cancelling the editor that choosing Custom opened goes back to the choice
+// before, and keeps no renditions.
+func TestDestinationCustomOutputCancelledKeepsTheChoiceBefore(t *testing.T) {
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	var r *destRow
+	onUI(func() {
+		r = s.dests.rows[0]
+		r.service.SetSelected("Custom RTMP server")
+		r.output.SetSelected("YouTube AV1")
+		r.output.SetSelected("Custom")
+	})
+	eventually(t, "the editor, from the preset", func() bool {
+		e := s.dests.editor
+		return e != nil && len(e.tracks) == 1 && e.tracks[0].codec.Selected == "AV1"
+	})
+	onUI(func() { tapButton(t, s, "Cancel") })
+	eventually(t, "the preset chosen again", func() bool { return r.output.Selected == "YouTube AV1" })
+	if len(r.video) != 0 || s.current().Destinations[0].Output != "youtube-av1" {
+		t.Errorf("after cancelling: video %+v, output %q", r.video, s.current().Destinations[0].Output)
+	}
+}
+
+// saveScreenshot writes the window, dialogs included, as Fyne's software
+// painter draws it in Tally's theme, to TALLY_SCREENSHOT_DIR when make
+// screenshots sets it.
+func saveScreenshot(t *testing.T, s *Studio, name string) {
+	t.Helper()
+	dir := os.Getenv("TALLY_SCREENSHOT_DIR")
+	if dir == "" {
+		return
+	}
+	var img image.Image
+	onUI(func() {
+		fyne.CurrentApp().Settings().SetTheme(NewTheme())
+		img = s.Window.Canvas().Capture()
+	})
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", f.Name())
 }

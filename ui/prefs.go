@@ -28,6 +28,8 @@ type savedDest struct {
 	Dynamic bool   `json:",omitempty"`
 	Output  string `json:",omitempty"` // an output preset's ID
 	Assume  bool   `json:",omitempty"` // AssumeEnhanced
+	// Video is a Custom output's renditions.
+	Video []app.Rendition `json:",omitempty"`
 }
 
 type savedSettings struct {
@@ -56,7 +58,7 @@ func loadSettings(p fyne.Preferences) loaded {
 	l.Destinations = nil
 	for _, d := range s.Destinations {
 		l.Destinations = append(l.Destinations, app.Destination{Service: d.Service, URL: d.URL, CAFile: d.CAFile,
-			DynamicBitrate: d.Dynamic, Output: d.Output, AssumeEnhanced: d.Assume})
+			DynamicBitrate: d.Dynamic, Output: d.Output, AssumeEnhanced: d.Assume, Video: d.Video})
 		l.ids = append(l.ids, d.ID)
 	}
 	if len(l.Destinations) == 0 {
@@ -69,7 +71,7 @@ func saveSettings(p fyne.Preferences, st app.Settings, ids []string) {
 	s := savedSettings{Video: st.Video, Audio: st.Audio, Record: st.Record}
 	for i, d := range st.Destinations {
 		s.Destinations = append(s.Destinations, savedDest{ID: ids[i], Service: d.Service, URL: d.URL, CAFile: d.CAFile,
-			Dynamic: d.DynamicBitrate, Output: d.Output, Assume: d.AssumeEnhanced})
+			Dynamic: d.DynamicBitrate, Output: d.Output, Assume: d.AssumeEnhanced, Video: d.Video})
 	}
 	raw, err := json.Marshal(s)
 	if err == nil {

@@ -144,7 +144,7 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	s.meter = newLevelMeter()
 	s.sources = newSourcesPanel(saved, s.sourcesChanged)
 	s.output = newOutputPanel(saved, s.settingsChanged)
-	s.dests = newDestinationsPanel(saved, s.keys, s.settingsChanged)
+	s.dests = newDestinationsPanel(saved, s.keys, s.settingsChanged, s.Window, s.current)
 	s.stats = newStatsPanel()
 	start := loadScenes(s.scenesPath, saved.Video.Width, saved.Video.Height, time.Now())
 	s.saveScenes = start.save
@@ -392,7 +392,7 @@ func (s *Studio) settingsChanged() {
 		}
 	}
 	s.output.setWarnings(warn)
-	s.dests.refreshHints()
+	s.dests.refreshHints(st)
 	saveSettings(s.prefs, st, s.dests.ids())
 }
 
