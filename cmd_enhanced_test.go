@@ -46,6 +46,7 @@ func videoStreams(p *peers.Probe) []peers.ProbeStream {
 // may land a slot late on a busy machine).
 func checkVideo(t *testing.T, s peers.ProbeStream, codec string, w, h, frames int) {
 	t.Helper()
+	t.Logf("video: %s %dx%d, %d frames", s.Codec, s.Width, s.Height, s.Frames())
 	if s.Codec != codec || s.Width != w || s.Height != h {
 		t.Errorf("video is %s %dx%d; want %s %dx%d", s.Codec, s.Width, s.Height, codec, w, h)
 	}

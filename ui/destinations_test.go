@@ -13,18 +13,13 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tallystudio/tally/app"
-	"github.com/tallystudio/tally/ingest"
 )
 
 // A destination can take a video of its own (here YouTube's HEVC preset,
 // sent to Tally's own ingest, which states that it takes HEVC); the row
 // shows that output while live, and the choice is remembered.
 func TestDestinationWithItsOwnOutputShowsItLiveAndIsRemembered(t *testing.T) {
-	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	in := startIngest(t)
 	s, eng := newTestStudio(t, &app.MemoryKeys{})
 	onUI(func() {
 		test.Tap(s.dests.add)
@@ -108,11 +103,7 @@ func TestDestinationOverRTMPSHasNoWarning(t *testing.T) {
 // Tally's own ingest, which states that it takes them), shown, and
 // remembered across a restart.
 func TestDestinationCustomOutputIsCheckedSentAsTracksAndRemembered(t *testing.T) {
-	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	in := startIngest(t)
 	s, eng := newTestStudio(t, &app.MemoryKeys{})
 	var r *destRow
 	onUI(func() {

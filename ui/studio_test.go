@@ -303,11 +303,7 @@ func TestStudioStreamsToTwoDestinationsAndShortcutStops(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil)))
 	defer slog.SetDefault(prev)
 
-	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	in := startIngest(t)
 	s, _ := newTestStudio(t, &app.MemoryKeys{})
 	onUI(func() {
 		test.Tap(s.dests.add)
@@ -378,4 +374,15 @@ func TestStudioStaysResponsiveWhileADeviceOpens(t *testing.T) {
 	})
 	close(eng.release)
 	eventually(t, "the preview once the device opened", func() bool { return s.preview.HasSignal() })
+}
+
+// startIngest starts Tally's own ingest on a free loopback port for the test.
+func startIngest(t *testing.T) *ingest.Ingest {
+	t.Helper()
+	in, err := ingest.Start("127.0.0.1:0", ingest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Close() })
+	return in
 }
