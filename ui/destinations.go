@@ -20,6 +20,9 @@ type destinationsPanel struct {
 	content *fyne.Container
 	list    *fyne.Container
 	add     *widget.Button
+	// setup opens the setup again (the studio sets it up; nil for an
+	// engine that cannot run it).
+	setup   *widget.Button
 	rows    []*destRow
 	keys    app.KeyStore
 	changed func()
@@ -374,9 +377,18 @@ func (p *destinationsPanel) setLive(live bool) {
 			}
 		}
 	}
-	if live {
-		p.add.Disable()
-	} else {
-		p.add.Enable()
+	for _, b := range []*widget.Button{p.add, p.setup} {
+		if b != nil {
+			enable(b, !live)
+		}
 	}
+}
+
+// offerSetup puts a button that runs the setup again under the list: a
+// streamer who skipped it, or whose computer or connection changed, finds it
+// where the destinations it fills in are.
+func (p *destinationsPanel) offerSetup(run func()) {
+	p.setup = widget.NewButtonWithIcon(lang.L("Set up Tally…"), theme.SettingsIcon(), run)
+	p.content.Add(p.setup)
+	enable(p.setup, !p.live)
 }

@@ -74,6 +74,7 @@ type Studio struct {
 	output  *outputPanel
 	dests   *destinationsPanel
 	stats   *statsPanel
+	wizard  *setupWizard // the setup last shown
 	// tabName is a tab's English name, which the preferences keep.
 	tabName func(*container.TabItem) string
 	scenes  *scenesPanel
@@ -145,6 +146,9 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	s.sources = newSourcesPanel(saved, s.sourcesChanged)
 	s.output = newOutputPanel(saved, s.settingsChanged)
 	s.dests = newDestinationsPanel(saved, s.keys, s.settingsChanged, s.Window, s.current)
+	if _, ok := s.eng.(setupEngine); ok {
+		s.dests.offerSetup(s.OfferSetup)
+	}
 	s.stats = newStatsPanel()
 	start := loadScenes(s.scenesPath, saved.Video.Width, saved.Video.Height, time.Now())
 	s.saveScenes = start.save

@@ -21,11 +21,8 @@ import (
 // The first-run setup: a dialog over the studio in three steps (where to
 // stream, the tests, the proposal). The deciding is app.Setup's; this file
 // only asks, shows and, on accept, fills the panels the user would have
-// filled, so the proposal is saved as any other settings are.
-//
-// Its strings are English only for now: every string the window translates
-// must be in each shipped language (i18n_test.go), and the translations
-// are not this file's to add.
+// filled, so the proposal is saved as any other settings are. It opens by
+// itself on a first run, and again from the Destinations tab.
 
 // FirstRun says whether the studio has never saved settings: call it before
 // NewStudio, which saves them.
@@ -180,6 +177,17 @@ func showSetup(s *Studio, run setupRun) *setupWizard {
 
 	w.body = container.NewStack(w.choose)
 	w.service.SetSelected(names[0])
+	// Run again, it starts from the first destination that is not the local
+	// test, key included, so that accepting updates that destination.
+	for _, r := range s.dests.rows {
+		if svc := serviceByName(r.service.Selected); svc.ID != "local" {
+			w.service.SetSelected(svc.Name)
+			w.url.SetText(r.url.Text)
+			w.key.SetText(r.key.Text)
+			break
+		}
+	}
+	s.wizard = w
 	w.dlg = dialog.NewCustomWithoutButtons(lang.L("Set up Tally"), w.body, s.Window)
 	w.dlg.SetOnClosed(func() {
 		if w.cancel != nil {
@@ -243,6 +251,23 @@ func (w *setupWizard) destination() app.Destination {
 	return app.Destination{Service: w.selected().ID, URL: strings.TrimSpace(w.url.Text), Key: app.StreamKey(strings.TrimSpace(w.key.Text))}
 }
 
+// target is the destination row accepting fills: the one the setup was for
+// when it runs again (same is true: the same platform and server), else the
+// local test it replaces; nil when a new row is added.
+func (w *setupWizard) target() (r *destRow, same bool) {
+	d := w.destination()
+	rows := w.s.dests.rows
+	for _, x := range rows {
+		if serviceByName(x.service.Selected).ID == d.Service && strings.TrimSpace(x.url.Text) == d.URL {
+			return x, true
+		}
+	}
+	if len(rows) > 0 && serviceByName(rows[0].service.Selected).ID == "local" {
+		return rows[0], false
+	}
+	return nil, false
+}
+
 func (w *setupWizard) startTapped() {
 	d := w.destination()
 	st := app.DefaultSettings()
@@ -298,7 +323,11 @@ func (w *setupWizard) finished(p app.Proposal, err error) {
 	w.details.SetText(setupDetails(p))
 	effect := lang.L("Using them adds {{.Service}} to the Destinations tab and sets the Output tab; you can change either at any time.",
 		map[string]any{"Service": w.service.Selected})
-	if rows := w.s.dests.rows; len(rows) > 0 && serviceByName(rows[0].service.Selected).ID == "local" {
+	switch r, same := w.target(); {
+	case same:
+		effect = lang.L("Using them keeps {{.Service}} in the Destinations tab, with this server and key, and sets the Output tab; "+
+			"you can change either at any time.", map[string]any{"Service": w.service.Selected})
+	case r != nil:
 		effect = lang.L("Using them puts {{.Service}} in place of the Local test in the Destinations tab and sets the Output tab; "+
 			"you can change either at any time.", map[string]any{"Service": w.service.Selected})
 	}
@@ -345,11 +374,8 @@ func (w *setupWizard) acceptTapped() {
 	o.vbitrate.SetText(strconv.Itoa(p.VideoBitrate / 1000))
 	o.abitrate.SetSelected(strconv.Itoa(p.AudioBitrate / 1000))
 
-	rows := s.dests.rows
-	var r *destRow
-	if len(rows) > 0 && serviceByName(rows[0].service.Selected).ID == "local" {
-		r = rows[0]
-	} else {
+	r, _ := w.target()
+	if r == nil {
 		s.dests.addRow(newID(), app.Destination{Service: d.Service})
 		r = s.dests.rows[len(s.dests.rows)-1]
 	}

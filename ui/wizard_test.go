@@ -264,3 +264,48 @@ func TestClosingTheStudioEndsTheSetupInFlight(t *testing.T) {
 		t.Error("Close returned before the setup's test had ended")
 	}
 }
+
+// The setup runs again from the Destinations tab: it starts from the
+// destination already there, key included, and accepting updates that
+// destination rather than adding a second; while live it cannot be opened.
+func TestSetupRunsAgainFromTheDestinationsTabAndUpdatesThatDestination(t *testing.T) {
+	s, _ := newTestStudio(t, &app.MemoryKeys{})
+	onUI(func() {
+		r := s.dests.rows[0]
+		r.service.SetSelected("Twitch")
+		r.key.SetText(secret)
+		test.Tap(s.dests.add)
+		s.dests.rows[1].service.SetSelected("Custom RTMP server")
+		s.dests.rows[1].url.SetText("rtmp://127.0.0.1:1/live")
+		tapButton(t, s, "Set up Tally…")
+	})
+	w := s.wizard
+	onUI(func() {
+		if w == nil || w.service.Selected != "Twitch" || w.url.Text != "rtmp://live.twitch.tv/app" || w.key.Text != secret {
+			t.Fatalf("the setup does not start from the Twitch destination: %+v", w)
+		}
+		w.run = fakeSetup(speeds{"1080p60": 0.5, "1080p30": 0.5, "720p60": 0.5}, link{rate: 2_000_000, gotKey: make(chan string, 1)})
+		test.Tap(w.start)
+	})
+	eventually(t, "the proposal", func() bool { return w.body.Objects[0] == w.result })
+	onUI(func() {
+		if !showing(s, "keeps Twitch in the Destinations tab, with this server and key") {
+			t.Errorf("the proposal does not say it keeps the destination: %q", texts(s))
+		}
+		test.Tap(w.accept)
+		st := s.current()
+		if len(st.Destinations) != 2 || st.Destinations[0].Service != "twitch" || st.Destinations[0].Key.Reveal() != secret ||
+			st.Destinations[1].URL != "rtmp://127.0.0.1:1/live" {
+			t.Errorf("after accepting, the destinations are %+v", st.Destinations)
+		}
+		if st.Video.Width != 854 || st.Video.Bitrate != 1_300_000 {
+			t.Errorf("after accepting, the output is %dx%d at %d b/s; want the proposal", st.Video.Width, st.Video.Height, st.Video.Bitrate)
+		}
+		s.dests.setLive(true)
+		if !s.dests.setup.Disabled() {
+			t.Error("the setup can be opened while live")
+		}
+		s.dests.setLive(false)
+	})
+	noKeyShown(t, s)
+}
