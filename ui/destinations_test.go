@@ -44,10 +44,7 @@ func TestDestinationWithItsOwnOutputShowsItLiveAndIsRemembered(t *testing.T) {
 	if strings.Contains(s.dests.rows[0].status.Text, "HEVC") {
 		t.Errorf("the first destination, on the Output tab's encode, shows %q", s.dests.rows[0].status.Text)
 	}
-	onUI(func() { test.Tap(s.liveButton) })
-	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
-	onUI(func() { tapButton(t, s, "Yes") })
-	eventually(t, "idle", func() bool { return s.stateLabel.Text == "Idle" })
+	stopLive(t, s)
 	if reps := in.Reports(); len(reps) != 1 || reps[0].Video == nil || reps[0].Video.Codec != "hevc" || reps[0].Video.Frames < 30 {
 		t.Errorf("the HEVC destination's server saw %+v", reps)
 	}
@@ -163,10 +160,7 @@ func TestDestinationCustomOutputIsCheckedSentAsTracksAndRemembered(t *testing.T)
 		d := eng.Status().Stats.Destinations
 		return len(d) == 2 && d[1].FramesSent >= 45
 	})
-	onUI(func() { test.Tap(s.liveButton) })
-	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
-	onUI(func() { tapButton(t, s, "Yes") })
-	eventually(t, "idle", func() bool { return s.stateLabel.Text == "Idle" })
+	stopLive(t, s)
 	reps := in.Reports()
 	if len(reps) != 1 || reps[0].Video == nil || reps[0].Video.Width != 640 || reps[0].Video.Frames < 30 || reps[0].Video.OtherTracks[1] < 15 {
 		t.Errorf("the server saw %+v; want track 0 at 640 wide and frames on track 1", reps)

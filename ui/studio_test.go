@@ -165,10 +165,7 @@ func TestStudioGoesLiveToLocalTestAndStops(t *testing.T) {
 			t.Errorf("state %q after declining to stop", s.stateLabel.Text)
 		}
 	})
-	onUI(func() { test.Tap(s.liveButton) })
-	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
-	onUI(func() { tapButton(t, s, "Yes") })
-	eventually(t, "idle", func() bool { return s.stateLabel.Text == "Idle" })
+	stopLive(t, s)
 	eventually(t, "the report", func() bool { return showing(s, "video: h264 640x360") })
 	noKeyShown(t, s)
 }
@@ -385,4 +382,13 @@ func startIngest(t *testing.T) *ingest.Ingest {
 	}
 	t.Cleanup(func() { _ = in.Close() })
 	return in
+}
+
+// stopLive presses Stop, confirms, and waits for the studio to be idle.
+func stopLive(t *testing.T, s *Studio) {
+	t.Helper()
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
+	onUI(func() { tapButton(t, s, "Yes") })
+	eventually(t, "idle", func() bool { return s.stateLabel.Text == "Idle" })
 }
