@@ -19,12 +19,16 @@ import (
 )
 
 // ingestRun is a `tally ingest` the test started: where it takes RTMP (and
-// RTMPE), where it takes RTMPT (and RTMPTE) when asked, and its reports.
+// RTMPE), where it takes RTMPT (and RTMPTE), RTMPS and RTMPTS when asked,
+// and its reports.
 type ingestRun struct {
 	cmd     *exec.Cmd
 	rtmp    string // rtmp://host:port/live
 	rtmpt   string // rtmpt://host:port/live, with --rtmpt-listen
+	rtmps   string // rtmps://host:port/live, with --rtmps-listen
+	rtmpts  string // rtmpts://host:port/live, with --rtmpts-listen
 	reports *bufio.Reader
+	log     *ingestLog
 }
 
 // startIngest runs `tally ingest --listen 127.0.0.1:0 --json` with args,
@@ -38,27 +42,61 @@ func startIngest(t *testing.T, ctx context.Context, args ...string) ingestRun {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	run := ingestRun{cmd: cmd, reports: bufio.NewReader(stdout)}
-	wantRTMPT := strings.Contains(strings.Join(args, " "), "--rtmpt-listen")
-	publishTo := regexp.MustCompile(`publish to ((rtmpt?)://\S+)/STREAM-KEY`)
-	sc := bufio.NewScanner(stderr)
-	for (run.rtmp == "" || wantRTMPT && run.rtmpt == "") && sc.Scan() {
-		if m := publishTo.FindStringSubmatch(sc.Text()); m != nil {
-			if m[2] == "rtmpt" {
-				run.rtmpt = m[1]
-			} else {
-				run.rtmp = m[1]
-			}
+	run := ingestRun{cmd: cmd, reports: bufio.NewReader(stdout), log: &ingestLog{}}
+	// Each URL the command line asks for, by its scheme; rtmp always.
+	urls := map[string]*string{"rtmp": &run.rtmp}
+	for _, a := range args {
+		switch a {
+		case "--rtmpt-listen":
+			urls["rtmpt"] = &run.rtmpt
+		case "--rtmps-listen":
+			urls["rtmps"] = &run.rtmps
+		case "--rtmpts-listen":
+			urls["rtmpts"] = &run.rtmpts
 		}
 	}
-	if run.rtmp == "" || wantRTMPT && run.rtmpt == "" {
+	missing := func() bool {
+		for _, u := range urls {
+			if *u == "" {
+				return true
+			}
+		}
+		return false
+	}
+	publishTo := regexp.MustCompile(`publish to ((rtmp[ts]{0,2})://\S+)/STREAM-KEY`)
+	sc := bufio.NewScanner(stderr)
+	for missing() && sc.Scan() {
+		if m := publishTo.FindStringSubmatch(sc.Text()); m != nil && urls[m[2]] != nil {
+			*urls[m[2]] = m[1]
+		}
+	}
+	if missing() {
 		t.Fatal("tally ingest did not say where it listens")
 	}
 	go func() { // keep draining stderr so the child never blocks on it
 		for sc.Scan() {
+			run.log.add(sc.Text())
 		}
 	}()
 	return run
+}
+
+// ingestLog is what a `tally ingest` logged after saying where it listens.
+type ingestLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *ingestLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+func (l *ingestLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 // nextReport reads the next stream's JSON report.
@@ -206,21 +244,29 @@ func TestStreamCommandPublishesToTheIngestOverRTMPTAndRTMPTE(t *testing.T) {
 	defer cancel()
 	in := startIngest(t, ctx, "--rtmpt-listen", "127.0.0.1:0")
 	for _, url := range []string{in.rtmpt, strings.Replace(in.rtmpt, "rtmpt://", "rtmpte://", 1)} {
-		scheme, _, _ := strings.Cut(url, ":")
-		cmd := tallyCommand(ctx, "stream", "--url", url, "--size", "640x360", "--fps", "30", "--duration", "4s", "--stats", "none")
-		cmd.Env = append(cmd.Env, streamKeyEnv...)
-		var errOut bytes.Buffer
-		cmd.Stderr = &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("tally stream over %s: %v\n%s", scheme, err, errOut.String())
-		}
-		rep := in.nextReport(t)
-		if rep.Video == nil || rep.Video.Frames < 110 || rep.Video.Width != 640 || rep.Audio == nil || len(rep.Problems) != 0 {
-			t.Errorf("over %s the report is %+v", scheme, rep)
-		}
-		if b, _ := json.Marshal(rep); bytes.Contains(b, []byte(streamKey)) {
-			t.Errorf("the report over %s shows the key: %s", scheme, b)
-		}
-		t.Logf("tally stream over %s: %d frames at %dx%d, audio %v", scheme, rep.Video.Frames, rep.Video.Width, rep.Video.Height, rep.Audio != nil)
+		streamFourSecondsTo(t, ctx, in, url)
 	}
+}
+
+// streamFourSecondsTo runs `tally stream` with args for 4 s of 640x360 at
+// 30 fps to url, the key in the environment, and checks the ingest's
+// report: at least 110 of the 120 frames, sound, no problems, no key.
+func streamFourSecondsTo(t *testing.T, ctx context.Context, in ingestRun, url string, args ...string) {
+	t.Helper()
+	scheme, _, _ := strings.Cut(url, ":")
+	cmd := tallyCommand(ctx, append([]string{"stream", "--url", url, "--size", "640x360", "--fps", "30", "--duration", "4s", "--stats", "none"}, args...)...)
+	cmd.Env = append(cmd.Env, streamKeyEnv...)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tally stream over %s: %v\n%s", scheme, err, errOut.String())
+	}
+	rep := in.nextReport(t)
+	if rep.Video == nil || rep.Video.Frames < 110 || rep.Video.Width != 640 || rep.Audio == nil || len(rep.Problems) != 0 {
+		t.Fatalf("over %s the report is %+v", scheme, rep)
+	}
+	if b, _ := json.Marshal(rep); bytes.Contains(b, []byte(streamKey)) {
+		t.Errorf("the report over %s shows the key: %s", scheme, b)
+	}
+	t.Logf("tally stream over %s: %d frames at %dx%d, audio %v", scheme, rep.Video.Frames, rep.Video.Width, rep.Video.Height, rep.Audio != nil)
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,18 +35,31 @@ type Config struct {
 	// RTMPTAddr, when set, is an address to accept RTMPT (RTMP tunnelled in
 	// HTTP) on as well, for publishers behind web-only firewalls.
 	RTMPTAddr string
-	Logger    *slog.Logger
+	// RTMPSAddr and RTMPTSAddr, when set, are addresses to accept RTMP over
+	// TLS (rtmps://) and RTMPT over HTTPS (rtmpts://) on, with TLS's
+	// certificate. Neither works without it.
+	RTMPSAddr  string
+	RTMPTSAddr string
+	// TLS holds the server's certificate. Start raises its MinVersion to
+	// TLS 1.2 when it asks for less: nothing older is safe, and every
+	// current RTMPS client speaks 1.2. It sends no session tickets.
+	TLS    *tls.Config
+	Logger *slog.Logger
 }
+
+// ErrNoCertificate is returned by Start when an RTMPS or RTMPTS address is
+// given without a TLS configuration holding a certificate.
+var ErrNoCertificate = errors.New("ingest: RTMPS and RTMPTS need a TLS certificate")
 
 // Ingest is a running test server.
 type Ingest struct {
-	cfg  Config
-	srv  *rtmpclient.Server
-	ln   net.Listener
-	done chan error
-	// The RTMPT listener and its serve's end, when Config.RTMPTAddr is set.
-	rtmptLn   net.Listener
-	rtmptDone chan error
+	cfg Config
+	srv *rtmpclient.Server
+	// Each listener, by its URL scheme ("rtmp", "rtmpt", "rtmps",
+	// "rtmpts"), and the ends of the goroutines serving them, which Close
+	// waits for.
+	lns  map[string]net.Listener
+	done []chan error
 
 	mu      sync.Mutex
 	reports []Report
@@ -58,60 +72,95 @@ func Start(addr string, cfg Config) (*Ingest, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.RTMPSAddr != "" || cfg.RTMPTSAddr != "" {
+		if cfg.TLS == nil || len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil {
+			return nil, ErrNoCertificate
+		}
+		cfg.TLS = cfg.TLS.Clone()
+		cfg.TLS.MinVersion = max(cfg.TLS.MinVersion, tls.VersionTLS12)
+		// librtmp built with gnutls (rtmpdump, and players linked to it)
+		// takes the TLS 1.3 session ticket that arrives after the handshake
+		// for a failed read and hangs up. A ticket only saves a handshake
+		// on the next connection, nothing to a stream that stays connected.
+		cfg.TLS.SessionTicketsDisabled = true
+	}
 	if cfg.RecordDir != "" {
 		if err := os.MkdirAll(cfg.RecordDir, 0o755); err != nil {
 			return nil, fmt.Errorf("ingest: record directory: %w", err)
 		}
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: listen on %s: %w", addr, err)
-	}
-	in := &Ingest{cfg: cfg, ln: ln, done: make(chan error, 1)}
+	in := &Ingest{cfg: cfg, lns: make(map[string]net.Listener)}
 	in.srv = &rtmpclient.Server{OnPublish: in.onPublish, Logger: cfg.Logger}
 	if cfg.RecordDir != "" {
 		in.srv.OpenRecording = in.openRecording
 	}
-	if cfg.RTMPTAddr != "" {
-		tl, err := net.Listen("tcp", cfg.RTMPTAddr)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("ingest: listen for RTMPT on %s: %w", cfg.RTMPTAddr, err)
+	// Every address is taken before anything is served, so that one that
+	// fails leaves nothing running.
+	for _, l := range []struct{ scheme, addr string }{
+		{"rtmp", addr}, {"rtmpt", cfg.RTMPTAddr}, {"rtmps", cfg.RTMPSAddr}, {"rtmpts", cfg.RTMPTSAddr},
+	} {
+		if l.addr == "" {
+			continue
 		}
-		in.rtmptLn, in.rtmptDone = tl, make(chan error, 1)
-		go func() { in.rtmptDone <- in.srv.ServeRTMPT(tl, rtmpclient.RTMPTConfig{Logger: cfg.Logger}) }()
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, open := range in.lns {
+				open.Close()
+			}
+			return nil, fmt.Errorf("ingest: listen for %s on %s: %w", strings.ToUpper(l.scheme), l.addr, err)
+		}
+		if l.scheme == "rtmps" || l.scheme == "rtmpts" {
+			ln = tls.NewListener(ln, cfg.TLS)
+		}
+		in.lns[l.scheme] = ln
 	}
-	go func() { in.done <- in.srv.Serve(ln) }()
+	for scheme, ln := range in.lns {
+		done := make(chan error, 1)
+		in.done = append(in.done, done)
+		if scheme == "rtmpt" || scheme == "rtmpts" {
+			go func() { done <- in.srv.ServeRTMPT(ln, rtmpclient.RTMPTConfig{Logger: cfg.Logger}) }()
+		} else {
+			go func() { done <- in.srv.Serve(ln) }()
+		}
+	}
 	return in, nil
 }
 
-// RTMPTURL is the rtmpt:// URL of an application, when the ingest serves RTMPT.
-func (in *Ingest) RTMPTURL(app string) string {
-	if in.rtmptLn == nil {
+// schemeURL is the URL of an application on the listener for scheme, or ""
+// when the ingest does not serve it.
+func (in *Ingest) schemeURL(scheme, app string) string {
+	ln := in.lns[scheme]
+	if ln == nil {
 		return ""
 	}
-	return "rtmpt://" + in.rtmptLn.Addr().String() + "/" + app
+	return scheme + "://" + ln.Addr().String() + "/" + app
 }
 
+// RTMPTURL is the rtmpt:// URL of an application, when the ingest serves RTMPT.
+func (in *Ingest) RTMPTURL(app string) string { return in.schemeURL("rtmpt", app) }
+
+// RTMPSURL is the rtmps:// URL of an application, when the ingest serves RTMPS.
+func (in *Ingest) RTMPSURL(app string) string { return in.schemeURL("rtmps", app) }
+
+// RTMPTSURL is the rtmpts:// URL of an application, when the ingest serves RTMPTS.
+func (in *Ingest) RTMPTSURL(app string) string { return in.schemeURL("rtmpts", app) }
+
 // Addr is where the ingest listens.
-func (in *Ingest) Addr() string { return in.ln.Addr().String() }
+func (in *Ingest) Addr() string { return in.lns["rtmp"].Addr().String() }
 
 // URL is the RTMP URL of an application on this ingest.
-func (in *Ingest) URL(app string) string { return "rtmp://" + in.Addr() + "/" + app }
+func (in *Ingest) URL(app string) string { return in.schemeURL("rtmp", app) }
 
 // Close stops the server; streams still being published end and are reported.
 func (in *Ingest) Close() error {
 	in.srv.Close()
-	if in.rtmptDone != nil {
-		if err := <-in.rtmptDone; err != nil && !errors.Is(err, rtmpclient.ErrServerClosed) {
-			<-in.done
-			return err
+	var errs []error
+	for _, done := range in.done {
+		if err := <-done; err != nil && !errors.Is(err, rtmpclient.ErrServerClosed) {
+			errs = append(errs, err)
 		}
 	}
-	if err := <-in.done; err != nil && !errors.Is(err, rtmpclient.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Reports returns the reports of the streams that have ended so far.

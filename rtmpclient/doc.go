@@ -26,8 +26,8 @@
 //   - fanout.go: the Interleaver (decode order across tracks) and Fanout (one
 //     stream to many Publishers).
 //   - play.go: playing a stream, with pause, seek and the player's commands.
-//   - server.go: the Server that tally ingest and the tests publish to, and
-//     the player commands it answers.
+//   - server.go: the Server that tally ingest and the tests publish to, over
+//     TCP or a TLS listener (RTMPS), and the player commands it answers.
 //   - recording.go: a recorded FLV's index (keyframes, headers) for players.
 //   - vod_player.go: playing a recording to one player in real time, with
 //     seek, pause and play2.

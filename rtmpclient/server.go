@@ -2,6 +2,7 @@ package rtmpclient
 
 import (
 	"cmp"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -97,7 +98,8 @@ var ErrDropPublisher = errors.New("rtmp server: publisher dropped without an ans
 var ErrServerClosed = errors.New("rtmp: server closed")
 
 // Serve accepts connections on l until Close. Each connection gets a goroutine,
-// which Close ends and waits for.
+// which Close ends and waits for. For RTMPS, l is a tls.NewListener: each
+// connection's TLS handshake is bounded by HandshakeTimeout as RTMP's is.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -215,7 +217,19 @@ func (ss *serverSession) lead() time.Duration {
 
 func (s *Server) serveConn(nc net.Conn) {
 	log := s.logger().With("client", nc.RemoteAddr().String())
+	// One deadline bounds TLS and RTMP handshakes together: a client that
+	// opens TCP and never finishes either holds this goroutine no longer.
 	_ = nc.SetDeadline(time.Now().Add(s.timeout()))
+	if tc, ok := nc.(*tls.Conn); ok {
+		// Done here rather than on the first read, so that a failure is
+		// logged as TLS's and not as a short RTMP handshake.
+		if err := tc.Handshake(); err != nil {
+			log.Debug("rtmps server: TLS handshake failed", "err", err)
+			nc.Close()
+			return
+		}
+		log = log.With("tls", tls.VersionName(tc.ConnectionState().Version))
+	}
 	// C0 selects plain RTMP or RTMPE; sc is RC4 over nc for RTMPE.
 	sc, rtmpe, err := acceptSession(nc)
 	if err != nil {

@@ -1,14 +1,7 @@
 package peers
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -89,7 +82,9 @@ func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 	modules := "load_module " + filepath.Join(nginxModules, "ngx_rtmp_module.so") + ";\n"
 	if o.TLS {
 		n.TLSPort = FreePort(t)
-		cert, key := n.writeCert(t)
+		c := WriteCert(t, n.dir)
+		n.CAFile = c.CAFile
+		cert, key := c.CertFile, c.KeyFile
 		modules += "load_module " + filepath.Join(nginxModules, "ngx_stream_module.so") + ";\n"
 		stream = fmt.Sprintf(`stream {
   server {
@@ -198,43 +193,6 @@ func WaitListening(t testing.TB, port int, within time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// writeCert makes a CA and a certificate for localhost/127.0.0.1 signed by it.
-func (n *Nginx) writeCert(t testing.TB) (certPath, keyPath string) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Tally Test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(n.dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	n.CAFile = write("ca.pem", "CERTIFICATE", caDER)
-	return write("cert.pem", "CERTIFICATE", leafDER), write("key.pem", "EC PRIVATE KEY", keyDER)
 }
 
 func tail(b []byte, n int) []byte {
