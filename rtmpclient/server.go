@@ -154,7 +154,13 @@ func (s *Server) Close() error {
 		l.Close()
 	}
 	for c := range s.conns {
-		c.Close()
+		// A TLS connection's own Close first sends close_notify, which can
+		// wait seconds on a peer that does not read, here under s.mu.
+		if tc, ok := c.(*tls.Conn); ok {
+			tc.NetConn().Close()
+		} else {
+			c.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
