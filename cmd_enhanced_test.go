@@ -184,6 +184,8 @@ func TestStreamDestinationsBadInputGivesClearErrors(t *testing.T) {
 		{dest(`{"size": "640x360"}, {"size": "320x180", "keyint": "1s"}`), "keyframe interval 1s differs from track 0's 2s"},
 		{`{"destinations": [{"service": "youtube", "key_env": "TALLY_STREAM_KEY", "video": [{"encoder": "libx265", "bitrate": "20M"}]}]}`,
 			"YouTube takes HEVC at 720p30 between 3000 and 8000 kb/s; 20000 kb/s is set"},
+		{`{"destinations": [{"url": "rtmp://h/live", "key_env": "TALLY_STREAM_KEY", "dynamic_bitrate": true, "video": [{"encoder": "libx265"}]}]}`,
+			"dynamic bitrate needs H.264; HEVC keeps the rate it opened with"},
 		{`{"destinations": [{"url": "rtmp://h/live", "key": "7700112233"}]}`, "a key is not kept in the file"},
 		{`{"destinations": [{"url": "rtmp://h/live", "key_env": "NO_SUCH_VARIABLE_HERE"}]}`, "the environment has no NO_SUCH_VARIABLE_HERE"},
 		{`{"destinations": [{"url": "rtmp://h/live", "output": "myspace-8k"}]}`, `no preset "myspace-8k"`},

@@ -84,7 +84,9 @@ func (s *Session) negotiate(ctx context.Context, d *destination) {
 			reason = fmt.Sprintf("%s: the server states no Enhanced RTMP support", codecName(r.Encoder))
 		}
 		why = append(why, reason)
-		d.tracks[t].Encoder = s.h264Encoder()
+		// Another encoder's speed preset may mean nothing to x264 (SVT-AV1
+		// takes numbers): the fallback takes the H.264 one.
+		d.tracks[t].Encoder, d.tracks[t].Preset = s.h264Encoder(), s.h264Preset()
 	}
 	if len(d.tracks) > 1 {
 		ok := caps.Multitrack()
@@ -104,6 +106,15 @@ func (s *Session) negotiate(ctx context.Context, d *destination) {
 	d.opts.VideoFourCCs, d.opts.Multitrack = fourCCs(d.tracks), len(d.tracks) > 1
 	s.log.Warn("destination falls back to what its server takes", "destination", d.ep.String(),
 		"why", d.fallback, "now", describeTracks(d.tracks))
+}
+
+// h264Preset is the speed preset a fallback to H.264 uses: the session's
+// when its encoder is H.264, else the default.
+func (s *Session) h264Preset() string {
+	if codecOf(s.settings.Video.Encoder) == "h264" {
+		return s.settings.Video.Preset
+	}
+	return DefaultSettings().Video.Preset
 }
 
 // h264Encoder is the encoder a fallback to H.264 uses: the session's own

@@ -221,5 +221,10 @@ func (s Settings) checkTracks(name string, d Destination, svc Service) (warnings
 	if d.DynamicBitrate && len(tracks) > 1 {
 		return nil, bad("dynamic", "%s: dynamic bitrate works on one track, not %d", name, len(tracks))
 	}
+	if c := codecOf(tracks[0].Encoder); d.DynamicBitrate && (c == "hevc" || c == "av1") {
+		// FFmpeg's libx265 and libsvtav1 wrappers read the rate only when
+		// they open: the controller would lower a number and nothing else.
+		return nil, bad("dynamic", "%s: dynamic bitrate needs H.264; %s keeps the rate it opened with", name, codecName(tracks[0].Encoder))
+	}
 	return warnings, nil
 }

@@ -62,7 +62,9 @@ func TestDestinationsWithTheSameOutputShareAnEncoderAndSizesShareAScaler(t *test
 	if metaValue(meta, "width") != 1280.0 || !ok || len(info) != 1 || info[0].Key != "1" {
 		t.Fatalf("multitrack metadata: %v", meta)
 	}
-	if track1 := amf.ECMAArray(info[0].Value.(amf.Object)); metaValue(track1, "width") != 640.0 || metaValue(track1, "videocodecid") != 7.0 {
+	// Track 1 is H.264 in FourCC tags (avc1), so its codec ID is avc1 as a
+	// number, not legacy AVC's 7.
+	if track1 := amf.ECMAArray(info[0].Value.(amf.Object)); metaValue(track1, "width") != 640.0 || metaValue(track1, "videocodecid") != 1635148593.0 {
 		t.Errorf("track 1's metadata: %v", track1)
 	}
 	if id := metaValue(sess.metadata(sess.dests[3].stream, nil), "videocodecid"); id != 1752589105.0 {
@@ -206,5 +208,34 @@ func TestTwitchLadderReachesTheLocalIngestAsTracksWithTheirFrames(t *testing.T) 
 	}
 	if st := sess.Stats(); len(st.Destinations) != 1 || !strings.Contains(st.Destinations[0].Output, "track 1: H.264 852x480") {
 		t.Errorf("stats: %+v", st.Destinations)
+	}
+}
+
+// A source that does not deliver the canvas's size (a 1920x1080 screen on a
+// 1280x720 canvas, a 640x480 camera) is cropped in proportion: the scaled
+// renditions show the same part of the picture as the session's own encode,
+// which stretches the whole frame to the canvas.
+func TestScaledRenditionsCropTheSamePartOfAnyPictureSize(t *testing.T) {
+	whole := &outputScaler{w: 640, h: 360, crop: centreCrop(1280, 720, 640, 360), canvas: image.Pt(1280, 720)}
+	vertical := &outputScaler{w: 404, h: 720, crop: centreCrop(1280, 720, 404, 720), canvas: image.Pt(1280, 720)}
+	for _, tc := range []struct {
+		o    *outputScaler
+		b    image.Rectangle
+		want image.Rectangle
+	}{
+		{whole, image.Rect(0, 0, 1280, 720), image.Rect(0, 0, 1280, 720)},
+		{whole, image.Rect(0, 0, 1920, 1080), image.Rect(0, 0, 1920, 1080)},
+		{whole, image.Rect(10, 20, 650, 500), image.Rect(10, 20, 650, 500)},
+		{vertical, image.Rect(0, 0, 1280, 720), image.Rect(438, 0, 842, 720)},
+		{vertical, image.Rect(0, 0, 1920, 1080), image.Rect(656, 0, 1262, 1080)},
+		{vertical, image.Rect(0, 0, 640, 480), image.Rect(218, 0, 420, 480)},
+	} {
+		got := tc.o.cropOf(tc.b)
+		if got != tc.want {
+			t.Errorf("%v of a %v picture: %v; want %v", tc.o.crop, tc.b, got, tc.want)
+		}
+		if got.Dx()%2 != 0 || got.Dy()%2 != 0 || !got.In(tc.b) {
+			t.Errorf("%v is not an even part of %v", got, tc.b)
+		}
 	}
 }

@@ -25,12 +25,12 @@ const tsOffset = 200 * time.Millisecond
 func (s *Session) metadata(st *stream, aenc *encode.AudioEncoder) amf.ECMAArray {
 	m := amf.ECMAArray{}
 	if len(st.tracks) > 0 {
-		m = append(m, videoMeta(st.tracks[0])...)
+		m = append(m, videoMeta(st.tracks[0], 0)...)
 	}
 	if len(st.tracks) > 1 {
 		info := amf.Object{}
 		for t, o := range st.tracks[1:] {
-			info = append(info, amf.Property{Key: strconv.Itoa(t + 1), Value: amf.Object(videoMeta(o))})
+			info = append(info, amf.Property{Key: strconv.Itoa(t + 1), Value: amf.Object(videoMeta(o, t+1))})
 		}
 		m = append(m, amf.Property{Key: "videoTrackIdInfoMap", Value: info})
 	}
@@ -49,10 +49,12 @@ func (s *Session) metadata(st *stream, aenc *encode.AudioEncoder) amf.ECMAArray 
 
 // videoMeta describes one output: legacy H.264 by its FLV codec ID, the
 // enhanced codecs by their FourCC read as a number, as the spec has it.
-func videoMeta(o *videoOutput) []amf.Property {
+func videoMeta(o *videoOutput, track int) []amf.Property {
 	c := o.enc.Config()
 	id := float64(flv.CodecAVC)
-	if fc, ok := flv.FourCCFor(o.codec); ok && o.codec != "h264" {
+	// Legacy AVC's codec id only where the tags are legacy AVC (track 0); a
+	// FourCC where they carry one, H.264 on other tracks included.
+	if fc, ok := flv.FourCCFor(o.codec); ok && (o.codec != "h264" || track > 0) {
 		id = fc.Number()
 	}
 	return []amf.Property{

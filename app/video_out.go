@@ -53,11 +53,12 @@ type stream struct {
 
 // outputScaler scales each canvas frame once for every output of one size.
 type outputScaler struct {
-	w, h int
-	sc   *encode.Scaler
-	crop image.Rectangle // the part of the canvas taken, centred: all of it unless the shape differs
-	slot int64           // the canvas frame last scaled
-	img  image.Image
+	w, h   int
+	sc     *encode.Scaler
+	crop   image.Rectangle // the part of the canvas taken, centred: all of it unless the shape differs
+	canvas image.Point     // the canvas's size, which crop is in
+	slot   int64           // the canvas frame last scaled
+	img    image.Image
 }
 
 // scaled is frame n of the canvas at the scaler's size.
@@ -66,14 +67,15 @@ func (o *outputScaler) scaled(img image.Image, n int64) (image.Image, error) {
 		return o.img, nil
 	}
 	src := img
-	if o.crop != img.Bounds() {
+	crop := o.cropOf(img.Bounds())
+	if crop != img.Bounds() {
 		sub, ok := img.(interface {
 			SubImage(image.Rectangle) image.Image
 		})
 		if !ok {
 			return nil, fmt.Errorf("scale for %dx%d: a %T picture cannot be cropped", o.w, o.h, img)
 		}
-		src = sub.SubImage(o.crop.Add(img.Bounds().Min))
+		src = sub.SubImage(crop)
 	}
 	out, err := o.sc.Scale(src)
 	if err != nil {
@@ -81,6 +83,26 @@ func (o *outputScaler) scaled(img image.Image, n int64) (image.Image, error) {
 	}
 	o.slot, o.img = n, out
 	return out, nil
+}
+
+// cropOf is the crop in a picture with bounds b. Sources need not deliver
+// the canvas's size (a screen gives its own, a camera what it has), and the
+// session's own encode stretches whatever comes to the canvas; so the crop is
+// the same part of the picture, mapped in proportion, on even coordinates.
+func (o *outputScaler) cropOf(b image.Rectangle) image.Rectangle {
+	if b.Dx() == o.canvas.X && b.Dy() == o.canvas.Y || o.canvas.X == 0 || o.canvas.Y == 0 {
+		return o.crop.Add(b.Min)
+	}
+	mx := func(v int) int { return even(v * b.Dx() / o.canvas.X) }
+	my := func(v int) int { return even(v * b.Dy() / o.canvas.Y) }
+	r := image.Rect(mx(o.crop.Min.X), my(o.crop.Min.Y), mx(o.crop.Max.X), my(o.crop.Max.Y))
+	if o.crop.Max.X == o.canvas.X {
+		r.Max.X = b.Dx()
+	}
+	if o.crop.Max.Y == o.canvas.Y {
+		r.Max.Y = b.Dy()
+	}
+	return r.Add(b.Min)
 }
 
 // centreCrop is the largest part of a w×h canvas with the shape of ow×oh,
@@ -173,7 +195,8 @@ func (s *Session) openOutputs() (_ func(), err error) {
 				return nil, err
 			}
 			closers = append(closers, sc.Close)
-			o.scale = &outputScaler{w: r.Width, h: r.Height, sc: sc, crop: centreCrop(v.Width, v.Height, r.Width, r.Height)}
+			o.scale = &outputScaler{w: r.Width, h: r.Height, sc: sc,
+				crop: centreCrop(v.Width, v.Height, r.Width, r.Height), canvas: image.Pt(v.Width, v.Height)}
 			scalers[size] = o.scale
 		}
 	}

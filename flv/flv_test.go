@@ -36,7 +36,7 @@ func TestTagHeadersGoldenBytes(t *testing.T) {
 		{"HEVC SequenceStart", AppendEnhancedVideoTag(nil, FourCCHEVC, true, PacketSequenceStart, 0, []byte{1}), "90 68766331 01"},
 		{"HEVC CodedFrames with cts", AppendEnhancedVideoTag(nil, FourCCHEVC, false, PacketCodedFrames, 40, []byte{2}), "a1 68766331 000028 02"},
 		{"HEVC cts 0 becomes CodedFramesX", AppendEnhancedVideoTag(nil, FourCCHEVC, true, PacketCodedFrames, 0, []byte{3}), "93 68766331 03"},
-		{"AV1 frames never carry cts", AppendEnhancedVideoTag(nil, FourCCAV1, false, PacketCodedFrames, 10, []byte{4}), "a3 61763031 04"},
+		{"AV1 frames never carry cts, and go as CodedFrames", AppendEnhancedVideoTag(nil, FourCCAV1, false, PacketCodedFrames, 10, []byte{4}), "a1 61763031 04"},
 		{"AAC raw", AppendAACTag(nil, AACRaw, []byte{0x21}), "af 01 21"},
 	} {
 		if want := unhex(tc.want); !bytes.Equal(tc.got, want) {

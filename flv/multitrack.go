@@ -22,20 +22,23 @@ const (
 // AppendMultitrackVideoTag appends an Enhanced RTMP multitrack video tag body
 // of one track (OneTrack): the header byte (packet type Multitrack), the
 // multitrack type and the track's packet type, the FourCC, the trackId, then
-// the body as AppendEnhancedVideoTag writes it (CodedFrames with cts 0, or of
-// a codec without composition times, as CodedFramesX).
+// the body as AppendEnhancedVideoTag writes it (CodedFrames of a codec with
+// composition times and cts 0 as CodedFramesX).
 func AppendMultitrackVideoTag(dst []byte, fourcc FourCC, trackID uint8, keyframe bool, packetType byte, cts int32, data []byte) []byte {
 	ft := byte(FrameInter)
 	if keyframe || packetType == PacketSequenceStart {
 		ft = FrameKey
 	}
-	if packetType == PacketCodedFrames && (cts == 0 || !carriesCTS(fourcc)) {
+	// CodedFramesX is defined for the codecs with composition times alone;
+	// AV1 goes as CodedFrames, without one (OvenMediaEngine drops an AV1
+	// CodedFramesX).
+	if packetType == PacketCodedFrames && carriesCTS(fourcc) && cts == 0 {
 		packetType = PacketCodedFramesX
 	}
 	dst = append(dst, enhancedFlag|ft<<4|PacketMultitrack, MultitrackOneTrack<<4|packetType&0x0f)
 	dst = append(dst, fourcc[:]...)
 	dst = append(dst, trackID)
-	if packetType == PacketCodedFrames {
+	if packetType == PacketCodedFrames && carriesCTS(fourcc) {
 		dst = appendSI24(dst, cts)
 	}
 	return append(dst, data...)

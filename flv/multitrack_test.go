@@ -45,8 +45,8 @@ func TestMultitrackTagGoldenBytes(t *testing.T) {
 			"a6 01 68766331 00 ffffdf"},
 		{"HEVC cts 0 becomes CodedFramesX", AppendMultitrackVideoTag(nil, FourCCHEVC, 3, false, PacketCodedFrames, 0, []byte{0xbb}),
 			"a6 03 68766331 03 bb"},
-		{"AV1 frames never carry cts", AppendMultitrackVideoTag(nil, FourCCAV1, 1, true, PacketCodedFrames, 10, []byte{0x32}),
-			"96 03 61763031 01 32"},
+		{"AV1 frames never carry cts, and go as CodedFrames", AppendMultitrackVideoTag(nil, FourCCAV1, 1, true, PacketCodedFrames, 10, []byte{0x32}),
+			"96 01 61763031 01 32"},
 		{"AVC keeps its cts", AppendMultitrackVideoTag(nil, FourCCAVC, 4, false, PacketCodedFrames, 67, []byte{0x41}),
 			"a6 01 61766331 04 000043 41"},
 		{"AV1 SequenceEnd", AppendMultitrackVideoTag(nil, FourCCAV1, 1, false, PacketSequenceEnd, 0, nil),
@@ -170,7 +170,7 @@ func TestMultitrackTagsRoundTrip(t *testing.T) {
 					if pt != PacketCodedFrames || fc == FourCCAV1 {
 						wantCTS = 0
 					}
-					if pt == PacketCodedFrames && wantCTS == 0 {
+					if pt == PacketCodedFrames && wantCTS == 0 && fc != FourCCAV1 {
 						wantPT = PacketCodedFramesX
 					}
 					wantKey := key || pt == PacketSequenceStart

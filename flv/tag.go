@@ -107,19 +107,22 @@ func AppendAVCTag(dst []byte, keyframe bool, packetType byte, cts int32, data []
 }
 
 // AppendEnhancedVideoTag appends an Enhanced RTMP video tag body. CodedFrames
-// with cts 0, or of a codec without composition times (AV1), are sent as
-// CodedFramesX, which omits the composition time.
+// of a codec with composition times (AVC, HEVC, VVC) and cts 0 are sent as
+// CodedFramesX, which omits it; AV1's CodedFrames carry none.
 func AppendEnhancedVideoTag(dst []byte, fourcc FourCC, keyframe bool, packetType byte, cts int32, data []byte) []byte {
 	ft := byte(FrameInter)
 	if keyframe || packetType == PacketSequenceStart {
 		ft = FrameKey
 	}
-	if packetType == PacketCodedFrames && (cts == 0 || !carriesCTS(fourcc)) {
+	// CodedFramesX is defined for the codecs with composition times alone;
+	// AV1 goes as CodedFrames, without one (OvenMediaEngine drops an AV1
+	// CodedFramesX).
+	if packetType == PacketCodedFrames && carriesCTS(fourcc) && cts == 0 {
 		packetType = PacketCodedFramesX
 	}
 	dst = append(dst, enhancedFlag|ft<<4|packetType)
 	dst = append(dst, fourcc[:]...)
-	if packetType == PacketCodedFrames {
+	if packetType == PacketCodedFrames && carriesCTS(fourcc) {
 		dst = appendSI24(dst, cts)
 	}
 	return append(dst, data...)

@@ -314,13 +314,20 @@ func (p *destinationsPanel) openEditor(r *destRow, d app.Destination, cancelled 
 			p.changed()
 		}
 	})
-	if cancelled != nil {
-		p.editor.d.SetOnClosed(func() {
-			if !saved {
-				cancelled()
-			}
-		})
-	}
+	e := p.editor
+	closed := false
+	e.d.SetOnClosed(func() {
+		if closed {
+			return // hidden again (going live): it has been dealt with
+		}
+		closed = true
+		if p.editor == e {
+			p.editor = nil
+		}
+		if !saved && cancelled != nil {
+			cancelled()
+		}
+	})
 }
 
 // destWith is row r's destination with the video choice named output.
@@ -376,6 +383,11 @@ func (p *destinationsPanel) setLive(live bool) {
 				in.Enable()
 			}
 		}
+	}
+	if live && p.editor != nil {
+		// Going live (the shortcut, the remote control) while an editor is
+		// open: what it would save could not change the stream, so it closes.
+		p.editor.d.Hide()
 	}
 	for _, b := range []*widget.Button{p.add, p.setup} {
 		if b != nil {

@@ -190,6 +190,19 @@ func TestDestinationCustomOutputCancelledKeepsTheChoiceBefore(t *testing.T) {
 	})
 	onUI(func() { tapButton(t, s, "Cancel") })
 	eventually(t, "the preset chosen again", func() bool { return r.output.Selected == "YouTube AV1" })
+	// An editor open when the studio goes live closes, and what it would
+	// have saved is not kept.
+	onUI(func() {
+		test.Tap(r.edit)
+		if s.dests.editor == nil {
+			t.Fatal("Edit… opened no editor")
+		}
+		s.dests.setLive(true)
+		if s.dests.editor != nil || showing(s, "Video for this destination") {
+			t.Error("the editor stays open while live")
+		}
+		s.dests.setLive(false)
+	})
 	if len(r.video) != 0 || s.current().Destinations[0].Output != "youtube-av1" {
 		t.Errorf("after cancelling: video %+v, output %q", r.video, s.current().Destinations[0].Output)
 	}
