@@ -182,6 +182,7 @@ func TestStreamDestinationsBadInputGivesClearErrors(t *testing.T) {
 		{dest(`{"size": "641x360"}`), "even width and height for 4:2:0"},
 		{dest(`{"fps": 25}`), "must divide the canvas's 30 fps"},
 		{dest(`{"size": "640x360"}, {"size": "320x180", "keyint": "1s"}`), "keyframe interval 1s differs from track 0's 2s"},
+		{dest(`{"keyint": "0.5s", "fps": 15}, {"size": "320x180", "fps": 15, "keyint": "0.5s"}`), "a keyframe every 500ms is not a whole number of frames at 15 fps"},
 		{`{"destinations": [{"service": "youtube", "key_env": "TALLY_STREAM_KEY", "video": [{"encoder": "libx265", "bitrate": "20M"}]}]}`,
 			"YouTube takes HEVC at 720p30 between 3000 and 8000 kb/s; 20000 kb/s is set"},
 		{`{"destinations": [{"url": "rtmp://h/live", "key_env": "TALLY_STREAM_KEY", "dynamic_bitrate": true, "video": [{"encoder": "libx265"}]}]}`,

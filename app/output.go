@@ -205,6 +205,11 @@ func (s Settings) checkTracks(name string, d Destination, svc Service) (warnings
 			return nil, bad("vbitrate", "%s: video bitrate %d kb/s is out of range 100..200000 kb/s", where, r.Bitrate/1000)
 		case r.KeyframeInterval < 100*time.Millisecond || r.KeyframeInterval > 20*time.Second:
 			return nil, bad("keyint", "%s: keyframe interval %v is out of range 0.1s..20s", where, r.KeyframeInterval)
+		case len(tracks) > 1 && int64(r.KeyframeInterval)*int64(r.FPS)%int64(time.Second) != 0:
+			// Each encoder counts its keyframe interval in its own frames:
+			// only a whole number of them puts every track's keyframes at the
+			// same instants.
+			return nil, bad("keyint", "%s: a keyframe every %v is not a whole number of frames at %d fps; the tracks' keyframes would drift apart", where, r.KeyframeInterval, r.FPS)
 		case t > 0 && r.KeyframeInterval != tracks[0].KeyframeInterval:
 			return nil, bad("keyint", "%s: keyframe interval %v differs from track 0's %v; a multitrack stream's keyframes must line up", where, r.KeyframeInterval, tracks[0].KeyframeInterval)
 		}

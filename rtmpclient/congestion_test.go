@@ -3,6 +3,7 @@ package rtmpclient
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -176,5 +177,46 @@ func TestCongestionPolicyAlwaysDecodable(t *testing.T) {
 		}
 		sent = append(sent, queued(p)...)
 		decodable(t, sent, all)
+	}
+}
+
+// Each track of a multitrack stream restarts at its own newest keyframe after
+// an outage, even when another track's keyframe is a frame later, and a track
+// with no keyframe queued waits for its next one while the others go on.
+func TestResumeRestartsEachTrackAtItsOwnKeyframe(t *testing.T) {
+	p := NewPublisher(PublisherConfig{DropThreshold: 10 * time.Second}) // no congestion here
+	for _, pk := range []Packet{
+		{Type: TypeVideo, Track: 0, DTS: 0, Keyframe: true},
+		{Type: TypeVideo, Track: 1, DTS: 0, Keyframe: true},
+		{Type: TypeVideo, Track: 2, DTS: 0, Keyframe: true},
+		{Type: TypeAudio, DTS: 10},
+		{Type: TypeVideo, Track: 1, DTS: 967, Keyframe: true}, // track 1's key a frame early
+		{Type: TypeAudio, DTS: 980},
+		{Type: TypeVideo, Track: 0, DTS: 1000, Keyframe: true},
+		{Type: TypeVideo, Track: 1, DTS: 1033},
+		{Type: TypeVideo, Track: 2, DTS: 1033}, // track 2's key is older: it must wait
+		{Type: TypeVideo, Track: 0, DTS: 1033},
+	} {
+		pk.Payload = []byte{1}
+		p.Write(pk)
+	}
+	p.resume()
+	type got struct {
+		typ   byte
+		track uint8
+		dts   int64
+	}
+	var q []got
+	for _, pk := range queued(p) {
+		q = append(q, got{pk.Type, pk.Track, pk.DTS})
+	}
+	want := []got{{TypeVideo, 1, 967}, {TypeAudio, 0, 980}, {TypeVideo, 0, 1000}, {TypeVideo, 1, 1033}, {TypeVideo, 0, 1033}}
+	if !slices.Equal(q, want) {
+		t.Fatalf("after the outage the queue is %v; want %v", q, want)
+	}
+	p.Write(Packet{Type: TypeVideo, Track: 2, DTS: 1066, Payload: []byte{1}})
+	p.Write(Packet{Type: TypeVideo, Track: 2, DTS: 2000, Payload: []byte{1}, Keyframe: true})
+	if last := queued(p); last[len(last)-1].Track != 2 || last[len(last)-1].DTS != 2000 || len(last) != len(want)+1 {
+		t.Errorf("track 2 did not wait for its keyframe: %v", last)
 	}
 }

@@ -116,12 +116,14 @@ type Publisher struct {
 	// trackHeaders are the latest headers of video tracks 1 and up (index
 	// track-1) of a multitrack stream, resent on connect after track 0's.
 	trackHeaders []*Packet
-	waitKey      bool          // video is dropped until the next keyframe
-	lastDTS      [3]int64      // per type, to keep timestamps monotonic
-	wake         chan struct{} // the sender has work
-	space        chan struct{} // the sender made room, for WriteWait
-	ended        chan struct{} // closed when Run returns
-	endOnce      sync.Once
+	// waitKey drops a video track's frames until its next keyframe, by
+	// track: the tracks of a multitrack stream have keyframes of their own.
+	waitKey [256]bool
+	lastDTS [3]int64      // per type, to keep timestamps monotonic
+	wake    chan struct{} // the sender has work
+	space   chan struct{} // the sender made room, for WriteWait
+	ended   chan struct{} // closed when Run returns
+	endOnce sync.Once
 
 	state        atomic.Int32
 	conn         atomic.Pointer[ClientConn]

@@ -75,8 +75,8 @@ func (p *Publisher) enqueue(pkt Packet) {
 
 	if pkt.Type == TypeVideo && !pkt.Header {
 		if pkt.Keyframe {
-			p.waitKey = false
-		} else if p.waitKey {
+			p.waitKey[pkt.Track] = false
+		} else if p.waitKey[pkt.Track] {
 			p.droppedVideo.Add(1)
 			return
 		}
@@ -112,23 +112,40 @@ func (p *Publisher) dropForCongestion() {
 		return
 	}
 	if p.removeVideo(func(pk *Packet) bool { return !pk.Keyframe }) > 0 {
-		p.waitKey = true
+		p.waitAllKeys()
 	}
-	// Still over: keep only the newest keyframe, whose GOP is the one worth sending.
+	// Still over: keep only each track's newest keyframe, whose GOP is the
+	// one worth sending.
 	if p.durationLocked() > p.cfg.DropThreshold {
-		newest := -1
-		for i := len(p.q) - 1; i >= p.head; i-- {
-			if pk := &p.q[i]; pk.Type == TypeVideo && pk.Keyframe && !pk.Header {
-				newest = i
-				break
-			}
-		}
-		for i := p.head; i < newest; i++ {
-			if pk := &p.q[i]; pk.Type == TypeVideo && !pk.Header {
+		newest := p.newestKeys()
+		for i := p.head; i < len(p.q); i++ {
+			if pk := &p.q[i]; pk.Type == TypeVideo && !pk.Header && i < newest[pk.Track] {
 				pk.Payload = nil // marked; compacted below
 			}
 		}
 		p.compact()
+	}
+}
+
+// newestKeys is the index in the queue of each video track's newest
+// keyframe, -1 for a track with none queued.
+func (p *Publisher) newestKeys() *[256]int {
+	var newest [256]int
+	for i := range newest {
+		newest[i] = -1
+	}
+	for i := p.head; i < len(p.q); i++ {
+		if pk := &p.q[i]; pk.Type == TypeVideo && pk.Keyframe && !pk.Header {
+			newest[pk.Track] = i
+		}
+	}
+	return &newest
+}
+
+// waitAllKeys makes every video track wait for its next keyframe.
+func (p *Publisher) waitAllKeys() {
+	for i := range p.waitKey {
+		p.waitKey[i] = true
 	}
 }
 
@@ -180,7 +197,7 @@ func (p *Publisher) dropOldest() {
 	}
 	p.countDrop(pk.Type)
 	if pk.Type == TypeVideo {
-		p.waitKey = true
+		p.waitKey[pk.Track] = true
 	}
 }
 

@@ -186,31 +186,52 @@ func ghostName(err error, lostFor, held time.Duration) bool {
 	return errors.As(err, &se) && se.Code == "NetStream.Publish.BadName" && lostFor < held
 }
 
+// trackKeySpread is how far apart the tracks' keyframes a resume restarts at
+// may be: the same instant in each track's own encoder, a frame or B-frame
+// delay apart.
+const trackKeySpread = 500
+
 // resume prepares the queue for a new connection: what piled up during the
-// outage is stale, so video restarts at the newest queued keyframe (or waits
-// for the next one, which OnReconnect asks for), and audio from the same time.
+// outage is stale, so each video track restarts at its newest queued
+// keyframe (or waits for the next one, which OnReconnect asks for), and
+// audio from the earliest of those. Tracks are judged apart: in a
+// multitrack stream one track's keyframe may come a frame before another's.
 func (p *Publisher) resume() {
 	p.reconnects.Add(1)
 	p.mu.Lock()
-	key := -1
-	for i := len(p.q) - 1; i >= p.head; i-- {
-		if pk := &p.q[i]; pk.Type == TypeVideo && pk.Keyframe && !pk.Header {
-			key = i
-			break
+	newest := p.newestKeys()
+	// A track whose newest keyframe is much older than the others' (its
+	// encoder lagged, or its keyframe was dropped) waits for its next one
+	// rather than take the stream back in time.
+	latest := int64(math.MinInt64)
+	for _, i := range newest {
+		if i >= 0 {
+			latest = max(latest, p.q[i].DTS)
 		}
 	}
-	from := int64(math.MaxInt64)
-	if key >= 0 {
-		from = p.q[key].DTS
+	audioFrom := int64(math.MaxInt64)
+	for t, i := range newest {
+		if i >= 0 && p.q[i].DTS < latest-trackKeySpread {
+			newest[t] = -1
+		} else if i >= 0 {
+			audioFrom = min(audioFrom, p.q[i].DTS)
+		}
 	}
 	for i := p.head; i < len(p.q); i++ {
-		if pk := &p.q[i]; !pk.Header && pk.Type != TypeDataAMF0 && pk.DTS < from && i != key {
+		pk := &p.q[i]
+		switch {
+		case pk.Header || pk.Type == TypeDataAMF0:
+		case pk.Type == TypeVideo && i < newest[pk.Track], pk.Type == TypeVideo && newest[pk.Track] < 0:
+			pk.Payload = nil
+		case pk.Type != TypeVideo && pk.DTS < audioFrom:
 			pk.Payload = nil
 		}
 	}
 	p.compact()
-	if key < 0 {
-		p.waitKey = true
+	for t, i := range newest {
+		if i < 0 {
+			p.waitKey[t] = true
+		}
 	}
 	p.mu.Unlock()
 	if p.cfg.OnReconnect != nil {
