@@ -130,7 +130,7 @@ func TestStreamTwoDestinationsGetTheirOwnOutputs(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	waitFFmpeg(t, srv)
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	checkVideo(t, *peers.ProbeFile(t, ng.Recording(streamKey)).Stream("video"), "h264", 640, 360, 120)
 	checkVideo(t, *peers.ProbeFile8(t, srv.Output).Stream("video"), "hevc", 320, 180, 60)
@@ -153,7 +153,7 @@ func TestStreamFallsBackToH264WhereTheServerTakesNoMore(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	p := peers.ProbeFile(t, ng.Recording(streamKey))
 	checkVideo(t, *p.Stream("video"), "h264", 640, 360, 120)

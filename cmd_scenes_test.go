@@ -185,7 +185,7 @@ func TestStreamScenesComposeAndSwitchFromStandardInput(t *testing.T) {
 	at, _ := strconv.ParseFloat(m[1], 64)
 
 	rec := ng.Recording(streamKey)
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	if errs := peers.DecodeErrors(t, rec); errs != "" {
 		t.Errorf("the recording does not decode cleanly: %s", errs)
@@ -269,7 +269,7 @@ func TestStreamExampleCollections(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			rec := ng.Recording(key)
-			waitFor(t, func() bool { return strings.Count(ng.ErrorLog(), "deleteStream") > i })
+			waitFor(t, ng.Unpublished)
 			time.Sleep(300 * time.Millisecond)
 			if errs := peers.DecodeErrors(t, rec); errs != "" {
 				t.Errorf("the recording does not decode cleanly: %s", errs)

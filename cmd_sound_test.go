@@ -121,13 +121,12 @@ func streamSound(t *testing.T, ng *peers.Nginx, dir, key, doc string) (stdout st
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := strings.Count(ng.ErrorLog(), "deleteStream")
 	stdout, stderr, code := runTally(t, 60*time.Second, []string{"TALLY_STREAM_KEY=" + key},
 		"stream", "--url", ng.URL(), "--scenes", path, "--abitrate", "192k", "--duration", "6s", "--stats", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	waitFor(t, func() bool { return strings.Count(ng.ErrorLog(), "deleteStream") > before })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	rec := ng.Recording(key)
 	if errs := peers.DecodeErrors(t, rec); errs != "" {
@@ -259,7 +258,7 @@ func TestStreamScenesSoundStaysInStepWithThePicture(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	checkStream(t, ng.Recording(streamKey), 640, 360, 120, 2)
 }

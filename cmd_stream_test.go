@@ -166,7 +166,7 @@ func TestStreamToNginxTenSecondsAt720p30(t *testing.T) {
 		t.Errorf("%d stats lines, last %+v", lines, last)
 	}
 	rec := ng.Recording(streamKey)
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	checkStream(t, rec, 1280, 720, 300, 2)
 }
@@ -178,7 +178,7 @@ func TestStreamOverRTMPSAndToFFmpegServer(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("rtmps: exit %d: %s", code, stderr)
 	}
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	checkStream(t, ng.Recording(streamKey), 640, 360, 120, 2)
 
@@ -310,7 +310,7 @@ func TestSIGINTStopsCleanly(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGINT: %v\n%s", err, errOut.String())
 	}
-	log := ng.ErrorLog()
+	log := ng.PublisherLog()
 	del, disc := strings.Index(log, "deleteStream"), strings.LastIndex(log, "disconnect")
 	if del < 0 || disc < 0 || del > disc {
 		t.Errorf("no deleteStream before the disconnect:\n%s", log)
@@ -339,7 +339,7 @@ func TestStreamFileSourceKeepsDurationAndFrames(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	rec := ng.Recording(streamKey)
 	pr := peers.ProbeFile(t, rec)
@@ -378,7 +378,7 @@ func TestStreamFileSourceKeepsPictureAndSoundInStep(t *testing.T) {
 		"--video", "file:"+src, "--audio", "file", "--size", "640x360", "--keyint", "2s", "--stats", "none"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	checkStream(t, ng.Recording(streamKey), 640, 360, frames, 2)
 }

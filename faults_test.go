@@ -129,7 +129,7 @@ func TestStreamResumesAfterNginxRestarts(t *testing.T) {
 		t.Error("no stats line said reconnecting with an attempt and a next retry")
 	}
 
-	waitFor(t, func() bool { return strings.Count(ng.ErrorLog(), "deleteStream") >= 1 })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	path := ng.Recording(streamKey)
 	keys := peers.KeyframeTimes(t, path)
@@ -200,7 +200,7 @@ func waitStat(t *testing.T, rec *statsRecorder, what string, ok func(app.Stats) 
 
 func checkRecordingDecodes(t *testing.T, ng *peers.Nginx, minFrames int) {
 	t.Helper()
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	rec := ng.Recording(streamKey)
 	if pr := peers.ProbeFile(t, rec); pr.Stream("video") == nil || pr.Stream("video").Frames() < minFrames {

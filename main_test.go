@@ -262,7 +262,7 @@ func TestStudioGoesLiveUnderXvfb(t *testing.T) {
 	} else if l := col.Scenes[0].Layers[3]; l.Source != "Title" || l.X != 32 || l.Y < 120 || l.Y > 128 {
 		t.Errorf("after dragging the title 100 px down: %+v, want it at x 32, y 124 (±4)", l)
 	}
-	log := ng.ErrorLog()
+	log := ng.PublisherLog()
 	if del, disc := strings.Index(log, "deleteStream"), strings.LastIndex(log, "disconnect"); del < 0 || del > disc {
 		t.Errorf("no deleteStream before the disconnect")
 	}

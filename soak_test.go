@@ -44,7 +44,7 @@ func TestSoakAVSyncHolds(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(time.Second)
 	checkStream(t, ng.Recording(streamKey), 320, 180, int(d.Seconds()*30), 2)
 }
@@ -82,7 +82,7 @@ func TestSoakFastClockMicrophoneStaysInStepAndShowsItsCorrection(t *testing.T) {
 	}
 	var stats statsRecorder
 	stats.read(strings.NewReader(stdout))
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(time.Second)
 	// The move is judged, not the offset itself: that is the mix's latency
 	// as much as the device's drift (its queues are not yet taken off the
@@ -356,7 +356,7 @@ func TestSoakNginxRestartCycles(t *testing.T) {
 	if last.RSSMB > warm.RSSMB+10 || last.Goroutines > warm.Goroutines+2 {
 		t.Errorf("resources grew over %d reconnects", cycles)
 	}
-	waitFor(t, func() bool { return strings.Contains(ng.ErrorLog(), "deleteStream") })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 	path := ng.Recording(streamKey)
 	keys, vt := peers.KeyframeTimes(t, path), peers.PacketTimes(t, path, "v:0")

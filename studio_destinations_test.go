@@ -54,7 +54,7 @@ func TestStudioDestinationsWithTheirOwnOutputsUnderXvfb(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.stopWith(t, syscall.SIGTERM)
-	waitFor(t, func() bool { return strings.Count(ng.ErrorLog(), "deleteStream") >= 2 })
+	waitFor(t, ng.Unpublished)
 	time.Sleep(300 * time.Millisecond)
 
 	for _, want := range []struct {

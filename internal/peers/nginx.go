@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -175,6 +177,41 @@ func (n *Nginx) Recording(name string) string { return filepath.Join(n.RecordDir
 func (n *Nginx) ErrorLog() string {
 	b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
 	return string(b)
+}
+
+// publishConn finds the connection number of each publish in the error log.
+var publishConn = regexp.MustCompile(`\*(\d+) publish:`)
+
+// Unpublished says whether every connection that published has ended its
+// stream (deleteStream), so that the recordings are complete. The log's
+// other connections do not count: WaitListening's own probe, for one, logs
+// a deleteStream as it hangs up, before anything was published.
+func (n *Nginx) Unpublished() bool {
+	log := n.ErrorLog()
+	m := publishConn.FindAllStringSubmatch(log, -1)
+	for _, c := range m {
+		if !strings.Contains(log, "*"+c[1]+" deleteStream") {
+			return false
+		}
+	}
+	return len(m) > 0
+}
+
+// PublisherLog is the error log's lines about the last connection that
+// published, "" when none has.
+func (n *Nginx) PublisherLog() string {
+	log := n.ErrorLog()
+	m := publishConn.FindAllStringSubmatch(log, -1)
+	if len(m) == 0 {
+		return ""
+	}
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "*"+m[len(m)-1][1]+" ") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // WaitListening waits until something accepts TCP connections on the port.
