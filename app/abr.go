@@ -140,12 +140,11 @@ func (st *abrState) step(now time.Time, ps rtmpclient.PublisherStats, lim abrLim
 	return abrHold, rate
 }
 
-// runBitrateController adjusts output o's encoder until ctx ends. It
-// returns at once when no destination that takes o alone asked for dynamic
-// bitrate.
+// runBitrateController adjusts output o's encoder to its destination's
+// link until ctx ends. It returns at once for an output without one.
 func (s *Session) runBitrateController(ctx context.Context, o *videoOutput) {
-	dyn := s.dynamicDestinations(o)
-	if len(dyn) == 0 {
+	d := o.adjust
+	if d == nil {
 		return
 	}
 	enc, main := o.enc, o == s.mainOutput()
@@ -154,10 +153,7 @@ func (s *Session) runBitrateController(ctx context.Context, o *videoOutput) {
 	if s.settings.Audio.Source != "none" {
 		lim.audio = s.settings.Audio.Bitrate
 	}
-	states := make([]abrState, len(dyn))
-	for i := range states {
-		states[i].target, states[i].ceiling = lim.top, lim.top
-	}
+	st := abrState{target: lim.top, ceiling: lim.top}
 	t := time.NewTicker(abrTick)
 	defer t.Stop()
 	for {
@@ -165,20 +161,16 @@ func (s *Session) runBitrateController(ctx context.Context, o *videoOutput) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			want := lim.top
-			for i, d := range dyn {
-				st := &states[i]
-				ps := d.pub.Stats()
-				what, rate := st.step(now, ps, lim)
-				switch what {
-				case abrLowered:
-					s.log.Info("dynamic bitrate: lowering", "destination", d.ep.String(), "kbps", st.target/1000,
-						"link_kbps", int(rate)/1000, "queue", ps.QueueDuration)
-				case abrRaised:
-					s.log.Info("dynamic bitrate: raising", "destination", d.ep.String(), "kbps", st.target/1000)
-				}
-				want = min(want, st.target)
+			ps := d.pub.Stats()
+			what, rate := st.step(now, ps, lim)
+			switch what {
+			case abrLowered:
+				s.log.Info("dynamic bitrate: lowering", "destination", d.ep.String(), "kbps", st.target/1000,
+					"link_kbps", int(rate)/1000, "queue", ps.QueueDuration)
+			case abrRaised:
+				s.log.Info("dynamic bitrate: raising", "destination", d.ep.String(), "kbps", st.target/1000)
 			}
+			want := st.target
 			if want != enc.Bitrate() {
 				enc.SetBitrate(want)
 			}

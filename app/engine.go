@@ -214,6 +214,10 @@ type Status struct {
 	// SourceErrors name sources that failed and are replaced by a slate or
 	// silence, live or not.
 	SourceErrors []string
+	// Recording is the file being recorded to, "" when none, since
+	// RecordingSince.
+	Recording      string
+	RecordingSince time.Time
 }
 
 // ErrBusy is returned by GoLive while a session is running.
@@ -227,6 +231,12 @@ var ErrClosed = errors.New("engine closed")
 // cannot start. Watch Status for the rest.
 func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 	s.Duration = 0
+	if s.Record != "" && encode.CanRecord(s.Record) {
+		// Never over what the streamer recorded before.
+		if s.Record, err = freeRecordingPath(s.Record); err != nil {
+			return nil, err
+		}
+	}
 	sess, warnings, err := newStudioSession(s, e.log, e.prog)
 	if err != nil {
 		return nil, err
@@ -338,6 +348,7 @@ func (e *Engine) Status() Status {
 		return st
 	}
 	st.Stats = sess.Stats()
+	st.Recording, st.RecordingSince = sess.Recording()
 	switch s := sess.State(); {
 	case st.Stats.State == StateReconnecting:
 		st.State = StateReconnecting

@@ -239,3 +239,36 @@ func TestScaledRenditionsCropTheSamePartOfAnyPictureSize(t *testing.T) {
 		}
 	}
 }
+
+// A destination with dynamic bitrate has an encode of its own, so its
+// link's congestion lowers its picture alone: another destination of the
+// same rendition, and the recording, keep theirs.
+func TestADestinationWithDynamicBitrateHasItsOwnEncode(t *testing.T) {
+	s := canvas720()
+	s.Record = "rec.flv"
+	s.Destinations = []Destination{
+		{Service: "custom", URL: "rtmp://h/live", Key: "k1", DynamicBitrate: true},
+		{Service: "custom", URL: "rtmp://h/live", Key: "k2"},
+		{Service: "custom", URL: "rtmp://h/live", Key: "k3", DynamicBitrate: true},
+	}
+	if _, err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sess := &Session{settings: s}
+	for _, d := range s.Destinations {
+		sess.dests = append(sess.dests, &destination{cfg: d, tracks: s.tracks(d)})
+	}
+	sess.planOutputs()
+	if len(sess.outs) != 3 {
+		t.Fatalf("%d encodes; want 3: the shared one (recording and destination 2) and one each for 1 and 3", len(sess.outs))
+	}
+	shared := sess.dests[1].stream.tracks[0]
+	if !shared.record || shared.adjust != nil {
+		t.Errorf("the recording and the static destination do not share a fixed-rate encode")
+	}
+	for _, i := range []int{0, 2} {
+		if o := sess.dests[i].stream.tracks[0]; o == shared || o.adjust != sess.dests[i] {
+			t.Errorf("destination %d's encode does not follow its own link", i+1)
+		}
+	}
+}

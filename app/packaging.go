@@ -135,9 +135,7 @@ func (s *Session) emitVideo(o *videoOutput, p encode.Packet) {
 		u.st.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeVideo, Track: uint8(u.track), DTS: dts,
 			Payload: videoTag(o.codec, u.track, p.Keyframe, tagFrames, cts, data), Keyframe: p.Keyframe, Disposable: disposable})
 	}
-	if o.record {
-		s.record(func(r *encode.Recorder) error { return r.WriteVideo(p) })
-	}
+	s.recordVideo(o, p)
 }
 
 // emitAudio sends an AAC packet on every stream, and to the recording.
@@ -150,5 +148,5 @@ func (s *Session) emitAudio(p encode.Packet, offset time.Duration) {
 	for _, st := range s.streams {
 		st.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeAudio, DTS: p.DTS.Milliseconds(), Payload: payload})
 	}
-	s.record(func(r *encode.Recorder) error { return r.WriteAudio(p) })
+	s.recordAudio(p)
 }

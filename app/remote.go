@@ -192,11 +192,10 @@ func (e *Engine) runningSettings() (Settings, bool) {
 
 // remoteBackend is the engine as the remote control drives it.
 //
-// Tally records as part of a session (Settings.Record), not as an output of
-// its own as OBS does. So StartRecord with nothing running starts a session
-// that only records; a stream that runs with a recording has it until the
-// stream stops, and a stream without one cannot gain one. Those requests
-// answer CannotAct with the reason, rather than pretend.
+// A recording starts and stops on its own, as OBS's does: StartRecord with
+// nothing running starts a session that only records, and while live it
+// joins the stream (Engine.StartRecording). Going live while a recording
+// runs alone is not done: that answers CannotAct with the reason.
 type remoteBackend struct {
 	e        *Engine
 	settings func() (Settings, error)
@@ -236,12 +235,15 @@ func (b *remoteBackend) StreamStatus() remote.OutputStatus {
 }
 
 func (b *remoteBackend) RecordStatus() remote.OutputStatus {
-	run, ok := b.e.runningSettings()
-	if !ok || run.Record == "" {
-		return remote.OutputStatus{Path: run.Record}
+	st := b.e.Status()
+	if st.Recording == "" {
+		return remote.OutputStatus{}
 	}
-	o := output(b.e.Status())
-	o.Path = run.Record
+	o := output(st)
+	o.Path = st.Recording
+	if o.Active && !o.Stopping {
+		o.Duration = time.Since(st.RecordingSince)
+	}
 	return o
 }
 
@@ -280,11 +282,8 @@ func (b *remoteBackend) StopStream() error {
 }
 
 func (b *remoteBackend) StartRecord() error {
-	if run, ok := b.e.runningSettings(); ok {
-		if run.Record != "" {
-			return fmt.Errorf("%w: recording to %s", remote.ErrOutputRunning, run.Record)
-		}
-		return fmt.Errorf("%w: the stream is live without a recording; Tally records as part of a session, so set a recording file and go live again", remote.ErrCannotAct)
+	if st := b.e.Status(); st.Recording != "" {
+		return fmt.Errorf("%w: recording to %s", remote.ErrOutputRunning, st.Recording)
 	}
 	s, err := b.settings()
 	if err != nil {
@@ -293,20 +292,22 @@ func (b *remoteBackend) StartRecord() error {
 	if s.Record == "" {
 		return fmt.Errorf("%w: no recording file is set (the Output tab's Recording, or tally stream --record)", remote.ErrCannotAct)
 	}
-	s.Destinations = nil // a recording alone, as OBS's Start Recording
-	return b.goLive(s)
+	_, err = b.e.StartRecording(s, s.Record)
+	switch {
+	case errors.Is(err, ErrAlreadyRecording), errors.Is(err, ErrBusy):
+		return fmt.Errorf("%w: %w", remote.ErrOutputRunning, err)
+	case err != nil:
+		return fmt.Errorf("%w: %w", remote.ErrCannotAct, err)
+	}
+	return nil
 }
 
 func (b *remoteBackend) StopRecord() (string, error) {
-	run, ok := b.e.runningSettings()
-	if !ok || run.Record == "" {
-		return "", fmt.Errorf("%w: not recording", remote.ErrOutputNotRunning)
+	path, err := b.e.StopRecording()
+	if errors.Is(err, ErrNotRecording) {
+		return "", fmt.Errorf("%w: %w", remote.ErrOutputNotRunning, err)
 	}
-	if len(run.Destinations) > 0 {
-		return "", fmt.Errorf("%w: the recording is part of the live stream; StopStream ends both", remote.ErrCannotAct)
-	}
-	b.e.Stop()
-	return run.Record, nil
+	return path, err
 }
 
 func (b *remoteBackend) Scenes() ([]string, string) {

@@ -178,6 +178,30 @@ func TestRemoteControlDrivesTheEngine(t *testing.T) {
 	if r := c.call("StartRecord", nil); r.Code != remote.StatusCannotAct {
 		t.Fatalf("record while live without a file: %+v", r)
 	}
+	// With a file, a recording starts and stops while the stream goes on.
+	settings.Record = filepath.Join(t.TempDir(), "live.mkv")
+	if r := c.call("StartRecord", nil); r.Code != remote.StatusSuccess {
+		t.Fatalf("record while live: %+v", r)
+	}
+	if r := c.call("GetRecordStatus", nil); r.Data["outputActive"] != true {
+		t.Fatalf("record status while live: %+v", r)
+	}
+	if r := c.call("StartRecord", nil); r.Code != remote.StatusOutputRunning {
+		t.Fatalf("a second StartRecord: %+v", r)
+	}
+	time.Sleep(time.Second)
+	if r := c.call("StopRecord", nil); r.Code != remote.StatusSuccess || r.Data["outputPath"] != settings.Record {
+		t.Fatalf("stop the recording while live: %+v", r)
+	}
+	if r := c.call("GetStreamStatus", nil); r.Data["outputActive"] != true {
+		t.Fatalf("the stream stopped with the recording: %+v", r)
+	}
+	if r := c.call("StopRecord", nil); r.Code != remote.StatusOutputNotRunning {
+		t.Fatalf("stop with no recording: %+v", r)
+	}
+	if fi, err := os.Stat(settings.Record); err != nil || fi.Size() == 0 {
+		t.Fatalf("the recording made while live: %v", err)
+	}
 	if r := c.call("StopStream", nil); r.Code != remote.StatusSuccess {
 		t.Fatalf("stop: %+v", r)
 	}

@@ -34,22 +34,25 @@ type Session struct {
 	dests   []*destination
 	outs    []*videoOutput // the program's encodes (video_out.go)
 	streams []*stream      // what the destinations receive
-	local   *ingest.Ingest
-	recMu   sync.Mutex
-	rec     *encode.Recorder
-	recErr  error
-	vfps    int
-	state   atomic.Int32 // a State
-	stats   statsState
-	counter counters
+	// keyGroups decide where the outputs' keyframes go (keyframes.go).
+	keyGroups []*keyGroup
+	local     *ingest.Ingest
+	// recMu guards the recording (recording.go): the one under way, what
+	// starting one needs, and the last one's failure as the session ends.
+	recMu    sync.Mutex
+	rec      *recording
+	recSetup recordSetup
+	recErr   error
+	vfps     int
+	state    atomic.Int32 // a State
+	stats    statsState
+	counter  counters
 	// sources supplies what the encoders read: the studio's program, or own.
 	sources sourceProvider
 	// own is the session's own program when it runs on its own (NewSession):
 	// Run opens the sources the settings name and closes them as it ends.
 	// It is nil under the studio, whose sources are open before and after.
 	own *program
-	// forceKey asks the video loop for a keyframe: a destination resumed.
-	forceKey atomic.Bool
 	// failures: see destination.failures
 	failures chan struct{}
 }
@@ -240,17 +243,9 @@ func (s *Session) openEncoders() (enc encoders, _ func(), err error) {
 		}
 		closers = append(closers, enc.audio.Close)
 	}
-	if s.settings.Record != "" {
-		var venc *encode.VideoEncoder
-		for _, o := range s.outs {
-			if o.record {
-				venc = o.enc
-			}
-		}
-		if s.rec, err = encode.NewRecorder(s.settings.Record, venc, enc.audio); err != nil {
-			return encoders{}, nil, err
-		}
-		closers = append(closers, func() { _ = s.closeRecorder() })
+	closers = append(closers, func() { _ = s.closeRecorder() })
+	if err := s.openRecording(enc.audio); err != nil {
+		return encoders{}, nil, err
 	}
 	return enc, closers.close, nil
 }
@@ -430,24 +425,6 @@ func (s *Session) destinationsError() error {
 	return &DestinationsError{Failed: failed, Total: len(s.dests)}
 }
 
-// dynamicBitrate tells whether output o's bitrate follows a destination's
-// link: some destination with dynamic bitrate takes it as its one track.
-func (s *Session) dynamicBitrate(o *videoOutput) bool {
-	return len(s.dynamicDestinations(o)) > 0
-}
-
-// dynamicDestinations are the destinations with dynamic bitrate whose one
-// track is output o.
-func (s *Session) dynamicDestinations(o *videoOutput) []*destination {
-	var out []*destination
-	for _, d := range s.dests {
-		if d.cfg.DynamicBitrate && d.stream != nil && len(d.stream.tracks) == 1 && d.stream.tracks[0] == o {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
 // connected tells whether the stream is out: some destination is publishing,
 // or there is only a recording.
 func (s *Session) connected() bool {
@@ -533,7 +510,7 @@ func (s *Session) newPublisher(d *destination) {
 	d.pub = rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: d.ep, Metadata: d.stream.meta, Options: d.opts,
 		Reconnect: rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait,
 			EstablishedAfter: establishedAfter(keyint)},
-		OnReconnect: func() { s.forceKey.Store(true) }})
+		OnReconnect: func() { d.stream.keys.force() }})
 	d.stream.fan.Add(d.pub)
 }
 
@@ -546,10 +523,11 @@ func establishedAfter(keyint time.Duration) time.Duration {
 }
 
 // watchDestinations closes the returned channel when every destination has
-// failed and there is no recording to keep going for.
+// failed and there is no recording to keep going for. It looks again when a
+// destination fails and when a recording stops.
 func (s *Session) watchDestinations(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{})
-	if len(s.dests) == 0 || s.rec != nil {
+	if len(s.dests) == 0 {
 		return ch
 	}
 	go func() {
@@ -562,7 +540,7 @@ func (s *Session) watchDestinations(ctx context.Context) <-chan struct{} {
 				for _, d := range s.dests {
 					all = all && d.failed.Load()
 				}
-				if all {
+				if rec, _ := s.Recording(); all && rec == "" {
 					close(ch)
 					return
 				}
@@ -585,18 +563,6 @@ func (s *Session) waitQueues(limit time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func (s *Session) closeRecorder() error {
-	s.recMu.Lock()
-	defer s.recMu.Unlock()
-	if s.rec == nil {
-		return s.recErr
-	}
-	if err := s.rec.Close(); err != nil && s.recErr == nil {
-		s.recErr = err
-	}
-	return s.recErr
 }
 
 // videoLoop encodes at a constant frame rate, paced by the session clock: the
@@ -667,7 +633,7 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap) error {
 		if last != nil {
 			img, captured = last.img, last.captured
 		}
-		if err := s.encodeFrame(img, n, s.forceKey.Swap(false), captured); err != nil {
+		if err := s.encodeFrame(img, n, captured); err != nil {
 			return err
 		}
 		s.counter.framesEncoded.Add(1)
@@ -771,20 +737,6 @@ func (s *Session) audioLoop(ctx context.Context, src capture.AudioReader, enc *e
 		}
 	}
 	return enc.Flush(emit)
-}
-
-// record writes to the recording; its first failure is kept and reported at the
-// end, while streaming carries on.
-func (s *Session) record(fn func(*encode.Recorder) error) {
-	s.recMu.Lock()
-	defer s.recMu.Unlock()
-	if s.rec == nil || s.recErr != nil {
-		return
-	}
-	if err := fn(s.rec); err != nil {
-		s.recErr = err
-		s.log.Error("recording failed; streaming continues", "err", err)
-	}
 }
 
 // openSources opens the video and audio sources the settings name. "file:PATH"

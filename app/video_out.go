@@ -29,8 +29,12 @@ type videoOutput struct {
 	uses  []trackUse    // the streams carrying it, as which track
 	// record: the recording takes this output's packets (the session's own).
 	record bool
-	// pendingKey: a keyframe was asked for on a canvas frame this output
-	// skipped; it goes on the next one it takes.
+	// adjust is the destination with dynamic bitrate that has this output
+	// to itself, following its link (abr.go); nil for a shared output.
+	adjust *destination
+	// keys is the outputs whose keyframes are kept aligned with its
+	// (keyframes.go); pendingKey: one is due on the next frame it takes.
+	keys       *keyGroup
 	pendingKey bool
 	emit       func(encode.Packet)
 	lastDTS    int64 // of its last packet, ms, for the end of its sequence
@@ -46,6 +50,7 @@ type trackUse struct {
 // the sound, interleaved by time and fanned out to each destination's queue.
 type stream struct {
 	tracks []*videoOutput
+	keys   *keyGroup // its tracks' (and others'), nil without video
 	il     *rtmpclient.Interleaver
 	fan    rtmpclient.Fanout
 	meta   amf.ECMAArray
@@ -121,30 +126,41 @@ func centreCrop(w, h, ow, oh int) image.Rectangle {
 // planOutputs decides the session's encodes and streams from the
 // destinations' settled tracks (see negotiate) and the recording.
 func (s *Session) planOutputs() {
-	byRendition := map[Rendition]*videoOutput{}
-	output := func(r Rendition) *videoOutput {
-		if o, ok := byRendition[r]; ok {
+	// An output is shared by rendition, except that a destination with
+	// dynamic bitrate has its own: its link's congestion lowers its picture
+	// alone, not every destination's (and the recording's) of its rendition.
+	type outputKey struct {
+		r     Rendition
+		owner *destination
+	}
+	byRendition := map[outputKey]*videoOutput{}
+	output := func(r Rendition, owner *destination) *videoOutput {
+		if o, ok := byRendition[outputKey{r, owner}]; ok {
 			return o
 		}
-		o := &videoOutput{r: r, codec: codecOf(r.Encoder), every: int64(max(s.settings.Video.FPS/max(r.FPS, 1), 1))}
+		o := &videoOutput{r: r, codec: codecOf(r.Encoder), every: int64(max(s.settings.Video.FPS/max(r.FPS, 1), 1)), adjust: owner}
 		if o.codec == "" {
 			o.codec = "h264" // the session's own encoder, checked as it opens
 		}
-		byRendition[r] = o
+		byRendition[outputKey{r, owner}] = o
 		s.outs = append(s.outs, o)
 		return o
 	}
 	video := s.settings.Video.Source != "none"
 	if video && s.settings.Record != "" {
-		output(s.settings.resolve(Rendition{})).record = true
+		output(s.settings.resolve(Rendition{}), nil).record = true
 	}
 	byTracks := map[string]*stream{}
 	for _, d := range s.dests {
 		var outs []*videoOutput
 		var key strings.Builder
 		if video {
+			var owner *destination
+			if d.cfg.DynamicBitrate && len(d.tracks) == 1 {
+				owner = d
+			}
 			for _, r := range d.tracks {
-				o := output(r)
+				o := output(r, owner)
 				outs = append(outs, o)
 				fmt.Fprintf(&key, "%p/", o)
 			}
@@ -163,6 +179,7 @@ func (s *Session) planOutputs() {
 	for _, o := range s.outs {
 		o.emit = func(p encode.Packet) { s.emitVideo(o, p) }
 	}
+	s.keyGroups = groupKeyframes(s.outs, s.streams)
 }
 
 // openOutputs opens each output's encoder and the scalers, returning what
@@ -180,11 +197,12 @@ func (s *Session) openOutputs() (_ func(), err error) {
 		r := o.r
 		o.enc, err = encode.NewVideoEncoder(encode.VideoConfig{Encoder: r.Encoder, Width: r.Width, Height: r.Height,
 			FPS: r.FPS, Bitrate: r.Bitrate, KeyframeInterval: r.KeyframeInterval, Preset: r.Preset, Tune: v.Tune,
-			Profile: v.Profile, BFrames: v.BFrames, Adjustable: s.dynamicBitrate(o)})
+			Profile: v.Profile, BFrames: v.BFrames, Adjustable: o.adjust != nil, CallerKeyframes: true})
 		if err != nil {
 			return nil, err
 		}
 		closers = append(closers, o.enc.Close)
+		o.keys.bound(int64(encode.GOPFrames(r.KeyframeInterval, r.FPS)) * o.every)
 		if r.Width == v.Width && r.Height == v.Height {
 			continue
 		}
@@ -219,9 +237,11 @@ func (s *Session) mainOutput() *videoOutput {
 }
 
 // encodeFrame gives canvas frame n to every output that takes it.
-func (s *Session) encodeFrame(img image.Image, n int64, forceKey bool, captured time.Time) error {
+func (s *Session) encodeFrame(img image.Image, n int64, captured time.Time) error {
+	for _, g := range s.keyGroups {
+		g.plan(n)
+	}
 	for _, o := range s.outs {
-		o.pendingKey = o.pendingKey || forceKey
 		if n%o.every != 0 {
 			continue
 		}

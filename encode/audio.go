@@ -34,7 +34,8 @@ type AudioEncoder struct {
 	pkt     *astiav.Packet
 	samples int64 // samples sent to the encoder: the next frame's pts
 	tb      astiav.Rational
-	mem     *avmem.Closer // frees everything above
+	params  *astiav.CodecParameters // for recordings (NewRecorder)
+	mem     *avmem.Closer           // frees everything above
 }
 
 func layoutFor(channels int) (astiav.ChannelLayout, error) {
@@ -76,6 +77,9 @@ func NewAudioEncoder(cfg AudioConfig) (*AudioEncoder, error) {
 	e.cc.SetFlags(e.cc.Flags().Add(astiav.CodecContextFlagGlobalHeader))
 	if err := e.cc.Open(codec, nil); err != nil {
 		return nil, fmt.Errorf("%w: AAC does not open: %v", ErrEncoderUnavailable, err)
+	}
+	if e.params, err = codecParameters(&mem, e.cc); err != nil {
+		return nil, err
 	}
 	e.swr = avmem.Own(&mem, astiav.AllocSoftwareResampleContext())
 	e.fifo = avmem.Own(&mem, astiav.AllocAudioFifo(astiav.SampleFormatFltp, cfg.Channels, 4*aacFrameSize))

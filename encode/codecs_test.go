@@ -79,6 +79,61 @@ func TestEveryCodecKeyframesEveryGOPAndWhenForced(t *testing.T) {
 	}
 }
 
+// A keyframe forced on a frame where the cadence puts one anyway (as the
+// session forces each aligned keyframe) changes nothing: the same keyframes
+// come out, and SVT-AV1, which forces keyframes by starting afresh, does not
+// restart for it; a keyframe off the cadence does restart it, once.
+func TestForcingAKeyframeTheCadenceMakesAnywayCostsNothing(t *testing.T) {
+	for _, tc := range streamEncoders {
+		cfg := VideoConfig{Encoder: tc.encoder, Width: 320, Height: 180, FPS: 30, Bitrate: 300_000,
+			KeyframeInterval: time.Second, Preset: "ultrafast", Tune: "zerolatency"}
+		e, err := NewVideoEncoder(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pkts []Packet
+		emit := func(p Packet) { pkts = append(pkts, p) }
+		for n := range 100 {
+			force := n == 0 || n == 30 || n == 60 || n == 75
+			if err := e.Encode(testImage(cfg.Width, cfg.Height, n), int64(n), force, time.Time{}, emit); err != nil {
+				t.Fatalf("%s frame %d: %v", tc.encoder, n, err)
+			}
+		}
+		if err := e.Flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		restarts := e.restarts
+		e.Close()
+		if got, want := keyframeNumbers(pkts), []int{0, 30, 60, 75}; !slices.Equal(got, want) {
+			t.Errorf("%s: keyframes at frames %v, want %v", tc.encoder, got, want)
+		}
+		want := 0
+		if e.quirks.restartForKey {
+			want = 1 // for the one off the cadence
+		}
+		if restarts != want {
+			t.Errorf("%s restarted %d times for keyframes; want %d", tc.encoder, restarts, want)
+		}
+	}
+}
+
+// An encoder whose caller forces its keyframes keeps its own cadence only as
+// a bound, at twice the interval, out of the caller's way; SVT-AV1 keeps it
+// at the interval, where the caller's keyframes fall and cost no restart.
+func TestCallerKeyframesLeaveTheEncodersCadenceABound(t *testing.T) {
+	for _, tc := range streamEncoders {
+		cfg := VideoConfig{Encoder: tc.encoder, Width: 320, Height: 180, FPS: 30, Bitrate: 300_000,
+			KeyframeInterval: time.Second, Preset: "ultrafast", Tune: "zerolatency", CallerKeyframes: true}
+		want := []int{0, 60}
+		if tc.encoder == "libsvtav1" {
+			want = []int{0, 30, 60}
+		}
+		if got := keyframeNumbers(encodeFrames(t, cfg, 90, -1)); !slices.Equal(got, want) {
+			t.Errorf("%s: keyframes at frames %v, want %v", tc.encoder, got, want)
+		}
+	}
+}
+
 // closedGOPKeyframe checks that a packet flagged key holds a picture that
 // needs no earlier one (an IDR, an AV1 key frame) and that no other does:
 // a CRA or an open GOP's I-frame would be a keyframe that renditions and

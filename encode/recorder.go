@@ -41,7 +41,9 @@ func CanRecord(path string) bool {
 	return slices.Contains(recorderFormats, strings.ToLower(filepath.Ext(path)))
 }
 
-// NewRecorder creates the file and writes its header. Either encoder may be nil.
+// NewRecorder creates the file and writes its header. Either encoder may be
+// nil. It may be called while the encoders are at work, on any goroutine:
+// a recording can start mid-stream (then at a keyframe, see app).
 func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, error) {
 	if !CanRecord(path) {
 		return nil, fmt.Errorf("record: %q: use a file ending in .flv, .mp4 or .mkv", path)
@@ -55,10 +57,10 @@ func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, erro
 	}
 	r.fc = avmem.Own(&mem, fc)
 	if v != nil {
-		if r.video, err = r.addStream(v.cc, v.tb); err != nil {
+		if r.video, err = r.addStream(v.params, v.tb); err != nil {
 			return nil, err
 		}
-		if v.codec.ID() == astiav.CodecIDHevc && fc.OutputFormat().Name() == "mp4" {
+		if v.params.CodecID() == astiav.CodecIDHevc && fc.OutputFormat().Name() == "mp4" {
 			// libavformat tags HEVC hev1 (parameter sets may come in band);
 			// Apple's players take only hvc1, which says they are all in the
 			// sample entry, as the encoder's out-of-band headers are.
@@ -67,7 +69,7 @@ func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, erro
 		r.vtb = v.tb
 	}
 	if a != nil {
-		if r.audio, err = r.addStream(a.cc, a.tb); err != nil {
+		if r.audio, err = r.addStream(a.params, a.tb); err != nil {
 			return nil, err
 		}
 		r.atb = a.tb
@@ -88,12 +90,12 @@ func NewRecorder(path string, v *VideoEncoder, a *AudioEncoder) (*Recorder, erro
 	return r, nil
 }
 
-func (r *Recorder) addStream(cc *astiav.CodecContext, tb astiav.Rational) (*astiav.Stream, error) {
+func (r *Recorder) addStream(params *astiav.CodecParameters, tb astiav.Rational) (*astiav.Stream, error) {
 	s := r.fc.NewStream(nil)
 	if s == nil {
 		return nil, errors.New("record: cannot add a stream")
 	}
-	if err := s.CodecParameters().FromCodecContext(cc); err != nil {
+	if err := params.Copy(s.CodecParameters()); err != nil {
 		return nil, fmt.Errorf("record: stream parameters: %w", err)
 	}
 	s.SetTimeBase(tb)

@@ -38,6 +38,19 @@ type VideoConfig struct {
 	// control (maxrate = bufsize = bitrate) without the HRD flags. libx265
 	// and libsvtav1 keep their first rate either way (SetBitrate).
 	Adjustable bool
+	// CallerKeyframes: the caller forces every keyframe, on its own clock,
+	// so that renditions of one program cut together (see app's
+	// keyframes.go). The encoder's own cadence is then twice
+	// KeyframeInterval, a bound the caller's keyframes come before. SVT-AV1,
+	// which forces a keyframe only by restarting, keeps its cadence at
+	// KeyframeInterval: the caller's keyframes fall on it unless frames were
+	// skipped, and cost no restart there.
+	CallerKeyframes bool
+}
+
+// GOPFrames is KeyframeInterval in frames at fps, at least one.
+func GOPFrames(keyint time.Duration, fps int) int {
+	return max(int(keyint.Seconds()*float64(fps)+0.5), 1)
 }
 
 // Packet is one encoded access unit, copied out of libav.
@@ -65,6 +78,11 @@ type VideoEncoder struct {
 	pkt *astiav.Packet
 	tb  astiav.Rational
 	gop int // frames from one keyframe to the next
+	// sinceKey counts the frames sent since the last keyframe, that one
+	// included: at gop, the encoder makes the next frame a keyframe itself.
+	sinceKey int
+	// restarts counts fresh codec contexts taken for forced keyframes.
+	restarts int
 	// quirks are what this encoder needs done its own way (options.go).
 	quirks quirks
 	// sent and ended say whether cc has been sent a frame and the end of
@@ -82,7 +100,10 @@ type VideoEncoder struct {
 	extradata []byte
 	record    []byte
 	recordErr error
-	mem       *avmem.Closer // frees cc (through ccMem), frame, ref, pkt and conv's objects
+	// params are the stream's codec parameters, for a recording started at
+	// any time from any goroutine (NewRecorder).
+	params *astiav.CodecParameters
+	mem    *avmem.Closer // frees cc (through ccMem), frame, ref, pkt and conv's objects
 }
 
 // ErrEncoderUnavailable is returned when the asked-for encoder is not built into
@@ -114,7 +135,10 @@ func NewVideoEncoder(cfg VideoConfig) (*VideoEncoder, error) {
 		return nil, fmt.Errorf("%w: %s is not in this FFmpeg build", ErrEncoderUnavailable, cfg.Encoder)
 	}
 	e := &VideoEncoder{cfg: cfg, codec: codec, tb: astiav.NewRational(1, cfg.FPS), bitrate: int64(cfg.Bitrate),
-		gop: max(int(cfg.KeyframeInterval.Seconds()*float64(cfg.FPS)+0.5), 1), quirks: quirksOf(cfg.Encoder)}
+		gop: GOPFrames(cfg.KeyframeInterval, cfg.FPS), quirks: quirksOf(cfg.Encoder)}
+	if cfg.CallerKeyframes && !e.quirks.restartForKey {
+		e.gop *= 2
+	}
 	var mem avmem.Closer
 	defer mem.Close() // frees what is allocated when a step fails
 	if err := e.open(&mem); err != nil {
@@ -146,6 +170,9 @@ func (e *VideoEncoder) open(mem *avmem.Closer) error {
 		return err
 	}
 	mem.Add(e.closeCodec)
+	if e.params, err = codecParameters(mem, e.cc); err != nil {
+		return err
+	}
 	e.extradata = bytes.Clone(e.cc.ExtraData())
 	e.record, e.recordErr = configRecord(e.cc)
 	return nil
@@ -277,13 +304,16 @@ func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured 
 		e.bitrate = b
 	}
 	if forceKey && e.quirks.restartForKey {
-		if e.sent {
+		// A restart costs an encoder's start-up; where the cadence puts a
+		// keyframe anyway, as it does on every aligned one, none is needed.
+		if e.sent && e.sinceKey < e.gop {
 			if err := e.restart(emit); err != nil {
 				return err
 			}
 		}
 		forceKey = false // a fresh encoder starts with one
 	}
+	key := forceKey || !e.sent || e.sinceKey >= e.gop
 	frame, err := e.input(img)
 	if err != nil {
 		return err
@@ -309,6 +339,11 @@ func (e *VideoEncoder) Encode(img image.Image, n int64, forceKey bool, captured 
 	}
 	if err != nil {
 		return fmt.Errorf("encode video: %w", err)
+	}
+	if key {
+		e.sinceKey = 1
+	} else {
+		e.sinceKey++
 	}
 	return e.drain(emit)
 }
@@ -375,6 +410,7 @@ func (e *VideoEncoder) restart(emit func(Packet)) error {
 	}
 	old := e.ccMem
 	e.cc, e.ccMem, e.sent, e.ended = cc, mem, false, false
+	e.restarts++
 	old.Close()
 	return nil
 }

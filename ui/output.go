@@ -70,8 +70,10 @@ func newOutputPanel(l loaded, changed func()) *outputPanel {
 	p.warnings = widget.NewLabel("")
 	p.warnings.Wrapping = fyne.TextWrapWord
 	p.warnings.Importance = widget.WarningImportance
+	// The recording's file stays editable while live: it is where the next
+	// recording goes (the Record button), not part of the stream.
 	p.inputs = []fyne.Disableable{p.size, p.fps, p.encoder, p.vbitrate, p.keyint, p.preset, p.lowLatency,
-		p.abitrate, p.samplerate, p.record}
+		p.abitrate, p.samplerate}
 
 	video := widget.NewForm(
 		widget.NewFormItem(lang.L("Resolution"), p.size),

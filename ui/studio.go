@@ -48,6 +48,11 @@ type Engine interface {
 	// master's (no sources when the video is not scenes).
 	SoundLevels() app.MixLevels
 	GoLive(app.Settings) (warnings []string, err error)
+	// StartRecording records to the path (or the next free name beside
+	// it, which it returns): joining the session that runs, or alone.
+	// StopRecording finishes it; a session that only records stops too.
+	StartRecording(s app.Settings, path string) (string, error)
+	StopRecording() (string, error)
 	Stop()
 	Status() app.Status
 	Close() error
@@ -86,6 +91,13 @@ type Studio struct {
 	sceneLabel *widget.Label // the scene on air, in the state bar
 	detail     *widget.Label
 	liveButton *widget.Button
+	// recordButton starts and stops a recording (record.go); recording is
+	// its file as the status last showed, recordingAlone whether it runs
+	// without a stream, when Go Live waits for it to stop.
+	recordButton   *widget.Button
+	recording      string
+	recordingAlone bool
+	saved          string // the last recording stopped with the button
 
 	previewFPS  int // see WithPreviewFPS
 	lastState   app.State
@@ -220,6 +232,7 @@ func (s *Studio) layout() {
 	s.sceneLabel = widget.NewLabel("")
 	s.liveButton = widget.NewButton(lang.L("Go Live"), s.liveButtonTapped)
 	s.liveButton.Importance = widget.DangerImportance
+	s.recordButton = widget.NewButton(lang.L("Record"), s.recordButtonTapped)
 
 	sourcesTab := container.NewTabItem(lang.L("Sources"), container.NewVScroll(s.sources.content))
 	scenesTab := container.NewTabItem(lang.L("Scenes"), container.NewVScroll(s.scenes.content))
@@ -258,7 +271,7 @@ func (s *Studio) layout() {
 	}
 	left := container.NewBorder(nil, container.NewVBox(s.meter, s.stats.content), nil, nil, s.preview)
 	bar := container.NewBorder(nil, nil, s.stateLabel,
-		container.NewHBox(s.sceneLabel, s.remote.button, widget.NewLabel(s.eng.About().Summary()), s.liveButton), s.detail)
+		container.NewHBox(s.sceneLabel, s.remote.button, widget.NewLabel(s.eng.About().Summary()), s.recordButton, s.liveButton), s.detail)
 	split := container.NewHSplit(left, s.tabs)
 	split.Offset = 0.62
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
@@ -405,6 +418,7 @@ func (s *Studio) settingsChanged() {
 
 func (s *Studio) liveButtonTapped() {
 	switch {
+	case s.recordingAlone:
 	case !s.lastState.Active():
 		s.goLive()
 	case s.lastState == app.StateStopping:
@@ -415,6 +429,7 @@ func (s *Studio) liveButtonTapped() {
 
 func (s *Studio) confirmToggle() {
 	switch {
+	case s.recordingAlone:
 	case !s.lastState.Active():
 		dialog.NewConfirm(lang.L("Go live?"), lang.L("Start streaming to {{.Destinations}}?", map[string]any{"Destinations": s.dests.summary()}), func(ok bool) {
 			if ok {
@@ -504,10 +519,18 @@ func (s *Studio) keyringMissing(err error) {
 }
 
 func (s *Studio) showStatus(st app.Status, withStats bool) {
+	alone := st.Recording != "" && len(st.Stats.Destinations) == 0
 	switch st.State {
 	case app.StateLive:
-		s.setState(app.StateLive, "")
-		s.stateLabel.SetText(lang.L("● LIVE") + "  " + elapsed(time.Since(st.Since)))
+		s.setState(app.StateLive, s.recordingDetail(st.Recording))
+		switch label := lang.L("● REC") + "  " + elapsed(time.Since(st.RecordingSince)); {
+		case alone:
+			s.stateLabel.SetText(label)
+		case st.Recording != "":
+			s.stateLabel.SetText(lang.L("● LIVE") + "  " + elapsed(time.Since(st.Since)) + "    " + label)
+		default:
+			s.stateLabel.SetText(lang.L("● LIVE") + "  " + elapsed(time.Since(st.Since)))
+		}
 	case app.StateConnecting:
 		s.setState(app.StateConnecting, lang.L("Connecting to {{.Destinations}}…", map[string]any{"Destinations": s.dests.summary()}))
 	case app.StateReconnecting:
@@ -528,8 +551,9 @@ func (s *Studio) showStatus(st app.Status, withStats bool) {
 	case app.StateError:
 		s.setState(app.StateError, st.Error)
 	default:
-		s.setState(app.StateIdle, "")
+		s.setState(app.StateIdle, s.recordingDetail(""))
 	}
+	s.showRecording(st.Recording, alone)
 	if withStats && st.State.Streaming() {
 		s.stats.update(st)
 	}
