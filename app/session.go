@@ -173,12 +173,6 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			s.setState(StateStopped)
 		}
 	}()
-	if s.settings.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.settings.Duration)
-		defer cancel()
-	}
-
 	defer func() {
 		if s.local != nil {
 			_ = s.local.Close()
@@ -206,6 +200,19 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	}
 	defer closeSources()
 	s.startClock()
+	if s.settings.Duration > 0 {
+		// The stream lasts Duration from its first frame: connecting,
+		// asking servers what they take and opening encoders come first.
+		// The video loop stops at the last frame slot within it (Duration ×
+		// FPS frames); the sound runs to the end of that frame.
+		var cancel context.CancelFunc
+		end := s.settings.Duration
+		if fps := s.settings.Video.FPS; fps > 0 {
+			end += time.Second / time.Duration(fps) / 2
+		}
+		ctx, cancel = context.WithDeadline(ctx, s.start.Add(end))
+		defer cancel()
+	}
 	stopStats := s.startStats()
 	defer stopStats()
 
@@ -593,6 +600,9 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap) error {
 		// the source's in one burst instead of waking the process twice a
 		// frame. Without one by the end of the interval, the newest frame
 		// stands (or the last one repeats).
+		if s.pastDuration(n) {
+			return s.flushOutputs()
+		}
 		due := s.start.Add(time.Duration(n)*interval + interval/2)
 		opens := due.Add(-interval)
 		if !waitForSlot(ctx, src, timer, due, opens) {
@@ -603,6 +613,9 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap) error {
 			k := int64(behind / interval)
 			s.counter.skippedEncoding.Add(uint64(k))
 			n += k
+			if s.pastDuration(n) {
+				return s.flushOutputs()
+			}
 		}
 		f, dropped, err := src.take()
 		if f == nil && err == nil && last != nil {
@@ -638,6 +651,14 @@ func (s *Session) videoLoop(ctx context.Context, src *videoTap) error {
 		}
 		s.counter.framesEncoded.Add(1)
 	}
+}
+
+// pastDuration tells whether frame slot n is past the end of a stream with
+// a set duration: a stream of Duration has Duration × FPS frames (counted
+// without the rounding of a frame interval in nanoseconds).
+func (s *Session) pastDuration(n int64) bool {
+	d := s.settings.Duration
+	return d > 0 && time.Duration(n)*time.Second >= d*time.Duration(s.settings.Video.FPS)
 }
 
 // waitForSlot waits until the slot is due or a frame captured since it
