@@ -25,14 +25,7 @@ func TestTracksKeepTheirKeyframesAlignedThroughSkippedFramesAndReconnects(t *tes
 		{Service: "custom", URL: "rtmp://h/live", Key: "k1", Video: []Rendition{full, half}},
 		{Service: "custom", URL: "rtmp://h/live", Key: "k2", Video: []Rendition{third}},
 	}
-	if _, err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sess := &Session{settings: s}
-	for _, d := range s.Destinations {
-		sess.dests = append(sess.dests, &destination{cfg: d, tracks: s.tracks(d)})
-	}
-	sess.planOutputs()
+	sess := plannedSession(t, s)
 	closeAll, err := sess.openOutputs()
 	if err != nil {
 		t.Fatal(err)

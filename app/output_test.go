@@ -28,14 +28,7 @@ func TestDestinationsWithTheSameOutputShareAnEncoderAndSizesShareAScaler(t *test
 		{Service: "custom", URL: "rtmp://h/live", Key: "k3", Video: []Rendition{{Encoder: "libx265", Width: 640, Height: 360}}},
 		{Service: "custom", URL: "rtmp://h/live", Key: "k4", Video: []Rendition{{}, small}}, // multitrack
 	}
-	if _, err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sess := &Session{settings: s}
-	for _, d := range s.Destinations {
-		sess.dests = append(sess.dests, &destination{cfg: d, tracks: s.tracks(d)})
-	}
-	sess.planOutputs()
+	sess := plannedSession(t, s)
 	// Encodes: the canvas (H.264), 640x360 H.264, 640x360 HEVC.
 	if len(sess.outs) != 3 {
 		t.Fatalf("%d encodes; want 3: %v", len(sess.outs), sess.outs)
@@ -70,6 +63,22 @@ func TestDestinationsWithTheSameOutputShareAnEncoderAndSizesShareAScaler(t *test
 	if id := metaValue(sess.metadata(sess.dests[3].stream, nil), "videocodecid"); id != 1752589105.0 {
 		t.Errorf("HEVC's videocodecid is %v; want hvc1 as a number, 1752589105", id)
 	}
+}
+
+// plannedSession is a session of settings s with its outputs and streams
+// planned, as Run plans them once the destinations are settled, without
+// connecting anywhere.
+func plannedSession(t *testing.T, s Settings) *Session {
+	t.Helper()
+	if _, err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sess := &Session{settings: s}
+	for _, d := range s.Destinations {
+		sess.dests = append(sess.dests, &destination{cfg: d, tracks: s.tracks(d)})
+	}
+	sess.planOutputs()
+	return sess
 }
 
 func metaValue(m amf.ECMAArray, key string) any {
@@ -251,14 +260,7 @@ func TestADestinationWithDynamicBitrateHasItsOwnEncode(t *testing.T) {
 		{Service: "custom", URL: "rtmp://h/live", Key: "k2"},
 		{Service: "custom", URL: "rtmp://h/live", Key: "k3", DynamicBitrate: true},
 	}
-	if _, err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sess := &Session{settings: s}
-	for _, d := range s.Destinations {
-		sess.dests = append(sess.dests, &destination{cfg: d, tracks: s.tracks(d)})
-	}
-	sess.planOutputs()
+	sess := plannedSession(t, s)
 	if len(sess.outs) != 3 {
 		t.Fatalf("%d encodes; want 3: the shared one (recording and destination 2) and one each for 1 and 3", len(sess.outs))
 	}
