@@ -35,7 +35,9 @@ var (
 	samplerateChoices = []string{"44100", "48000"}
 )
 
-func newOutputPanel(l loaded, changed func()) *outputPanel {
+// version, the build's summary (Tally, Go and FFmpeg versions), closes the
+// tab: the encoders offered depend on the FFmpeg build.
+func newOutputPanel(l loaded, version string, changed func()) *outputPanel {
 	p := &outputPanel{changed: changed}
 	on := func(string) { p.changed() }
 	p.size = widget.NewSelect(sizeChoices, on)
@@ -86,8 +88,10 @@ func newOutputPanel(l loaded, changed func()) *outputPanel {
 	audio := widget.NewForm(
 		widget.NewFormItem(lang.L("Bitrate (kb/s)"), p.abitrate),
 		widget.NewFormItem(lang.L("Sample rate"), p.samplerate))
+	build := widget.NewLabel(version)
+	build.Importance = widget.LowImportance
 	p.content = container.NewVBox(column(lang.L("Video"), video), column(lang.L("Audio"), audio),
-		column(lang.L("Recording"), p.record), p.warnings)
+		column(lang.L("Recording"), p.record), p.warnings, build)
 	return p
 }
 

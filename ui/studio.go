@@ -156,7 +156,7 @@ func NewStudio(a fyne.App, eng Engine, keys app.KeyStore, opts ...Option) *Studi
 	s.preview = newPreviewView()
 	s.meter = newLevelMeter()
 	s.sources = newSourcesPanel(saved, s.sourcesChanged)
-	s.output = newOutputPanel(saved, s.settingsChanged)
+	s.output = newOutputPanel(saved, s.eng.About().Summary(), s.settingsChanged)
 	s.dests = newDestinationsPanel(saved, s.keys, s.settingsChanged, s.Window, s.current)
 	if _, ok := s.eng.(setupEngine); ok {
 		s.dests.offerSetup(s.OfferSetup)
@@ -271,7 +271,7 @@ func (s *Studio) layout() {
 	}
 	left := container.NewBorder(nil, container.NewVBox(s.meter, s.stats.content), nil, nil, s.preview)
 	bar := container.NewBorder(nil, nil, s.stateLabel,
-		container.NewHBox(s.sceneLabel, s.remote.button, widget.NewLabel(s.eng.About().Summary()), s.recordButton, s.liveButton), s.detail)
+		container.NewHBox(s.sceneLabel, s.remote.button, s.recordButton, s.liveButton), s.detail)
 	split := container.NewHSplit(left, s.tabs)
 	split.Offset = 0.62
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))

@@ -105,15 +105,20 @@ func (x *Xvfb) Screenshot(ctx context.Context, window, path string) (image.Image
 	return img, nil
 }
 
-// DistinctColors counts the distinct colours in the rectangle r of img, up to limit.
-// A blank or unpainted window has one or two.
-func DistinctColors(img image.Image, r image.Rectangle, limit int) int {
-	seen := make(map[[4]uint32]struct{})
+// DistinctHues counts the distinct colourful colours in the rectangle r of
+// img, up to limit: those whose channels differ by more than a quarter of
+// their range. Anti-aliased text (a "no signal" heading) makes many greys;
+// only a picture makes these.
+func DistinctHues(img image.Image, r image.Rectangle, limit int) int {
+	seen := make(map[[3]uint32]struct{})
 	r = r.Intersect(img.Bounds())
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			cr, cg, cb, ca := img.At(x, y).RGBA()
-			seen[[4]uint32{cr, cg, cb, ca}] = struct{}{}
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if max(cr, cg, cb)-min(cr, cg, cb) <= 0xffff/4 {
+				continue
+			}
+			seen[[3]uint32{cr, cg, cb}] = struct{}{}
 			if len(seen) >= limit {
 				return len(seen)
 			}
