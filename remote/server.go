@@ -164,11 +164,22 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.cancel()
-	err := s.http.Close() // sessions are hijacked: their contexts end them
+	s.cancel() // sessions are hijacked: their contexts end them, with Going Away
+	// Shutdown, not Close: a connection still being upgraded is not hijacked
+	// yet, and Close would cut it under a client that already has its 101;
+	// Shutdown lets it become a session, which then closes as the others do.
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		err = s.http.Close()
+	}
 	s.wg.Wait()
 	return err
 }
+
+// shutdownGrace bounds Close's wait for requests still being served.
+const shutdownGrace = 5 * time.Second
 
 // serveHTTP upgrades a connection and runs its session on this goroutine,
 // which the http.Server started and s.wg accounts for.
