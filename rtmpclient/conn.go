@@ -277,11 +277,18 @@ func (c *ClientConn) readLoop() {
 				c.log.Debug("rtmp: undecodable command", "err", err)
 				continue
 			}
-			c.dispatch(cmd)
 			// A player also gets a stream's statuses among its media, in
 			// the order they came: which frames came before a seek's
-			// Seek.Notify, and which after, is only known that way.
-			if cmd.Name == "onStatus" && m.StreamID != 0 && c.statusInBand.Load() {
+			// Seek.Notify, and which after, is only known that way. The
+			// Play.Start that answers Play is Play's alone; from it on,
+			// statuses are in band. Both are decided here, on the reading
+			// goroutine, so none is given twice or missed.
+			inBand := cmd.Name == "onStatus" && m.StreamID != 0 && c.statusInBand.Load()
+			if !inBand && cmd.Name == "onStatus" && c.playing.Load() && cmd.Info().String("code") == "NetStream.Play.Start" {
+				c.statusInBand.Store(true)
+			}
+			c.dispatch(cmd)
+			if inBand {
 				select {
 				case c.media <- m:
 				case <-c.closing:

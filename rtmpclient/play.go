@@ -48,8 +48,7 @@ func (c *ClientConn) PlayAt(ctx context.Context, name string, startMs float64) (
 	if _, err := c.waitStatus(ctx, "play", "NetStream.Play.Start"); err != nil {
 		return 0, err
 	}
-	c.statusInBand.Store(true)
-	return streamID, nil
+	return streamID, nil // later statuses come in band (see readLoop)
 }
 
 // Media delivers the audio, video and data messages of a playing stream,
