@@ -57,13 +57,19 @@ vet-cross:
 # goroutines meet; then everything, real peers included, without it; then the
 # interop module (Tally against RTMP peers written elsewhere, in Go).
 RACE_PKGS := . ./app/ ./rtmpclient/... ./ingest/ ./ui/ ./flv/ ./remote/ ./internal/...
+# Each tier runs under scripts/bounded, well above its usual time (3, 11 and
+# 1 minutes here): go test ends a test binary that overruns -timeout, but a
+# process that cannot die would keep go test itself waiting, silently, until
+# CI's limit; bounded prints what is stuck instead, and fails.
+# TEST_FLAGS=-v (as .ci/run sets) prints each test as it runs.
+TEST_FLAGS ?=
 test: build vet test-unit
-	@$(WITH_FFMPEG) $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' ./...
-	@$(WITH_FFMPEG) cd interop && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(WITH_FFMPEG) scripts/bounded 40m $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) -ldflags '$(LDFLAGS)' ./...
+	@$(WITH_FFMPEG) cd interop && ../scripts/bounded 15m $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
 # The fast tier alone (real-peer tests skip under -short): for your own loop.
 test-unit: ffmpeg
-	@$(WITH_FFMPEG) $(GO) test -short -race -p 1 -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' $(RACE_PKGS)
+	@$(WITH_FFMPEG) scripts/bounded 20m $(GO) test -short -race -p 1 -count=1 -timeout $(TEST_TIMEOUT) -ldflags '$(LDFLAGS)' $(RACE_PKGS)
 
 # Long runs (SOAK each, default 30m): A/V sync, memory and frames flat,
 # nginx restarted every 20 s. About three times SOAK in all.
