@@ -85,6 +85,33 @@ func TestStreamHEVCAndAV1ReachFFmpeg8sListener(t *testing.T) {
 	}
 }
 
+// FFmpeg's listener takes a single connection and states no Enhanced RTMP
+// support. Without --assume-enhanced, HEVC falls back to H.264, published on
+// the very connection that asked: asking does not use the listener up.
+func TestStreamHEVCFallsBackToH264OnFFmpeg8sSingleConnection(t *testing.T) {
+	srv := peers.StartFFmpeg8Server(t, "live", streamKey, "flv")
+	stdout, stderr, code := runTally(t, 90*time.Second, streamKeyEnv, "stream", "--url", srv.URL("live"),
+		"--encoder", "libx265", "--size", "640x360", "--vbitrate", "1M", "--duration", "4s", "--stats", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	waitFFmpeg(t, srv)
+	vs := videoStreams(peers.ProbeFile8(t, srv.Output))
+	if len(vs) != 1 {
+		t.Fatalf("%d video streams; want 1", len(vs))
+	}
+	checkVideo(t, vs[0], "h264", 640, 360, 120)
+	if e := peers.DecodeErrors8(t, srv.Output); e != "" {
+		t.Errorf("decoding: %s", e)
+	}
+	if st := lastStats(t, stdout); st.Fallbacks != 1 {
+		t.Errorf("%d fallbacks; want 1", st.Fallbacks)
+	}
+	if !strings.Contains(stderr, "states no Enhanced RTMP support") {
+		t.Errorf("the fallback is not explained:\n%s", stderr)
+	}
+}
+
 func TestStreamTwoTracksArriveAsTwoTracksWithAlignedKeyframes(t *testing.T) {
 	srv := peers.StartFFmpeg8Server(t, "live", streamKey, "flv")
 	file := writeDestinations(t, fmt.Sprintf(`{"destinations": [{"url": %q, "key_env": "TALLY_STREAM_KEY",

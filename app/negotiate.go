@@ -38,11 +38,13 @@ func fourCCs(tracks []Rendition) []string {
 
 // negotiate settles the tracks destination d really gets. Plain H.264 needs
 // nothing from the server. HEVC, AV1 or several tracks need Enhanced RTMP:
-// Tally connects once, advertising them, and reads what the server states.
-// A codec the server does not take falls back to H.264, and a server that
-// takes one track gets track 0 alone; each is logged and counted. A server
-// that states nothing is taken at the platform's documented word. With
-// AssumeEnhanced the user's word stands and nothing is asked.
+// Tally connects, advertising them, reads what the server states, and keeps
+// the connection for the Publisher, as OBS publishes on the connection that
+// asked (a server may take one connection only: FFmpeg's listener). A codec
+// the server does not take falls back to H.264, and a server that takes one
+// track gets track 0 alone; each is logged and counted. A server that states
+// nothing is taken at the platform's documented word. With AssumeEnhanced
+// the user's word stands over what the server states.
 func (s *Session) negotiate(ctx context.Context, d *destination) {
 	d.tracks = s.settings.tracks(d.cfg)
 	fcs := fourCCs(d.tracks)
@@ -50,20 +52,19 @@ func (s *Session) negotiate(ctx context.Context, d *destination) {
 		return
 	}
 	d.opts.VideoFourCCs, d.opts.Multitrack = fcs, len(d.tracks) > 1
-	if d.cfg.AssumeEnhanced {
-		// The user vouches for the server, so there is nothing to ask, and
-		// some servers take one connection only (FFmpeg's listener): asking
-		// would use it up.
-		return
-	}
 	nctx, cancel := context.WithTimeout(ctx, negotiateTimeout)
-	caps, err := rtmpclient.Negotiate(nctx, d.ep, d.opts)
+	c, err := rtmpclient.Dial(nctx, d.ep, d.opts)
 	cancel()
 	if err != nil {
 		// Not reachable now: the Publisher keeps trying, with what was asked.
 		s.log.Warn("could not ask the server what it takes; sending what was asked", "destination", d.ep.String(), "err", err)
 		return
 	}
+	d.conn = c
+	if d.cfg.AssumeEnhanced {
+		return
+	}
+	caps := c.ServerCaps()
 	svc, _ := ServiceByID(d.cfg.Service)
 	var why []string
 	for t, r := range d.tracks {

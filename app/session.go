@@ -65,11 +65,14 @@ type destination struct {
 	// fallback says why they differ from what was asked, "" when not.
 	tracks   []Rendition
 	fallback string
-	stream   *stream
-	pub      *rtmpclient.Publisher
-	err      error
-	errMu    sync.Mutex
-	failed   atomic.Bool
+	// conn is the connection negotiate asked the server on, kept for the
+	// Publisher to publish on; whoever holds it closes it (closeKeptConns).
+	conn   *rtmpclient.ClientConn
+	stream *stream
+	pub    *rtmpclient.Publisher
+	err    error
+	errMu  sync.Mutex
+	failed atomic.Bool
 	// failures gets a token when a destination fails, for watchDestinations.
 	failures chan<- struct{}
 }
@@ -178,6 +181,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			_ = s.local.Close()
 		}
 	}()
+	defer s.closeKeptConns()
 	if err := s.openDestinations(ctx); err != nil {
 		return err
 	}
@@ -290,6 +294,7 @@ func (s *Session) startPublishers(ctx context.Context, enc encoders) (*publisher
 	pubCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p := &publishers{cancel: cancel}
 	for _, d := range s.dests {
+		d.conn = nil // the Publisher's from Run on
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -517,8 +522,19 @@ func (s *Session) newPublisher(d *destination) {
 	d.pub = rtmpclient.NewPublisher(rtmpclient.PublisherConfig{Endpoint: d.ep, Metadata: d.stream.meta, Options: d.opts,
 		Reconnect: rtmpclient.ReconnectPolicy{Enabled: !rc.Off, MaxAttempts: rc.MaxAttempts, Max: rc.MaxWait,
 			EstablishedAfter: establishedAfter(keyint)},
-		OnReconnect: func() { d.stream.keys.force() }})
+		OnReconnect: func() { d.stream.keys.force() }, Conn: d.conn})
 	d.stream.fan.Add(d.pub)
+}
+
+// closeKeptConns closes the connections negotiate kept that no Publisher
+// took, when the session fails before it publishes.
+func (s *Session) closeKeptConns() {
+	for _, d := range s.dests {
+		if d.conn != nil {
+			_ = d.conn.Close()
+			d.conn = nil
+		}
+	}
 }
 
 // establishedAfter is how long a connection must stay up to count as taken by

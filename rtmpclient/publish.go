@@ -2,6 +2,7 @@ package rtmpclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -43,6 +44,14 @@ type PublisherConfig struct {
 	// outage: the place to ask the encoder for a keyframe, since video resumes
 	// only at one.
 	OnReconnect func()
+	// Conn, when set, is a connection Dial made to Endpoint, such as the one
+	// that asked the server what it takes (ServerCaps) before the encoders
+	// were chosen. Run's first attempt publishes on it instead of dialling,
+	// as OBS does, so a server that takes a single connection (FFmpeg's
+	// listener) still gets the stream. Run owns it from its start and closes
+	// it; the caller closes it if Run never runs. If it has died meanwhile,
+	// Run dials afresh.
+	Conn *ClientConn
 }
 
 // PublisherStats is a snapshot of one destination's counters.
@@ -194,11 +203,27 @@ func (p *Publisher) Stats() PublisherStats {
 }
 
 func (p *Publisher) connect(ctx context.Context) (*ClientConn, uint32, error) {
-	ep := p.cfg.Endpoint
-	c, err := Dial(ctx, ep, p.cfg.Options)
+	if c := p.cfg.Conn; c != nil {
+		p.cfg.Conn = nil
+		c, streamID, err := p.publishOn(ctx, c)
+		var se *StatusError
+		if err == nil || errors.As(err, &se) || ctx.Err() != nil {
+			return c, streamID, err // the server answered, or the stop came
+		}
+		p.cfg.Options.Logger.Info("rtmp: the connection kept from asking the server is gone; dialling again",
+			"server", p.cfg.Endpoint.String(), "err", err)
+	}
+	c, err := Dial(ctx, p.cfg.Endpoint, p.cfg.Options)
 	if err != nil {
 		return nil, 0, err
 	}
+	return p.publishOn(ctx, c)
+}
+
+// publishOn publishes the stream on connection c, which connect has
+// answered; it closes c if that fails.
+func (p *Publisher) publishOn(ctx context.Context, c *ClientConn) (*ClientConn, uint32, error) {
+	ep := p.cfg.Endpoint
 	caps := c.ServerCaps()
 	p.caps.Store(&caps)
 	key := ep.Key.Reveal()

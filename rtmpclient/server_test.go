@@ -30,6 +30,13 @@ func startTestServer(t *testing.T, srv *Server) Endpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveTest(t, srv, ln)
+}
+
+// serveTest serves srv on ln until the test ends and returns the URL of
+// application "live".
+func serveTest(t *testing.T, srv *Server, ln net.Listener) Endpoint {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
