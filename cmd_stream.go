@@ -92,6 +92,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	profile := fs.String("profile", def.Video.Profile, "H.264 profile: baseline, main or high")
 	bframes := fs.Int("bframes", 0, "B-frames (0 for the lowest latency)")
 	record := fs.String("record", "", "also record to this file (.flv, .mp4 or .mkv)")
+	overwrite := fs.Bool("overwrite", false, "let --record replace a file that is already there")
 	duration := fs.Duration("duration", 0, "stop after this long (default: until Ctrl-C)")
 	statsMode := fs.String("stats", "text", "stats output: json (one object a second on stdout), text (stderr) or none")
 	caFile := fs.String("ca-file", "", "extra CA certificates (PEM) for an RTMPS server")
@@ -149,6 +150,10 @@ func parseStreamFlags(args []string, stderr io.Writer) (streamJob, error) {
 	}
 	s.Video.Encoder, s.Video.Preset, s.Video.Tune, s.Video.Profile, s.Video.BFrames = *encoder, *preset, *tune, *profile, *bframes
 	s.Record, s.Duration = *record, *duration
+	if _, err := os.Lstat(*record); *record != "" && !*overwrite && err == nil {
+		// A script run twice must not lose the first show.
+		return streamJob{}, badFlag(exitSettings, "--record: %s is already there; choose another name, or pass --overwrite to replace it", *record)
+	}
 	s.Reconnect = app.Reconnect{Off: !*reconnect, MaxAttempts: *retries, MaxWait: *retryMax}
 	if *retries < 0 || *retryMax < time.Second {
 		return streamJob{}, badFlag(exitSettings, "--retries must be 0 or more and --retry-max at least 1s")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -220,6 +221,10 @@ func waitFor(t *testing.T, ok func() bool) {
 // Every kind of bad input gets its own clear message and exit code; nothing panics.
 // The key, where a case needs one, is in TALLY_STREAM_KEY, as tally takes it.
 func TestStreamBadInputsGiveClearErrors(t *testing.T) {
+	earlier := filepath.Join(t.TempDir(), "show.flv")
+	if err := os.WriteFile(earlier, []byte("FLV"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		key  string
 		args []string
@@ -243,6 +248,7 @@ func TestStreamBadInputsGiveClearErrors(t *testing.T) {
 		{"", []string{"--samplerate", "22050"}, exitSettings, "use 44100 or 48000"},
 		{"", []string{"--keyint", "soon"}, exitSettings, "not a duration"},
 		{"", []string{"--record", "out.avi"}, exitSettings, ".flv, .mp4 or .mkv"},
+		{"", []string{"--record", earlier}, exitSettings, earlier + " is already there"},
 		{"", []string{"--video", "none", "--audio", "none"}, exitSettings, "nothing to stream"},
 		{"", []string{"--video", "camera:Nonexistent Cam", "--duration", "1s"}, exitDevice, `no camera matching "Nonexistent Cam"`},
 		{"", []string{"--audio", "mic:Nope", "--duration", "1s"}, exitDevice, `no microphone matching "Nope"`},

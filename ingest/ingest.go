@@ -218,10 +218,7 @@ func (in *Ingest) onPublish(req rtmpclient.PublishRequest) (rtmpclient.StreamSin
 	in.mu.Unlock()
 	s := &stream{in: in, an: newAnalyzer(req.App, req.Name, in.cfg.WallClockTimestamps)}
 	if in.cfg.RecordDir != "" {
-		// Named by app, time and sequence, never by the stream key (a secret).
-		name := fmt.Sprintf("%s-%s-%d.flv", unsafeName.ReplaceAllString(req.App, "_"), time.Now().Format("20060102-150405"), seq)
-		path := filepath.Join(in.cfg.RecordDir, name)
-		f, err := os.Create(path)
+		f, path, err := in.createRecording(req.App, seq)
 		if err != nil {
 			return nil, fmt.Errorf("cannot record: %w", err)
 		}
@@ -234,6 +231,28 @@ func (in *Ingest) onPublish(req rtmpclient.PublishRequest) (rtmpclient.StreamSin
 	}
 	in.cfg.Logger.Info("ingest: publish started", "app", req.App, "name", req.Name, "from", req.RemoteAddr.String())
 	return s, nil
+}
+
+// createRecording creates a new file in the record directory for a publish
+// to app, named by app, time and sequence, never by the stream key (a
+// secret). An ingest started again within the same second counts its
+// publishes from 1 again: the name then takes a suffix rather than replace
+// the file already there.
+func (in *Ingest) createRecording(app string, seq int) (*os.File, string, error) {
+	name := fmt.Sprintf("%s-%s-%d", unsafeName.ReplaceAllString(app, "_"), time.Now().Format("20060102-150405"), seq)
+	for i := 1; ; i++ {
+		path := filepath.Join(in.cfg.RecordDir, name+".flv")
+		if i > 1 {
+			path = filepath.Join(in.cfg.RecordDir, fmt.Sprintf("%s.%d.flv", name, i))
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil {
+			return f, path, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i == 100 {
+			return nil, "", err
+		}
+	}
 }
 
 // stream is one publish: analysed, and recorded when asked.

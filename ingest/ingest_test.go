@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,36 @@ func TestSinceWallClockAcrossMidnight(t *testing.T) {
 		if got := sinceWallClock(c.pts, now); math.Abs(got-c.want) > 0.01 {
 			t.Errorf("pts %d: %.2f ms, want %.2f", c.pts, got, c.want)
 		}
+	}
+}
+
+// An ingest started again within the same second counts its publishes from 1
+// again; the recording it starts must not replace the one already there.
+func TestRecordingNeverReplacesAnEarlierFile(t *testing.T) {
+	dir := t.TempDir()
+	in := &Ingest{cfg: Config{RecordDir: dir}}
+	now := time.Now()
+	var earlier []string
+	// The name carries the second: files for this one and the next cover a
+	// call that crosses into it.
+	for _, at := range []time.Time{now, now.Add(time.Second)} {
+		p := filepath.Join(dir, "live-"+at.Format("20060102-150405")+"-1.flv")
+		if err := os.WriteFile(p, []byte("earlier show"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		earlier = append(earlier, p)
+	}
+	f, path, err := in.createRecording("live", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, p := range earlier {
+		if b, err := os.ReadFile(p); err != nil || string(b) != "earlier show" || p == path {
+			t.Errorf("%s: %q, %v; new recording at %s", p, b, err, path)
+		}
+	}
+	if !strings.HasSuffix(path, "-1.2.flv") {
+		t.Errorf("new recording at %s, want the earlier name with .2", path)
 	}
 }
