@@ -15,7 +15,8 @@ import (
 )
 
 // Engine is the studio: sources that run while the window is open (for the
-// preview and the level meter) and at most one live session fed from them. Its
+// preview and the level meter), and fed from them at most one live session
+// and one recording that runs without a stream (rec). Its
 // methods return promptly, so a UI can call them from its own thread; the slow
 // parts (opening devices, connecting) happen on goroutines the engine owns.
 type Engine struct {
@@ -32,6 +33,9 @@ type Engine struct {
 	history []float64
 	devices *DeviceList
 	running Settings // the session's, while there is one (remote.go asks)
+	// rec is the session that records with no stream: started by
+	// StartRecording with nothing live, or left recording by Stop.
+	rec *recordRun
 
 	// remote is the remote control, when it is on (remote.go).
 	remote remoteHolder
@@ -226,10 +230,26 @@ var ErrBusy = errors.New("already live: stop first")
 // ErrClosed is returned by an Engine's methods after Close.
 var ErrClosed = errors.New("engine closed")
 
-// GoLive validates the settings and starts a session in the background. It
+// GoLive validates the settings and starts streaming in the background. It
 // returns the settings' warnings (limits of the chosen platforms), or why it
-// cannot start. Watch Status for the rest.
+// cannot start. Watch Status for the rest. A recording that runs alone goes
+// on beside the stream, which then records nothing more itself.
 func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
+	e.mu.Lock()
+	rec := e.rec
+	e.mu.Unlock()
+	if rec != nil {
+		s.Record = ""
+		if err := rec.sameProgram(s); err != nil {
+			return nil, err
+		}
+	}
+	return e.start(s, false)
+}
+
+// start starts a session in the background: the live one, or with
+// recordOnly the recording that runs alone.
+func (e *Engine) start(s Settings, recordOnly bool) (warnings []string, err error) {
 	s.Duration = 0
 	if s.Record != "" && encode.CanRecord(s.Record) {
 		// Never over what the streamer recorded before.
@@ -242,9 +262,13 @@ func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 		return nil, err
 	}
 	e.mu.Lock()
-	if e.sess != nil {
+	switch {
+	case !recordOnly && e.sess != nil:
 		e.mu.Unlock()
 		return nil, ErrBusy
+	case recordOnly && (e.rec != nil || e.sess != nil):
+		e.mu.Unlock()
+		return nil, ErrAlreadyRecording
 	}
 	if err := e.prog.set(s.Video, s.Audio); err != nil {
 		e.mu.Unlock()
@@ -252,30 +276,49 @@ func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	e.sess, e.cancel, e.done, e.running = sess, cancel, done, s
-	e.since, e.lastErr, e.reports, e.history = time.Now(), nil, nil, nil
+	if recordOnly {
+		e.rec = &recordRun{sess: sess, cancel: cancel, done: done, settings: s}
+	} else {
+		e.sess, e.cancel, e.done, e.running = sess, cancel, done, s
+		e.since, e.lastErr, e.reports, e.history = time.Now(), nil, nil, nil
+	}
 	e.mu.Unlock()
+	go e.runSession(ctx, cancel, sess, done)
+	return warnings, nil
+}
 
-	go func() {
-		defer close(done)
-		sampled := make(chan struct{})
-		go e.sample(ctx, sess, sampled)
-		err := sess.Run(ctx)
-		cancel()
-		<-sampled
-		var reports []string
-		for _, r := range sess.LocalReports() {
-			reports = append(reports, r.String())
-		}
-		if err != nil {
-			e.log.Error("session ended", "err", err)
-		}
-		e.mu.Lock()
+// runSession runs sess until it ends, then clears whichever slot holds it:
+// the live one, or the recording's, where Stop may have moved it.
+func (e *Engine) runSession(ctx context.Context, cancel context.CancelFunc, sess *Session, done chan<- struct{}) {
+	defer close(done)
+	sampled := make(chan struct{})
+	go e.sample(ctx, sess, sampled)
+	err := sess.Run(ctx)
+	cancel()
+	<-sampled
+	var reports []string
+	for _, r := range sess.LocalReports() {
+		reports = append(reports, r.String())
+	}
+	if err != nil {
+		e.log.Error("session ended", "err", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.sess == sess:
 		e.sess, e.cancel = nil, nil
 		e.lastErr, e.reports, e.since = err, reports, time.Now()
-		e.mu.Unlock()
-	}()
-	return warnings, nil
+	case e.rec != nil && e.rec.sess == sess:
+		e.rec = nil
+		// A stream this session carried ended at Stop, and its
+		// destinations' failures were shown then: only the recording's
+		// own failure is news, shown when nothing is live.
+		var de *DestinationsError
+		if err != nil && !errors.As(err, &de) && e.sess == nil {
+			e.lastErr, e.since = err, time.Now()
+		}
+	}
 }
 
 // sample keeps the bitrate history and notes when the stream went live.
@@ -293,6 +336,10 @@ func (e *Engine) sample(ctx context.Context, sess *Session, done chan<- struct{}
 		st := sess.Stats()
 		live := sess.connected()
 		e.mu.Lock()
+		if e.sess != sess { // a recording alone, or since Stop
+			e.mu.Unlock()
+			continue
+		}
 		if live && !wasLive {
 			e.since = time.Now()
 		}
@@ -307,39 +354,84 @@ func (e *Engine) sample(ctx context.Context, sess *Session, done chan<- struct{}
 	}
 }
 
-// Stop ends the session: encoders flush, destinations unpublish, the recording
-// is finished. It returns at once; Status says StateStopping until it is done.
+// Stop ends the stream: encoders flush, destinations unpublish. A
+// recording started on its own (StartRecording) goes on, as OBS's does when
+// streaming stops: the session keeps running for it alone, and
+// StopRecording ends it. One that started with the stream (Settings.Record)
+// ends with it. Stop returns at once; Status says StateStopping until the
+// stream is done.
 func (e *Engine) Stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cancel == nil {
+		return
+	}
+	sess := e.sess
+	if path := sess.ownRecording(); path != "" && e.rec == nil {
+		e.rec = &recordRun{sess: sess, cancel: e.cancel, done: e.done, settings: e.running}
+		e.sess, e.cancel, e.done = nil, nil, nil
+		e.since, e.lastErr, e.reports = time.Now(), nil, nil
+		e.log.Info("stopping the stream; the recording goes on", "path", path)
+		// It unpublishes in the background, bounded by the Publishers'
+		// own timeouts; the session ends later, at StopRecording.
+		go sess.EndStream()
+		return
+	}
+	e.cancel()
+}
+
+// stopAll ends the stream and any recording.
+func (e *Engine) stopAll() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.cancel != nil {
 		e.cancel()
 	}
+	if e.rec != nil {
+		e.rec.cancel()
+	}
 }
 
-// Wait blocks until the current session, if any, has ended, or ctx ends.
+// Wait blocks until the sessions under way, stream and recording, have
+// ended, or ctx ends.
 func (e *Engine) Wait(ctx context.Context) error {
 	e.mu.Lock()
-	done := e.done
+	var waits []chan struct{}
+	if e.done != nil {
+		waits = append(waits, e.done)
+	}
+	if e.rec != nil {
+		waits = append(waits, e.rec.done)
+	}
 	e.mu.Unlock()
-	if done == nil {
-		return nil
+	for _, done := range waits {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }
 
 // Status reports the session's state and numbers.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
 	sess, since, lastErr := e.sess, e.since, e.lastErr
+	recorder := sess
+	if e.rec != nil {
+		recorder = e.rec.sess
+	}
 	st := Status{Since: since, History: append([]float64(nil), e.history...), Reports: e.reports}
 	e.mu.Unlock()
 	st.SourceErrors = e.prog.sourceErrors()
+	if recorder != nil {
+		st.Recording, st.RecordingSince = recorder.Recording()
+	}
+	alone := sess == nil && recorder != nil
+	if alone {
+		sess = recorder
+	}
 	if sess == nil {
 		st.State = StateIdle
 		if lastErr != nil {
@@ -348,7 +440,11 @@ func (e *Engine) Status() Status {
 		return st
 	}
 	st.Stats = sess.Stats()
-	st.Recording, st.RecordingSince = sess.Recording()
+	if alone {
+		// A recording alone shows as a session with no destinations, as
+		// one started alone always has; a stream that ended at Stop is gone.
+		st.Stats.Destinations = nil
+	}
 	switch s := sess.State(); {
 	case st.Stats.State == StateReconnecting:
 		st.State = StateReconnecting
@@ -366,7 +462,7 @@ func (e *Engine) Status() Status {
 // and finish its recording, then closes the sources.
 func (e *Engine) Close() error {
 	e.StopRemote()
-	e.Stop()
+	e.stopAll()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := e.Wait(ctx)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,12 +12,32 @@ import (
 	"github.com/tallystudio/tally/encode"
 )
 
-// StartRecording records the program to path. While a session runs (live,
-// or connecting), the recording joins it and starts at the next keyframe;
-// with none, a session that only records starts, as OBS's Start Recording
-// does beside streaming. An existing file is never overwritten: the
-// recording takes the next free name (show-2.flv, show-3.flv…), which it
-// returns.
+// recordRun is a session the engine runs for its recording alone.
+type recordRun struct {
+	sess     *Session
+	cancel   context.CancelFunc
+	done     chan struct{}
+	settings Settings
+}
+
+// sameProgram refuses settings that would change the program under the
+// recording: a stream going live beside it takes the same picture and sound.
+func (r *recordRun) sameProgram(s Settings) error {
+	a, b := r.settings.Video, s.Video
+	if a.Source != b.Source || a.Width != b.Width || a.Height != b.Height || a.FPS != b.FPS ||
+		r.settings.Audio.Source != s.Audio.Source || r.settings.Audio.SampleRate != s.Audio.SampleRate {
+		return fmt.Errorf("go live: the recording under way takes %s at %dx%d, %d fps; stop it to change the program",
+			a.Source, a.Width, a.Height, a.FPS)
+	}
+	return nil
+}
+
+// StartRecording records the program to path. While live (or connecting),
+// the recording joins the stream and starts at the next keyframe; with
+// nothing live, a session that only records starts, as OBS's Start
+// Recording does beside streaming. Either way it outlives the stream (see
+// Stop). An existing file is never overwritten: the recording takes the
+// next free name (show-2.flv, show-3.flv…), which it returns.
 func (e *Engine) StartRecording(s Settings, path string) (string, error) {
 	if !encode.CanRecord(path) {
 		return "", fmt.Errorf("record: %q: use a file ending in .flv, .mp4 or .mkv", path)
@@ -26,39 +47,41 @@ func (e *Engine) StartRecording(s Settings, path string) (string, error) {
 		return "", err
 	}
 	e.mu.Lock()
-	sess := e.sess
+	sess, rec := e.sess, e.rec
 	e.mu.Unlock()
-	if sess != nil {
+	switch {
+	case rec != nil:
+		p, _ := rec.sess.Recording()
+		return "", fmt.Errorf("%w to %s", ErrAlreadyRecording, p)
+	case sess != nil:
 		if err := sess.StartRecording(path); err != nil {
 			return "", err
 		}
 		return path, nil
 	}
 	s.Record, s.Destinations = path, nil
-	if _, err := e.GoLive(s); err != nil {
+	if _, err := e.start(s, true); err != nil {
 		return "", err
 	}
 	return path, nil
 }
 
-// StopRecording finishes the recording and returns its file. A session
-// that only records stops with it; a live one goes on.
+// StopRecording finishes the recording and returns its file; a stream
+// under way goes on. It returns at once: the file is finished as the
+// session that recorded alone ends.
 func (e *Engine) StopRecording() (string, error) {
 	e.mu.Lock()
-	sess, run := e.sess, e.running
+	sess, rec := e.sess, e.rec
 	e.mu.Unlock()
-	if sess == nil {
-		return "", ErrNotRecording
-	}
-	if len(run.Destinations) == 0 {
-		path, _ := sess.Recording()
-		if path == "" {
-			return "", ErrNotRecording
-		}
-		e.Stop()
+	switch {
+	case rec != nil:
+		path, _ := rec.sess.Recording()
+		rec.cancel()
 		return path, nil
+	case sess != nil:
+		return sess.StopRecording()
 	}
-	return sess.StopRecording()
+	return "", ErrNotRecording
 }
 
 // freeRecordingPath is path, or when a file is there, the first of

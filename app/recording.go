@@ -39,6 +39,9 @@ type recording struct {
 	waiting bool
 	shift   time.Duration
 	held    []encode.Packet
+	// own: started by StartRecording, not with the session, so it
+	// outlives the stream (Engine.Stop), as a recording OBS starts does.
+	own bool
 }
 
 // recordSetup is what a recording started mid-stream needs from the open
@@ -93,7 +96,7 @@ func (s *Session) openRecording(audio *encode.AudioEncoder) error {
 
 // newRecording creates the file; the caller holds recMu.
 func (s *Session) newRecording(path string, midStream bool) (*recording, error) {
-	r := &recording{path: path, since: time.Now(), out: s.recordOutput(), waiting: midStream}
+	r := &recording{path: path, since: time.Now(), out: s.recordOutput(), waiting: midStream, own: midStream}
 	var venc *encode.VideoEncoder
 	if r.out != nil {
 		venc = r.out.enc
@@ -159,6 +162,17 @@ func (s *Session) Recording() (string, time.Time) {
 		return "", time.Time{}
 	}
 	return s.rec.path, s.rec.since
+}
+
+// ownRecording is the file of a recording under way that StartRecording
+// started, "" when there is none.
+func (s *Session) ownRecording() string {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	if s.rec == nil || !s.rec.own {
+		return ""
+	}
+	return s.rec.path
 }
 
 // closeRecorder finishes the recording under way as the session ends, and

@@ -96,3 +96,85 @@ func TestRecordingStartsAndStopsWhileLiveIntoFilesOfTheirOwn(t *testing.T) {
 		t.Logf("%s: %.2f s, %d video frames, %s audio frames, keyframes at %v", filepath.Base(f.path), dur, v.Frames(), a.ReadFrames, keys)
 	}
 }
+
+// Streaming and recording are separate outputs, as in OBS. A recording
+// started while live goes on when the stream stops (the server sees the
+// unpublish); a stream goes live beside the recording, refusing another
+// canvas, and stops without it; the file spans all of it in one piece.
+func TestRecordingOutlivesTheStreamThatAnotherStreamJoins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams to nginx for several seconds")
+	}
+	ng := peers.StartNginx(t, peers.NginxOptions{})
+	e := NewEngine(nil)
+	defer e.Close()
+	s := smallSettings()
+	s.Video.KeyframeInterval = time.Second
+	s.Destinations = []Destination{{Service: "custom", URL: ng.URL(), Key: "recording-outlives"}}
+	live := func() {
+		t.Helper()
+		if _, err := e.GoLive(s); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "live", func() bool {
+			st := e.Status()
+			return st.State == StateLive && len(st.Stats.Destinations) == 1 && st.Stats.Destinations[0].State == StateLive
+		})
+	}
+	stopStream := func(path string) {
+		t.Helper()
+		e.Stop()
+		waitUntil(t, "the stream unpublished, the recording going on", func() bool {
+			st := e.Status()
+			return ng.Unpublished() && st.State == StateLive && st.Recording == path && len(st.Stats.Destinations) == 0
+		})
+	}
+
+	live()
+	path := filepath.Join(t.TempDir(), "show.mkv")
+	if _, err := e.StartRecording(s, path); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+	stopStream(path)
+	time.Sleep(time.Second)
+
+	other := s
+	other.Video.Width, other.Video.Height = 640, 360
+	if _, err := e.GoLive(other); err == nil {
+		t.Fatal("went live at another size under a recording running alone")
+	}
+	s.Record = filepath.Join(t.TempDir(), "second.mkv") // the recording under way is the one
+	live()
+	if st := e.Status(); st.Recording != path {
+		t.Fatalf("recording to %q beside the stream; want %q", st.Recording, path)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	stopStream(path)
+	if got, err := e.StopRecording(); err != nil || got != path {
+		t.Fatalf("stop recording: %q, %v", got, err)
+	}
+	wall := time.Since(began).Seconds()
+	if err := e.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Status(); st.State != StateIdle || st.Recording != "" || st.Error != "" {
+		t.Fatalf("after it all: %+v", st)
+	}
+	if _, err := os.Stat(s.Record); err == nil {
+		t.Error("the stream beside the recording recorded a second file")
+	}
+
+	if errs := peers.DecodeErrors(t, path); errs != "" {
+		t.Errorf("the recording does not decode cleanly: %s", errs)
+	}
+	p := peers.ProbeFile(t, path)
+	v := p.Stream("video")
+	dur, _ := strconv.ParseFloat(p.Format.Duration, 64)
+	// One piece: as long as it ran, and a frame every 1/30 s of it.
+	if v == nil || dur < wall-1 || dur > wall+0.5 || float64(v.Frames()) < 30*(dur-0.5) {
+		t.Fatalf("recording: %.2f s, streams %+v; ran %.2f s at 30 fps", dur, p.Streams, wall)
+	}
+	t.Logf("%.2f s (ran %.2f s), %d frames", dur, wall, v.Frames())
+}

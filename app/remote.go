@@ -193,9 +193,9 @@ func (e *Engine) runningSettings() (Settings, bool) {
 // remoteBackend is the engine as the remote control drives it.
 //
 // A recording starts and stops on its own, as OBS's does: StartRecord with
-// nothing running starts a session that only records, and while live it
-// joins the stream (Engine.StartRecording). Going live while a recording
-// runs alone is not done: that answers CannotAct with the reason.
+// nothing live starts a session that only records, and while live it joins
+// the stream (Engine.StartRecording); StartStream goes live beside a
+// recording, and StopStream leaves it running (Engine.Stop).
 type remoteBackend struct {
 	e        *Engine
 	settings func() (Settings, error)
@@ -256,11 +256,8 @@ func (b *remoteBackend) goLive(s Settings) error {
 }
 
 func (b *remoteBackend) StartStream() error {
-	if run, ok := b.e.runningSettings(); ok {
-		if len(run.Destinations) > 0 {
-			return fmt.Errorf("%w: the stream is live", remote.ErrOutputRunning)
-		}
-		return fmt.Errorf("%w: a recording is running on its own; stop it before going live", remote.ErrCannotAct)
+	if _, ok := b.e.runningSettings(); ok {
+		return fmt.Errorf("%w: the stream is live", remote.ErrOutputRunning)
 	}
 	s, err := b.settings()
 	if err != nil {

@@ -212,7 +212,8 @@ func TestRemoteControlDrivesTheEngine(t *testing.T) {
 		t.Fatalf("stop while idle: %+v", r)
 	}
 
-	// With a recording file set, StartRecord records without streaming.
+	// With a recording file set, StartRecord records without streaming;
+	// StartStream goes live beside it, and StopStream leaves it running.
 	settings.Record = filepath.Join(t.TempDir(), "rec.mkv")
 	if r := c.call("StartRecord", nil); r.Code != remote.StatusSuccess {
 		t.Fatalf("record: %+v", r)
@@ -221,6 +222,19 @@ func TestRemoteControlDrivesTheEngine(t *testing.T) {
 	if r := c.call("GetStreamStatus", nil); r.Data["outputActive"] != false {
 		t.Fatalf("a recording shows as a stream: %+v", r)
 	}
+	if r := c.call("StartStream", nil); r.Code != remote.StatusSuccess {
+		t.Fatalf("start beside the recording: %+v", r)
+	}
+	waitUntil(t, "live beside the recording", func() bool {
+		return c.call("GetStreamStatus", nil).Data["outputActive"] == true
+	})
+	if r := c.call("StopStream", nil); r.Code != remote.StatusSuccess {
+		t.Fatalf("stop beside the recording: %+v", r)
+	}
+	waitUntil(t, "the stream stopped, the recording going on", func() bool {
+		return c.call("GetStreamStatus", nil).Data["outputActive"] == false &&
+			c.call("GetRecordStatus", nil).Data["outputActive"] == true
+	})
 	time.Sleep(500 * time.Millisecond)
 	r := c.call("StopRecord", nil)
 	if r.Code != remote.StatusSuccess || r.Data["outputPath"] != settings.Record {

@@ -55,6 +55,11 @@ type Session struct {
 	own *program
 	// failures: see destination.failures
 	failures chan struct{}
+	// streamMu guards pubs and streamEnded (stream_end.go): the stream may
+	// end while Run is still starting the publishers.
+	streamMu    sync.Mutex
+	pubs        *publishers
+	streamEnded bool
 }
 
 type destination struct {
@@ -283,8 +288,14 @@ func (s *Session) startPublishers(ctx context.Context, enc encoders) (*publisher
 		st.il = rtmpclient.NewInterleaverTracks(len(st.tracks), enc.audio != nil, st.fan.Write)
 		st.meta = s.metadata(st, enc.audio)
 	}
+	s.streamMu.Lock()
+	defer s.streamMu.Unlock()
+	ended := s.streamEnded
 	for _, d := range s.dests {
 		s.newPublisher(d)
+		if ended { // the stream ended before it began: the recording goes on
+			d.stream.fan.Remove(d.pub)
+		}
 	}
 	for _, st := range s.streams {
 		if err := s.writeHeaders(st, enc.audio); err != nil {
@@ -293,6 +304,11 @@ func (s *Session) startPublishers(ctx context.Context, enc encoders) (*publisher
 	}
 	pubCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p := &publishers{cancel: cancel}
+	s.pubs = p
+	if ended {
+		s.closeKeptConns()
+		return p, nil
+	}
 	for _, d := range s.dests {
 		d.conn = nil // the Publisher's from Run on
 		p.wg.Add(1)
@@ -438,12 +454,12 @@ func (s *Session) destinationsError() error {
 }
 
 // connected tells whether the stream is out: some destination is publishing,
-// or there is only a recording.
+// or there is only a recording (from the start, or since EndStream).
 func (s *Session) connected() bool {
 	if s.State() != StateLive {
 		return false
 	}
-	if len(s.dests) == 0 {
+	if len(s.dests) == 0 || s.streamOver() {
 		return true
 	}
 	for _, d := range s.dests {

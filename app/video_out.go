@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tallystudio/tally/encode"
@@ -38,6 +39,9 @@ type videoOutput struct {
 	pendingKey bool
 	emit       func(encode.Packet)
 	lastDTS    int64 // of its last packet, ms, for the end of its sequence
+	// idle: nothing takes its packets any more (EndStream), so it encodes
+	// no more frames.
+	idle atomic.Bool
 }
 
 // trackUse is one stream's track that an output fills.
@@ -242,7 +246,7 @@ func (s *Session) encodeFrame(img image.Image, n int64, captured time.Time) erro
 		g.plan(n)
 	}
 	for _, o := range s.outs {
-		if n%o.every != 0 {
+		if n%o.every != 0 || o.idle.Load() {
 			continue
 		}
 		in := img

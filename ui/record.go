@@ -10,7 +10,8 @@ import (
 
 // The Record button beside Go Live starts a recording to the Output tab's
 // file, alone or joining the stream under way, and stops it while the
-// stream goes on: as OBS's Start and Stop Recording do.
+// stream goes on; the recording goes on when the stream stops, and a stream
+// goes live beside it: as OBS's Start and Stop Recording do.
 
 func (s *Studio) recordButtonTapped() {
 	if s.recording != "" {
@@ -64,8 +65,8 @@ func (s *Studio) recordingDetail(path string) string {
 }
 
 // showRecording shows whether a recording runs, and whether alone: then
-// Go Live waits for it to stop, since a recording that runs alone cannot
-// take destinations on.
+// Go Live starts a stream beside it, to destinations that can still be
+// edited, and the Stop that ends that stream leaves the recording running.
 func (s *Studio) showRecording(path string, alone bool) {
 	s.recording, s.recordingAlone = path, alone
 	if path != "" {
@@ -83,8 +84,13 @@ func (s *Studio) showRecording(path string, alone bool) {
 	}
 	if alone {
 		s.liveButton.SetText(lang.L("Go Live"))
-		s.liveButton.Disable()
-	} else if s.lastState != app.StateStopping {
+	} else if s.lastState.Active() { // the same state, with a stream now
+		s.liveButton.SetText(lang.L("Stop"))
+	}
+	if s.lastState != app.StateStopping {
 		s.liveButton.Enable()
+	}
+	if locked := s.lastState.Active() && !alone; s.dests.live != locked {
+		s.dests.setLive(locked)
 	}
 }

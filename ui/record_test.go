@@ -12,9 +12,10 @@ import (
 	"github.com/tallystudio/tally/app"
 )
 
-// Record without a file asks for one; with one it records alone (Go Live
-// waits for it), and while live it starts and stops on its own, the stream
-// going on; a second recording to the same file takes the next free name.
+// Record without a file asks for one; with one it records alone, and Go
+// Live streams beside it, the Stop that ends that stream leaving it running;
+// while live it starts and stops on its own, the stream going on; a second
+// recording to the same file takes the next free name.
 func TestRecordButtonRecordsAloneAndWhileLive(t *testing.T) {
 	s, _ := newTestStudio(t, &app.MemoryKeys{})
 	eventually(t, "the preview", func() bool { return s.preview.HasSignal() })
@@ -26,10 +27,24 @@ func TestRecordButtonRecordsAloneAndWhileLive(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "show.mkv")
 	onUI(func() { s.output.record.SetText(path) })
 	onUI(func() { test.Tap(s.recordButton) })
-	eventually(t, "recording alone", func() bool {
-		return strings.HasPrefix(s.stateLabel.Text, "● REC") && s.recordButton.Text == "Stop Recording" && s.liveButton.Disabled()
+	alone := func(what string) {
+		t.Helper()
+		eventually(t, what, func() bool {
+			return strings.HasPrefix(s.stateLabel.Text, "● REC") && s.recordButton.Text == "Stop Recording" &&
+				s.liveButton.Text == "Go Live" && !s.liveButton.Disabled() && !s.dests.add.Disabled()
+		})
+	}
+	alone("recording alone")
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "live beside the recording", func() bool {
+		return strings.HasPrefix(s.stateLabel.Text, "● LIVE") && strings.Contains(s.stateLabel.Text, "● REC") &&
+			s.liveButton.Text == "Stop" && s.dests.add.Disabled()
 	})
 	time.Sleep(time.Second)
+	onUI(func() { test.Tap(s.liveButton) })
+	eventually(t, "the confirmation", func() bool { return showing(s, "Stop streaming?") })
+	onUI(func() { tapButton(t, s, "Yes") })
+	alone("the recording going on after the stream")
 	onUI(func() { test.Tap(s.recordButton) })
 	eventually(t, "idle after the recording", func() bool {
 		return s.stateLabel.Text == "Idle" && s.recordButton.Text == "Record" && !s.liveButton.Disabled()

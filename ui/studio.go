@@ -418,8 +418,7 @@ func (s *Studio) settingsChanged() {
 
 func (s *Studio) liveButtonTapped() {
 	switch {
-	case s.recordingAlone:
-	case !s.lastState.Active():
+	case s.recordingAlone, !s.lastState.Active():
 		s.goLive()
 	case s.lastState == app.StateStopping:
 	default:
@@ -429,8 +428,7 @@ func (s *Studio) liveButtonTapped() {
 
 func (s *Studio) confirmToggle() {
 	switch {
-	case s.recordingAlone:
-	case !s.lastState.Active():
+	case s.recordingAlone, !s.lastState.Active():
 		dialog.NewConfirm(lang.L("Go live?"), lang.L("Start streaming to {{.Destinations}}?", map[string]any{"Destinations": s.dests.summary()}), func(ok bool) {
 			if ok {
 				s.goLive()
