@@ -68,7 +68,15 @@ func startStudio(t *testing.T, ctx context.Context, x *peers.Xvfb, env ...string
 			t.Fatalf("tally exited (%v) before its window appeared:\n%s", werr, st.logs.String())
 		default:
 		}
-		t.Fatalf("%v\n%s", err, st.logs.String())
+		// Where it is stuck, and what the X server shows: the studio's
+		// goroutines (SIGQUIT makes Go print them) and the window tree.
+		_ = st.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case werr := <-st.exited:
+			st.exited <- werr
+		case <-time.After(5 * time.Second):
+		}
+		t.Fatalf("%v\nwindows:\n%s\ntally's output:\n%s", err, x.WindowTree(), st.logs.String())
 	}
 	st.window = win
 	return st

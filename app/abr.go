@@ -161,6 +161,15 @@ func (s *Session) runBitrateController(ctx context.Context, o *videoOutput) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			if s.streamOver() {
+				// The link is gone; a recording left on this encode gets
+				// the full rate back.
+				enc.SetBitrate(lim.top)
+				if main {
+					s.counter.videoTarget.Store(uint64(lim.top))
+				}
+				return
+			}
 			ps := d.pub.Stats()
 			what, rate := st.step(now, ps, lim)
 			switch what {

@@ -32,10 +32,12 @@ type Engine struct {
 	reports []string
 	history []float64
 	devices *DeviceList
-	running Settings // the session's, while there is one (remote.go asks)
+	running Settings // the live session's, while there is one (remote.go asks)
 	// rec is the session that records with no stream: started by
-	// StartRecording with nothing live, or left recording by Stop.
-	rec *recordRun
+	// StartRecording with nothing live, or left recording by Stop, whose
+	// destinations are still unpublishing while endingStream.
+	rec          *recordRun
+	endingStream bool
 
 	// remote is the remote control, when it is on (remote.go).
 	remote remoteHolder
@@ -222,9 +224,12 @@ type Status struct {
 	// RecordingSince.
 	Recording      string
 	RecordingSince time.Time
+	// Streaming: a stream is under way (connecting, live, reconnecting or
+	// stopping). Without it, a Recording runs alone.
+	Streaming bool
 }
 
-// ErrBusy is returned by GoLive while a session is running.
+// ErrBusy is returned by GoLive while a stream is under way or stopping.
 var ErrBusy = errors.New("already live: stop first")
 
 // ErrClosed is returned by an Engine's methods after Close.
@@ -233,24 +238,25 @@ var ErrClosed = errors.New("engine closed")
 // GoLive validates the settings and starts streaming in the background. It
 // returns the settings' warnings (limits of the chosen platforms), or why it
 // cannot start. Watch Status for the rest. A recording that runs alone goes
-// on beside the stream, which then records nothing more itself.
+// on beside the stream, which then records nothing more itself; settings
+// without a destination only record, as StartRecording does.
 func (e *Engine) GoLive(s Settings) (warnings []string, err error) {
-	e.mu.Lock()
-	rec := e.rec
-	e.mu.Unlock()
-	if rec != nil {
-		s.Record = ""
-		if err := rec.sameProgram(s); err != nil {
-			return nil, err
-		}
-	}
-	return e.start(s, false)
+	return e.start(s, len(s.Destinations) == 0)
 }
 
 // start starts a session in the background: the live one, or with
 // recordOnly the recording that runs alone.
 func (e *Engine) start(s Settings, recordOnly bool) (warnings []string, err error) {
 	s.Duration = 0
+	e.mu.Lock()
+	rec := e.rec
+	e.mu.Unlock()
+	if rec != nil && !recordOnly {
+		s.Record = "" // the recording under way is the one
+		if err := rec.sameProgram(s); err != nil {
+			return nil, err
+		}
+	}
 	if s.Record != "" && encode.CanRecord(s.Record) {
 		// Never over what the streamer recorded before.
 		if s.Record, err = freeRecordingPath(s.Record); err != nil {
@@ -263,12 +269,18 @@ func (e *Engine) start(s Settings, recordOnly bool) (warnings []string, err erro
 	}
 	e.mu.Lock()
 	switch {
-	case !recordOnly && e.sess != nil:
+	case e.rec != rec: // it started or ended meanwhile: the checks above no longer hold
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w: a recording started or stopped meanwhile; try again", ErrBusy)
+	case !recordOnly && (e.sess != nil || e.endingStream):
 		e.mu.Unlock()
 		return nil, ErrBusy
-	case recordOnly && (e.rec != nil || e.sess != nil):
+	case recordOnly && rec != nil:
 		e.mu.Unlock()
-		return nil, ErrAlreadyRecording
+		return nil, fmt.Errorf("%w to %s", ErrAlreadyRecording, rec.path())
+	case recordOnly && e.sess != nil:
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w: record from the live stream (StartRecording)", ErrBusy)
 	}
 	if err := e.prog.set(s.Video, s.Audio); err != nil {
 		e.mu.Unlock()
@@ -278,6 +290,7 @@ func (e *Engine) start(s Settings, recordOnly bool) (warnings []string, err erro
 	done := make(chan struct{})
 	if recordOnly {
 		e.rec = &recordRun{sess: sess, cancel: cancel, done: done, settings: s}
+		e.lastErr = nil
 	} else {
 		e.sess, e.cancel, e.done, e.running = sess, cancel, done, s
 		e.since, e.lastErr, e.reports, e.history = time.Now(), nil, nil, nil
@@ -359,25 +372,40 @@ func (e *Engine) sample(ctx context.Context, sess *Session, done chan<- struct{}
 // streaming stops: the session keeps running for it alone, and
 // StopRecording ends it. One that started with the stream (Settings.Record)
 // ends with it. Stop returns at once; Status says StateStopping until the
-// stream is done.
+// destinations have unpublished.
 func (e *Engine) Stop() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cancel == nil {
-		return
-	}
 	sess := e.sess
-	if path := sess.ownRecording(); path != "" && e.rec == nil {
-		e.rec = &recordRun{sess: sess, cancel: e.cancel, done: e.done, settings: e.running}
-		e.sess, e.cancel, e.done = nil, nil, nil
-		e.since, e.lastErr, e.reports = time.Now(), nil, nil
-		e.log.Info("stopping the stream; the recording goes on", "path", path)
-		// It unpublishes in the background, bounded by the Publishers'
-		// own timeouts; the session ends later, at StopRecording.
-		go sess.EndStream()
+	e.mu.Unlock()
+	if sess == nil {
 		return
 	}
-	e.cancel()
+	// Asked without e.mu: the recording's lock is held through disk writes.
+	own := sess.ownRecording()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sess != sess {
+		return // it ended, or was stopped, meanwhile
+	}
+	if own == "" || e.rec != nil {
+		e.cancel()
+		return
+	}
+	rec := &recordRun{sess: sess, cancel: e.cancel, done: e.done, settings: e.running}
+	e.rec, e.endingStream = rec, true
+	e.sess, e.cancel, e.done = nil, nil, nil
+	e.since, e.lastErr, e.reports = time.Now(), nil, nil
+	e.log.Info("stopping the stream; the recording goes on", "path", own)
+	go func() {
+		// Bounded by the Publishers' own timeouts.
+		sess.EndStream()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.endingStream = false
+		if e.rec == rec && sess.ownRecording() == "" {
+			rec.cancel() // StopRecording came while the stream was being handed over
+		}
+	}()
 }
 
 // stopAll ends the stream and any recording.
@@ -414,16 +442,23 @@ func (e *Engine) Wait(ctx context.Context) error {
 	return nil
 }
 
-// Status reports the session's state and numbers.
+// Status reports the stream's state and numbers, or the recording's when it
+// runs alone.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
-	sess, since, lastErr := e.sess, e.since, e.lastErr
+	sess, since, lastErr, ending := e.sess, e.since, e.lastErr, e.endingStream
 	recorder := sess
 	if e.rec != nil {
 		recorder = e.rec.sess
 	}
-	st := Status{Since: since, History: append([]float64(nil), e.history...), Reports: e.reports}
+	st := Status{Since: since, History: append([]float64(nil), e.history...), Reports: e.reports,
+		Streaming: sess != nil || ending}
 	e.mu.Unlock()
+	if lastErr != nil {
+		// Also beside a recording that runs alone: a stream that failed
+		// while it records must not go unseen.
+		st.Error = lastErr.Error()
+	}
 	st.SourceErrors = e.prog.sourceErrors()
 	if recorder != nil {
 		st.Recording, st.RecordingSince = recorder.Recording()
@@ -435,15 +470,21 @@ func (e *Engine) Status() Status {
 	if sess == nil {
 		st.State = StateIdle
 		if lastErr != nil {
-			st.State, st.Error = StateError, lastErr.Error()
+			st.State = StateError
 		}
 		return st
 	}
 	st.Stats = sess.Stats()
 	if alone {
 		// A recording alone shows as a session with no destinations, as
-		// one started alone always has; a stream that ended at Stop is gone.
+		// one started alone always has; a stream that ended at Stop is gone,
+		// or still unpublishing.
 		st.Stats.Destinations = nil
+		st.Stats.State = sess.State()
+		if ending {
+			st.State = StateStopping
+			return st
+		}
 	}
 	switch s := sess.State(); {
 	case st.Stats.State == StateReconnecting:

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tallystudio/tally/encode"
 )
@@ -20,14 +21,25 @@ type recordRun struct {
 	settings Settings
 }
 
-// sameProgram refuses settings that would change the program under the
+// path is the file it records to, "" once the recording has stopped.
+func (r *recordRun) path() string {
+	p, _ := r.sess.Recording()
+	return p
+}
+
+// ErrProgramInUse is wrapped by GoLive when its settings would change the
+// picture or sound under a recording that runs alone.
+var ErrProgramInUse = errors.New("the recording under way uses another program")
+
+// sameProgram refuses settings that would reopen the sources under the
 // recording: a stream going live beside it takes the same picture and sound.
 func (r *recordRun) sameProgram(s Settings) error {
-	a, b := r.settings.Video, s.Video
-	if a.Source != b.Source || a.Width != b.Width || a.Height != b.Height || a.FPS != b.FPS ||
-		r.settings.Audio.Source != s.Audio.Source || r.settings.Audio.SampleRate != s.Audio.SampleRate {
-		return fmt.Errorf("go live: the recording under way takes %s at %dx%d, %d fps; stop it to change the program",
-			a.Source, a.Width, a.Height, a.FPS)
+	rv, ra := sourceKeys(r.settings.Video, r.settings.Audio)
+	sv, sa := sourceKeys(s.Video, s.Audio)
+	if rv != sv || ra != sa {
+		v := r.settings.Video
+		return fmt.Errorf("go live: %w (%s at %dx%d, %d fps): stop the recording to change it",
+			ErrProgramInUse, v.Source, v.Width, v.Height, v.FPS)
 	}
 	return nil
 }
@@ -51,8 +63,7 @@ func (e *Engine) StartRecording(s Settings, path string) (string, error) {
 	e.mu.Unlock()
 	switch {
 	case rec != nil:
-		p, _ := rec.sess.Recording()
-		return "", fmt.Errorf("%w to %s", ErrAlreadyRecording, p)
+		return "", fmt.Errorf("%w to %s", ErrAlreadyRecording, rec.path())
 	case sess != nil:
 		if err := sess.StartRecording(path); err != nil {
 			return "", err
@@ -66,20 +77,40 @@ func (e *Engine) StartRecording(s Settings, path string) (string, error) {
 	return path, nil
 }
 
-// StopRecording finishes the recording and returns its file; a stream
-// under way goes on. It returns at once: the file is finished as the
-// session that recorded alone ends.
+// recordingFinish bounds how long StopRecording waits for a recording that
+// ran alone to finish its file.
+const recordingFinish = 15 * time.Second
+
+// StopRecording finishes the recording and returns its file, and why the
+// recording failed if it did; a stream under way goes on.
 func (e *Engine) StopRecording() (string, error) {
 	e.mu.Lock()
 	sess, rec := e.sess, e.rec
 	e.mu.Unlock()
 	switch {
 	case rec != nil:
-		path, _ := rec.sess.Recording()
+		path := rec.path()
+		if path == "" {
+			return "", ErrNotRecording
+		}
 		rec.cancel()
-		return path, nil
+		select {
+		case <-rec.done:
+		case <-time.After(recordingFinish):
+			return path, fmt.Errorf("record: %s is still being finished after %v", path, recordingFinish)
+		}
+		// The session has ended: this is the recording's own failure, if any.
+		return path, rec.sess.closeRecorder()
 	case sess != nil:
-		return sess.StopRecording()
+		path, err := sess.StopRecording()
+		e.mu.Lock()
+		if e.rec != nil && e.rec.sess == sess {
+			// Stop handed the session to its recording meanwhile: with the
+			// recording stopped, nothing is left for it to do.
+			e.rec.cancel()
+		}
+		e.mu.Unlock()
+		return path, err
 	}
 	return "", ErrNotRecording
 }

@@ -116,6 +116,8 @@ func (s *Session) StartRecording(path string) error {
 	switch {
 	case !s.recSetup.open:
 		return errors.New("record: the session is starting or ending; try again once it is live")
+	case s.streamOver():
+		return errors.New("record: the stream has ended; start a recording of its own")
 	case s.rec != nil:
 		return fmt.Errorf("%w to %s", ErrAlreadyRecording, s.rec.path)
 	}

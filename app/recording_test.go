@@ -178,3 +178,50 @@ func TestRecordingOutlivesTheStreamThatAnotherStreamJoins(t *testing.T) {
 	}
 	t.Logf("%.2f s (ran %.2f s), %d frames", dur, wall, v.Frames())
 }
+
+// Go Live with no destination only records, and stopping that recording
+// ends it all. A stream that fails beside a recording running alone says
+// why, while the recording goes on.
+func TestARecordingAloneEndsWithItsStopAndShowsAStreamFailingBesideIt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records for a few seconds")
+	}
+	e := NewEngine(nil)
+	defer e.Close()
+	s := smallSettings()
+	s.Destinations = nil
+	s.Record = filepath.Join(t.TempDir(), "alone.mkv")
+	if _, err := e.GoLive(s); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "recording alone", func() bool {
+		st := e.Status()
+		return st.State == StateLive && st.Recording == s.Record && !st.Streaming
+	})
+	time.Sleep(time.Second)
+
+	// Nothing listens on port 1: the stream fails at once, for good.
+	failing := smallSettings()
+	failing.Destinations = []Destination{{Service: "custom", URL: "rtmp://127.0.0.1:1/live", Key: "beside-a-recording"}}
+	failing.Reconnect.Off = true
+	if _, err := e.GoLive(failing); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the failure shown beside the recording", func() bool {
+		st := e.Status()
+		return !st.Streaming && st.Error != "" && st.Recording == s.Record && st.State == StateLive
+	})
+	t.Logf("shown: %s", e.Status().Error)
+
+	path, err := e.StopRecording()
+	if err != nil || path != s.Record {
+		t.Fatalf("stop: %q, %v", path, err)
+	}
+	// StopRecording returns once the file is finished.
+	if st := e.Status(); st.Recording != "" || st.Streaming || (st.State != StateIdle && st.State != StateError) {
+		t.Fatalf("after StopRecording: %+v", st)
+	}
+	if errs := peers.DecodeErrors(t, path); errs != "" {
+		t.Errorf("%s does not decode cleanly: %s", path, errs)
+	}
+}

@@ -240,6 +240,11 @@ func (b *remoteBackend) RecordStatus() remote.OutputStatus {
 		return remote.OutputStatus{}
 	}
 	o := output(st)
+	if st.Streaming {
+		// The state and counts are the stream's; the recording beside it,
+		// or joined to it, is simply under way.
+		o = remote.OutputStatus{Active: true}
+	}
 	o.Path = st.Recording
 	if o.Active && !o.Stopping {
 		o.Duration = time.Since(st.RecordingSince)
@@ -249,8 +254,11 @@ func (b *remoteBackend) RecordStatus() remote.OutputStatus {
 
 func (b *remoteBackend) goLive(s Settings) error {
 	_, err := b.e.GoLive(s)
-	if errors.Is(err, ErrBusy) {
+	switch {
+	case errors.Is(err, ErrBusy):
 		return fmt.Errorf("%w: %w", remote.ErrOutputRunning, err)
+	case errors.Is(err, ErrProgramInUse):
+		return fmt.Errorf("%w: %w", remote.ErrCannotAct, err)
 	}
 	return err
 }

@@ -306,7 +306,9 @@ func (s *Session) startPublishers(ctx context.Context, enc encoders) (*publisher
 	p := &publishers{cancel: cancel}
 	s.pubs = p
 	if ended {
+		s.streamMu.Unlock() // closing a TLS connection may wait on the server
 		s.closeKeptConns()
+		s.streamMu.Lock()
 		return p, nil
 	}
 	for _, d := range s.dests {

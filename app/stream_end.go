@@ -18,8 +18,19 @@ func (s *Session) EndStream() {
 	if pubs == nil {
 		return
 	}
+	// What the interleavers hold (up to half a second of sound) still goes
+	// out, then each Publisher gets its tracks' ends itself: the encode
+	// loops keep writing to the fans. A Publisher keeps its timestamps
+	// rising, so a 0 there is its last. The idled encoders' last few frames
+	// (their lookahead) are not flushed: that is the encode loop's to do.
+	for _, st := range s.streams {
+		st.il.Flush()
+	}
 	for _, d := range s.dests {
 		d.stream.fan.Remove(d.pub)
+		for _, pk := range d.stream.sequenceEnds(func(*videoOutput) int64 { return 0 }) {
+			d.pub.Write(pk)
+		}
 	}
 	pubs.stop()
 	s.log.Info("stream ended; the recording goes on")

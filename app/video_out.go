@@ -280,15 +280,26 @@ func (s *Session) flushOutputs() error {
 // Publisher resends headers on reconnect, and this one must not be.
 func (s *Session) endSequences() {
 	for _, st := range s.streams {
-		for t, o := range st.tracks {
-			if t == 0 && o.codec == "h264" {
-				continue // legacy AVC: servers know a stream's end from unpublish
-			}
-			st.il.Push(rtmpclient.Packet{Type: rtmpclient.TypeVideo, Track: uint8(t), DTS: o.lastDTS,
-				Payload: videoTag(o.codec, t, false, tagEnd, 0, nil)})
+		for _, pk := range st.sequenceEnds(func(o *videoOutput) int64 { return o.lastDTS }) {
+			st.il.Push(pk)
 		}
 		st.il.Flush()
 	}
+}
+
+// sequenceEnds are the stream's end-of-sequence packets, at the times dts
+// gives: one per track, but legacy AVC's track 0, whose end servers know
+// from the unpublish.
+func (st *stream) sequenceEnds(dts func(*videoOutput) int64) []rtmpclient.Packet {
+	var out []rtmpclient.Packet
+	for t, o := range st.tracks {
+		if t == 0 && o.codec == "h264" {
+			continue
+		}
+		out = append(out, rtmpclient.Packet{Type: rtmpclient.TypeVideo, Track: uint8(t), DTS: dts(o),
+			Payload: videoTag(o.codec, t, false, tagEnd, 0, nil)})
+	}
+	return out
 }
 
 // closeStack closes what was opened, last first: what a constructor that

@@ -205,6 +205,10 @@ func (p *Publisher) Stats() PublisherStats {
 func (p *Publisher) connect(ctx context.Context) (*ClientConn, uint32, error) {
 	if c := p.cfg.Conn; c != nil {
 		p.cfg.Conn = nil
+		if err := ctx.Err(); err != nil {
+			c.Close()
+			return nil, 0, err
+		}
 		c, streamID, err := p.publishOn(ctx, c)
 		var se *StatusError
 		if err == nil || errors.As(err, &se) || ctx.Err() != nil {
@@ -220,8 +224,8 @@ func (p *Publisher) connect(ctx context.Context) (*ClientConn, uint32, error) {
 	return p.publishOn(ctx, c)
 }
 
-// publishOn publishes the stream on connection c, which connect has
-// answered; it closes c if that fails.
+// publishOn publishes the stream on c, a connection the server has
+// answered connect on; it closes c if that fails.
 func (p *Publisher) publishOn(ctx context.Context, c *ClientConn) (*ClientConn, uint32, error) {
 	ep := p.cfg.Endpoint
 	caps := c.ServerCaps()

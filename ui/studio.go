@@ -517,10 +517,14 @@ func (s *Studio) keyringMissing(err error) {
 }
 
 func (s *Studio) showStatus(st app.Status, withStats bool) {
-	alone := st.Recording != "" && len(st.Stats.Destinations) == 0
+	alone := st.Recording != "" && !st.Streaming
 	switch st.State {
 	case app.StateLive:
-		s.setState(app.StateLive, s.recordingDetail(st.Recording))
+		detail := s.recordingDetail(st.Recording)
+		if alone && st.Error != "" { // a stream beside the recording failed
+			detail = st.Error
+		}
+		s.setState(app.StateLive, detail)
 		switch label := lang.L("● REC") + "  " + elapsed(time.Since(st.RecordingSince)); {
 		case alone:
 			s.stateLabel.SetText(label)
@@ -622,7 +626,11 @@ func (s *Studio) closeRequested() {
 		s.shutdown()
 		return
 	}
-	dialog.NewConfirm(lang.L("Stop streaming and quit?"), lang.L("The stream will end for your viewers."), func(ok bool) {
+	title, message := lang.L("Stop streaming and quit?"), lang.L("The stream will end for your viewers.")
+	if s.recordingAlone {
+		title, message = lang.L("Stop recording and quit?"), lang.L("The recording will be finished and saved.")
+	}
+	dialog.NewConfirm(title, message, func(ok bool) {
 		if ok {
 			s.setState(app.StateStopping, lang.L("Finishing the stream before quitting…"))
 			s.shutdown()

@@ -83,6 +83,21 @@ func (x *Xvfb) WaitWindow(ctx context.Context, title string) (string, error) {
 	}
 }
 
+// WindowTree is xwininfo's tree of the server's windows, or why there is
+// none: what a test that found no window shows.
+func (x *Xvfb) WindowTree() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xwininfo", "-root", "-tree")
+	cmd.Env = x.Env()
+	cmd.WaitDelay = 2 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("xwininfo: %v: %s", err, out)
+	}
+	return string(out)
+}
+
 // Screenshot captures a window (an id from WaitWindow, or "root" for the whole
 // screen) with ImageMagick's import into path.
 func (x *Xvfb) Screenshot(ctx context.Context, window, path string) (image.Image, error) {
