@@ -55,30 +55,46 @@ func checkVideo(t *testing.T, s peers.ProbeStream, codec string, w, h, frames in
 	}
 }
 
+// ffmpeg8Run is what a tally stream to FFmpeg 8's listener printed, and
+// what the listener recorded.
+type ffmpeg8Run struct {
+	stdout, stderr string
+	probe          *peers.Probe
+	video          []peers.ProbeStream
+}
+
+// streamToFFmpeg8 runs tally stream with args (the key from the
+// environment) to srv, and once the listener has its recording, checks that
+// it holds wantVideo video streams and decodes cleanly with FFmpeg 8.
+func streamToFFmpeg8(t *testing.T, srv *peers.FFmpegServer, wantVideo int, args ...string) ffmpeg8Run {
+	t.Helper()
+	stdout, stderr, code := runTally(t, 90*time.Second, streamKeyEnv, append([]string{"stream"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	waitFFmpeg(t, srv)
+	r := ffmpeg8Run{stdout: stdout, stderr: stderr, probe: peers.ProbeFile8(t, srv.Output)}
+	if r.video = videoStreams(r.probe); len(r.video) != wantVideo {
+		t.Fatalf("%d video streams arrived; want %d", len(r.video), wantVideo)
+	}
+	if e := peers.DecodeErrors8(t, srv.Output); e != "" {
+		t.Errorf("decoding: %s", e)
+	}
+	return r
+}
+
 func TestStreamHEVCAndAV1ReachFFmpeg8sListener(t *testing.T) {
 	for _, tc := range []struct{ encoder, codec string }{{"libx265", "hevc"}, {"libsvtav1", "av1"}} {
 		t.Run(tc.codec, func(t *testing.T) {
 			srv := peers.StartFFmpeg8Server(t, "live", streamKey, "flv")
-			stdout, stderr, code := runTally(t, 90*time.Second, streamKeyEnv, "stream", "--url", srv.URL("live"),
+			r := streamToFFmpeg8(t, srv, 1, "--url", srv.URL("live"),
 				"--assume-enhanced", "--encoder", tc.encoder, "--preset", "ultrafast", "--size", "640x360",
 				"--vbitrate", "1M", "--duration", "4s", "--stats", "json")
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, stderr)
-			}
-			waitFFmpeg(t, srv)
-			p := peers.ProbeFile8(t, srv.Output)
-			vs := videoStreams(p)
-			if len(vs) != 1 {
-				t.Fatalf("%d video streams; want 1", len(vs))
-			}
-			checkVideo(t, vs[0], tc.codec, 640, 360, 120)
-			if a := p.Stream("audio"); a == nil || a.Codec != "aac" {
+			checkVideo(t, r.video[0], tc.codec, 640, 360, 120)
+			if a := r.probe.Stream("audio"); a == nil || a.Codec != "aac" {
 				t.Errorf("audio: %+v; want aac", a)
 			}
-			if e := peers.DecodeErrors8(t, srv.Output); e != "" {
-				t.Errorf("decoding %s: %s", tc.codec, e)
-			}
-			if st := lastStats(t, stdout); st.Fallbacks != 0 {
+			if st := lastStats(t, r.stdout); st.Fallbacks != 0 {
 				t.Errorf("%d fallbacks to a listener told to take %s", st.Fallbacks, tc.codec)
 			}
 		})
@@ -90,25 +106,14 @@ func TestStreamHEVCAndAV1ReachFFmpeg8sListener(t *testing.T) {
 // the very connection that asked: asking does not use the listener up.
 func TestStreamHEVCFallsBackToH264OnFFmpeg8sSingleConnection(t *testing.T) {
 	srv := peers.StartFFmpeg8Server(t, "live", streamKey, "flv")
-	stdout, stderr, code := runTally(t, 90*time.Second, streamKeyEnv, "stream", "--url", srv.URL("live"),
+	r := streamToFFmpeg8(t, srv, 1, "--url", srv.URL("live"),
 		"--encoder", "libx265", "--size", "640x360", "--vbitrate", "1M", "--duration", "4s", "--stats", "json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	waitFFmpeg(t, srv)
-	vs := videoStreams(peers.ProbeFile8(t, srv.Output))
-	if len(vs) != 1 {
-		t.Fatalf("%d video streams; want 1", len(vs))
-	}
-	checkVideo(t, vs[0], "h264", 640, 360, 120)
-	if e := peers.DecodeErrors8(t, srv.Output); e != "" {
-		t.Errorf("decoding: %s", e)
-	}
-	if st := lastStats(t, stdout); st.Fallbacks != 1 {
+	checkVideo(t, r.video[0], "h264", 640, 360, 120)
+	if st := lastStats(t, r.stdout); st.Fallbacks != 1 {
 		t.Errorf("%d fallbacks; want 1", st.Fallbacks)
 	}
-	if !strings.Contains(stderr, "states no Enhanced RTMP support") {
-		t.Errorf("the fallback is not explained:\n%s", stderr)
+	if !strings.Contains(r.stderr, "states no Enhanced RTMP support") {
+		t.Errorf("the fallback is not explained:\n%s", r.stderr)
 	}
 }
 
@@ -117,21 +122,9 @@ func TestStreamTwoTracksArriveAsTwoTracksWithAlignedKeyframes(t *testing.T) {
 	file := writeDestinations(t, fmt.Sprintf(`{"destinations": [{"url": %q, "key_env": "TALLY_STREAM_KEY",
 		"assume_enhanced": true, "video": [{"size": "640x360", "bitrate": "1M"}, {"size": "320x180", "fps": 15, "bitrate": "300k"}]}]}`,
 		srv.URL("live")))
-	_, stderr, code := runTally(t, 90*time.Second, streamKeyEnv, "stream", "--size", "640x360", "--destinations", file,
-		"--duration", "4s", "--stats", "none")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	waitFFmpeg(t, srv)
-	vs := videoStreams(peers.ProbeFile8(t, srv.Output))
-	if len(vs) != 2 {
-		t.Fatalf("%d video streams arrived; want 2", len(vs))
-	}
+	vs := streamToFFmpeg8(t, srv, 2, "--size", "640x360", "--destinations", file, "--duration", "4s", "--stats", "none").video
 	checkVideo(t, vs[0], "h264", 640, 360, 120)
 	checkVideo(t, vs[1], "h264", 320, 180, 60)
-	if e := peers.DecodeErrors8(t, srv.Output); e != "" {
-		t.Errorf("decoding: %s", e)
-	}
 	k0, k1 := peers.KeyframeTimes8(t, srv.Output, 0), peers.KeyframeTimes8(t, srv.Output, 1)
 	if len(k0) < 2 || len(k0) != len(k1) {
 		t.Fatalf("keyframes at %v and %v; want the same count, at least 2", k0, k1)
