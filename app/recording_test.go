@@ -225,3 +225,57 @@ func TestARecordingAloneEndsWithItsStopAndShowsAStreamFailingBesideIt(t *testing
 		t.Errorf("%s does not decode cleanly: %s", path, errs)
 	}
 }
+
+// A Stop that leaves a recording going on ends the other destinations'
+// streams as a full stop does: the encoders only they took give up the
+// frames still in them (x264's lookahead at veryfast) before the unpublish.
+func TestStopWithARecordingGoingOnFlushesTheEncodesItStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams to nginx for a few seconds")
+	}
+	ng := peers.StartNginx(t, peers.NginxOptions{})
+	e := NewEngine(nil)
+	defer e.Close()
+	s := smallSettings()
+	s.Destinations = []Destination{
+		{Service: "custom", URL: ng.URL(), Key: "takes-the-session-encode"},
+		{Service: "custom", URL: ng.URL(), Key: "has-its-own", Video: []Rendition{{Width: 160, Height: 90, Preset: "veryfast"}}},
+	}
+	if _, err := e.GoLive(s); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "live to both", func() bool {
+		st := e.Status()
+		return st.State == StateLive && len(st.Stats.Destinations) == 2 &&
+			st.Stats.Destinations[0].State == StateLive && st.Stats.Destinations[1].State == StateLive
+	})
+	if _, err := e.StartRecording(s, filepath.Join(t.TempDir(), "show.mkv")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	e.mu.Lock()
+	sess := e.sess
+	e.mu.Unlock()
+	e.Stop()
+	waitUntil(t, "the stream ended, the recording going on", func() bool {
+		st := e.Status()
+		return ng.Unpublished() && !st.Streaming && st.Recording != ""
+	})
+	var stopped int
+	for _, o := range sess.outs {
+		in, out := o.framesIn.Load(), o.packetsOut.Load()
+		if o.idle.Load() {
+			stopped++
+			if in == 0 || out != in {
+				t.Errorf("the stopped %dx%d encode took %d frames and gave %d", o.r.Width, o.r.Height, in, out)
+			}
+		}
+		t.Logf("%dx%d %s: %d frames in, %d out, stopped %v", o.r.Width, o.r.Height, o.r.Preset, in, out, o.idle.Load())
+	}
+	if stopped != 1 {
+		t.Errorf("%d encodes stopped; want the 160x90 one", stopped)
+	}
+	if _, err := e.StopRecording(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,5 +1,7 @@
 package app
 
+import "time"
+
 // Streaming and recording are separate outputs, as in OBS: Stop Streaming
 // leaves a recording that runs within the same session going on. EndStream
 // unpublishes the destinations and lets the session carry on for its
@@ -14,15 +16,28 @@ func (s *Session) EndStream() {
 	s.streamEnded = true
 	pubs := s.pubs
 	s.streamMu.Unlock()
-	s.idleOutputs()
+	idled := s.idleOutputs()
 	if pubs == nil {
 		return
 	}
-	// What the interleavers hold (up to half a second of sound) still goes
-	// out, then each Publisher gets its tracks' ends itself: the encode
+	// The encode loop flushes the idled encoders at its next frame, or as it
+	// ends: their last frames go out before the unpublish. A loop that
+	// stalls does not hold the stop longer than drainWait.
+	wait := time.NewTimer(drainWait)
+	defer wait.Stop()
+wait:
+	for _, o := range idled {
+		select {
+		case <-o.drained:
+		case <-wait.C:
+			s.log.Warn("stopping the stream without the encoders' last frames: the encode loop did not flush them", "within", drainWait)
+			break wait
+		}
+	}
+	// Then what the interleavers hold (up to half a second of sound) still
+	// goes out, and each Publisher gets its tracks' ends itself: the encode
 	// loops keep writing to the fans. A Publisher keeps its timestamps
-	// rising, so a 0 there is its last. The idled encoders' last few frames
-	// (their lookahead) are not flushed: that is the encode loop's to do.
+	// rising, so a 0 there is its last.
 	for _, st := range s.streams {
 		st.il.Flush()
 	}
@@ -43,19 +58,27 @@ func (s *Session) streamOver() bool {
 	return s.streamEnded
 }
 
-// idleOutputs stops every encode but the recording's: nothing else takes
-// their packets any more. The recording cannot move to another encode
-// later, since stopping it ends the session.
-func (s *Session) idleOutputs() {
+// drainWait bounds how long EndStream waits for the encode loop to flush
+// the encoders it stops: a frame interval is enough when the loop runs.
+const drainWait = 2 * time.Second
+
+// idleOutputs stops every encode but the recording's, and returns them:
+// nothing else takes their packets any more. The recording cannot move to
+// another encode later, since stopping it ends the session.
+func (s *Session) idleOutputs() []*videoOutput {
 	s.recMu.Lock()
 	var keep *videoOutput
 	if s.rec != nil {
 		keep = s.rec.out
 	}
 	s.recMu.Unlock()
+	var idled []*videoOutput
 	for _, o := range s.outs {
-		if o != keep {
+		if o != keep && !o.idle.Load() {
+			o.drained = make(chan struct{}) // before idle: the loop reads it after
 			o.idle.Store(true)
+			idled = append(idled, o)
 		}
 	}
+	return idled
 }

@@ -40,8 +40,14 @@ type videoOutput struct {
 	emit       func(encode.Packet)
 	lastDTS    int64 // of its last packet, ms, for the end of its sequence
 	// idle: nothing takes its packets any more (EndStream), so it encodes
-	// no more frames.
-	idle atomic.Bool
+	// no more frames. The encode loop flushes it once (flushed, which only
+	// that loop touches) and then closes drained, which EndStream set first.
+	idle    atomic.Bool
+	flushed bool
+	drained chan struct{}
+	// framesIn and packetsOut count what it encoded and gave on: once
+	// flushed, each frame has come out.
+	framesIn, packetsOut atomic.Int64
 }
 
 // trackUse is one stream's track that an output fills.
@@ -181,7 +187,10 @@ func (s *Session) planOutputs() {
 		d.stream = st
 	}
 	for _, o := range s.outs {
-		o.emit = func(p encode.Packet) { s.emitVideo(o, p) }
+		o.emit = func(p encode.Packet) {
+			o.packetsOut.Add(1)
+			s.emitVideo(o, p)
+		}
 	}
 	s.keyGroups = groupKeyframes(s.outs, s.streams)
 }
@@ -246,7 +255,13 @@ func (s *Session) encodeFrame(img image.Image, n int64, captured time.Time) erro
 		g.plan(n)
 	}
 	for _, o := range s.outs {
-		if n%o.every != 0 || o.idle.Load() {
+		if o.idle.Load() {
+			if err := o.flushIdle(); err != nil {
+				return err
+			}
+			continue
+		}
+		if n%o.every != 0 {
 			continue
 		}
 		in := img
@@ -259,6 +274,7 @@ func (s *Session) encodeFrame(img image.Image, n int64, captured time.Time) erro
 		if err := o.enc.Encode(in, n/o.every, o.pendingKey, captured, o.emit); err != nil {
 			return err
 		}
+		o.framesIn.Add(1)
 		o.pendingKey = false
 	}
 	return nil
@@ -268,11 +284,29 @@ func (s *Session) encodeFrame(img image.Image, n int64, captured time.Time) erro
 func (s *Session) flushOutputs() error {
 	var first error
 	for _, o := range s.outs {
+		if o.idle.Load() {
+			if err := o.flushIdle(); err != nil && first == nil {
+				first = err
+			}
+			continue
+		}
 		if err := o.enc.Flush(o.emit); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// flushIdle drains an idled output's encoder the first time, on the encode
+// loop that owns it, so that the frames it still holds reach the stream
+// before EndStream unpublishes; drained tells EndStream.
+func (o *videoOutput) flushIdle() error {
+	if o.flushed {
+		return nil
+	}
+	o.flushed = true
+	defer close(o.drained)
+	return o.enc.Flush(o.emit)
 }
 
 // endSequences ends each enhanced track's sequence after its last frame, as
